@@ -1,0 +1,6 @@
+"""Event stores: the contract (`EventStore`) and its SQLite implementation."""
+
+from events.store.base import ANY_VERSION, NO_STREAM, AppendResult, EventStore
+from events.store.sqlite import SQLiteEventStore
+
+__all__ = ["ANY_VERSION", "NO_STREAM", "AppendResult", "EventStore", "SQLiteEventStore"]

@@ -1,0 +1,28 @@
+"""Every event type AMAS writes; importing this package registers them all."""
+
+from events.types.agent import AgentConfigured, AgentErrored
+from events.types.system import SystemAlerted
+from events.types.task import (
+    Priority,
+    TaskCancelled,
+    TaskCompleted,
+    TaskCreated,
+    TaskFailed,
+    TaskProgressed,
+    TaskRequeued,
+    TaskStarted,
+)
+
+__all__ = [
+    "AgentConfigured",
+    "AgentErrored",
+    "Priority",
+    "SystemAlerted",
+    "TaskCancelled",
+    "TaskCompleted",
+    "TaskCreated",
+    "TaskFailed",
+    "TaskProgressed",
+    "TaskRequeued",
+    "TaskStarted",
+]

@@ -1,0 +1,70 @@
+"""Events of the task aggregate (stream `task-<id>`)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from events.envelope import EventData
+
+Priority = Literal["low", "normal", "high", "critical"]
+
+
+class TaskCreated(EventData, frozen=True, kw_only=True):
+    type_name: ClassVar[str] = "task.created"
+
+    task_id: str
+    task_type: str
+    parameters: dict[str, Any]
+    priority: Priority = "normal"
+    callback_url: str | None = None
+    assigned_agents: list[str] = []
+    max_attempts: int = 3
+
+
+class TaskStarted(EventData, frozen=True, kw_only=True):
+    type_name: ClassVar[str] = "task.started"
+
+    task_id: str
+    agent_id: str
+    attempt: int = 1
+
+
+class TaskProgressed(EventData, frozen=True, kw_only=True):
+    type_name: ClassVar[str] = "task.progress"
+
+    task_id: str
+    agent_id: str
+    progress: int
+    message: str = ""
+
+
+class TaskCompleted(EventData, frozen=True, kw_only=True):
+    type_name: ClassVar[str] = "task.completed"
+
+    task_id: str
+    agent_id: str
+    result: dict[str, Any]
+
+
+class TaskFailed(EventData, frozen=True, kw_only=True):
+    type_name: ClassVar[str] = "task.failed"
+
+    task_id: str
+    reason: str
+    error: str = ""
+    agent_id: str | None = None
+
+
+class TaskCancelled(EventData, frozen=True, kw_only=True):
+    type_name: ClassVar[str] = "task.cancelled"
+
+    task_id: str
+    reason: str = "cancelled by request"
+
+
+class TaskRequeued(EventData, frozen=True, kw_only=True):
+    type_name: ClassVar[str] = "task.requeued"
+
+    task_id: str
+    attempt: int
+    reason: str
