@@ -130,6 +130,11 @@ class SQLiteEventStore(EventStore):
 
     # -- reading ----------------------------------------------------------------------
 
+    async def last_position(self) -> int:
+        """The log's last position as stored now, also if another process wrote it."""
+        rows = await self._fetch("SELECT coalesce(max(position), 0) FROM events", ())
+        return int(rows[0][0])
+
     async def read_stream(self, stream: str, from_version: int = 1) -> list[Event]:
         return await self._read_events(
             _READ_JSON.format(where="stream = ? AND version >= ? ORDER BY version"),

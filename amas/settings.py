@@ -1,0 +1,45 @@
+"""Where things live and how the node is configured: one place, read once.
+
+Every `amas` command finds the data folder the same way: `--data-dir`, else
+`AMAS_DATA_DIR`, else `./.amas`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATA_DIR = ".amas"
+
+
+def resolve_data_dir(arg: str | os.PathLike[str] | None = None) -> Path:
+    chosen = arg or os.environ.get("AMAS_DATA_DIR") or DEFAULT_DATA_DIR
+    return Path(chosen).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """The files of one node's data folder."""
+
+    root: Path
+
+    @property
+    def events_db(self) -> Path:
+        return self.root / "events.db"
+
+    @property
+    def projections_db(self) -> Path:
+        return self.root / "projections.db"
+
+    @property
+    def nats_dir(self) -> Path:
+        return self.root / "nats"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.root / "node.pid"
+
+    def ensure(self) -> DataPaths:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return self
