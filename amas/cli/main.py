@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from amas import __version__
-from amas.cli import events_cmd
+from amas.cli import events_cmd, serve_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"amas {__version__}")
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve_cmd.register(commands)
     events_cmd.register(commands)
     return parser
 

@@ -1,12 +1,15 @@
 """Read models built from the log."""
 
+from events.projections.agents import AgentsProjection
 from events.projections.base import Projection, RowProjection
 from events.projections.runner import ProjectionRunner
 from events.projections.tasks import TasksProjection
 
-__all__ = ["Projection", "ProjectionRunner", "RowProjection", "TasksProjection", "all_projections"]
+__all__ = [
+    "AgentsProjection",
+    "Projection", "ProjectionRunner", "RowProjection", "TasksProjection", "all_projections"]
 
 
 def all_projections() -> list[Projection]:
     """Every projection the node runs, freshly made."""
-    return [TasksProjection()]
+    return [TasksProjection(), AgentsProjection()]

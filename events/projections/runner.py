@@ -127,7 +127,7 @@ class ProjectionRunner:
         relevant = batch if types is None else [e for e in batch if e.type in types]
         if relevant:
             async with self._tx_lock:
-                await self._db.execute("BEGIN")
+                await self._db.execute("BEGIN IMMEDIATE")
                 try:
                     await projection.apply(self._db, relevant)
                     await self._db.execute(

@@ -48,7 +48,7 @@ class TasksProjection(RowProjection):
         "task_id", "task_type", "status", "priority", "progress", "parameters", "result",
         "error", "reason", "agent_id", "agents", "attempt", "max_attempts", "callback_url",
         "assigned_agents", "created_at", "started_at", "updated_at", "completed_at",
-        "cancelled_at", "position",
+        "cancelled_at", "position", "version",
     )
     json_columns: ClassVar[frozenset[str]] = frozenset(
         {"parameters", "result", "agents", "assigned_agents"}
@@ -77,7 +77,8 @@ class TasksProjection(RowProjection):
             updated_at      TEXT NOT NULL,
             completed_at    TEXT,
             cancelled_at    TEXT,
-            position        INTEGER NOT NULL
+            position        INTEGER NOT NULL,
+            version         INTEGER NOT NULL
         );
         """
 
@@ -98,11 +99,11 @@ class TasksProjection(RowProjection):
                 "attempt": 0, "max_attempts": data.max_attempts,
                 "callback_url": data.callback_url, "assigned_agents": data.assigned_agents,
                 "created_at": at, "started_at": None, "updated_at": at, "completed_at": None,
-                "cancelled_at": None, "position": event.position,
+                "cancelled_at": None, "position": event.position, "version": event.version,
             }
         if row is None:  # an event for a task whose creation this model never saw
             return None
-        row["updated_at"], row["position"] = at, event.position
+        row["updated_at"], row["position"], row["version"] = at, event.position, event.version
         agents = row["agents"]
         match data:
             case TaskStarted(agent_id=agent_id, attempt=attempt):

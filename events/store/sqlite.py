@@ -99,6 +99,10 @@ class SQLiteEventStore(EventStore):
         self._committer = GroupCommitter(self._writer_db, head, last_hash, last_ts, self._on_commit)
 
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def head(self) -> int:
         return self._committer.head if self._committer is not None else 0
 

@@ -1,6 +1,6 @@
 """Every event type AMAS writes; importing this package registers them all."""
 
-from events.types.agent import AgentConfigured, AgentErrored
+from events.types.agent import AgentConfigured, AgentErrored, AgentStarted
 from events.types.system import SystemAlerted
 from events.types.task import (
     Priority,
@@ -16,6 +16,7 @@ from events.types.task import (
 __all__ = [
     "AgentConfigured",
     "AgentErrored",
+    "AgentStarted",
     "Priority",
     "SystemAlerted",
     "TaskCancelled",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from events.envelope import EventData
 
@@ -14,6 +14,22 @@ class AgentErrored(EventData, frozen=True, kw_only=True):
     agent_type: str
     error: str
     task_id: str | None = None
+    restarts: int = 0
+
+
+class AgentStarted(EventData, frozen=True, kw_only=True):
+    """An agent came up: at node start, or restarted by its supervisor."""
+
+    type_name: ClassVar[str] = "agent.started"
+
+    agent_id: str
+    agent_type: str
+    name: str
+    description: str = ""
+    capabilities: dict[str, dict[str, Any]] = {}
+    timeout: float = 300.0
+    max_concurrent_tasks: int = 5
+    priority: str = "normal"
     restarts: int = 0
 
 

@@ -60,6 +60,8 @@ class TaskCancelled(EventData, frozen=True, kw_only=True):
 
     task_id: str
     reason: str = "cancelled by request"
+    agent_id: str | None = None
+    """The agent that was working on it, if any."""
 
 
 class TaskRequeued(EventData, frozen=True, kw_only=True):
@@ -67,4 +69,6 @@ class TaskRequeued(EventData, frozen=True, kw_only=True):
 
     task_id: str
     attempt: int
+    """The attempt that was abandoned; the next one is attempt + 1."""
     reason: str
+    agent_id: str | None = None

@@ -1,0 +1,71 @@
+"""The agents a node runs: who they are, what they can do, how they are configured."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+Priority = Literal["low", "normal", "high", "critical"]
+
+
+class AgentSpec(msgspec.Struct, frozen=True, kw_only=True):
+    agent_id: str
+    agent_type: str
+    name: str
+    description: str
+    capabilities: dict[str, dict[str, Any]]
+    """What the agent is for, as the API shows it (seed: name -> description, parameters)."""
+    task_types: tuple[str, ...]
+    """The task types this agent runs now; each is a skill in actors/agents/skills."""
+    timeout: float = 300.0
+    max_concurrent_tasks: int = 5
+    priority: Priority = "normal"
+
+
+def _cap(description: str, *parameters: str) -> dict[str, Any]:
+    return {"description": description, "parameters": list(parameters)}
+
+
+_OSINT = {
+    "web_scraping": _cap("Collect pages from targets inside the allow-list", "target", "depth"),
+    "data_collection": _cap("Gather public records about a target", "target"),
+    "pattern_analysis": _cap("Find recurring entities and links in collected data", "data"),
+}
+_SECURITY = {
+    "vulnerability_scanning": _cap("Scan for security vulnerabilities", "target", "scan_type",
+                                   "depth"),
+    "threat_analysis": _cap("Analyze potential threats", "data", "threat_model"),
+}
+_ANALYSIS = {
+    "code_analysis": _cap("Static analysis of source code", "path", "language"),
+    "data_analysis": _cap("Statistics and anomalies in structured data", "data"),
+}
+_REPORTING = {
+    "report_generation": _cap("Assemble findings into a report", "task_ids", "format"),
+    "summarization": _cap("Summarize text and results", "text"),
+}
+# Every agent answers `echo`: the diagnostic task the health probe and benchmarks use.
+_TASK_TYPES = ("echo",)
+
+
+def default_agents() -> list[AgentSpec]:
+    """Eight agents: two of each type, the second of each a little more patient."""
+    specs = []
+    for agent_type, title, description, capabilities, priority in (
+        ("osint", "OSINT Agent", "Open-source intelligence collection", _OSINT, "normal"),
+        ("security", "Security Expert Agent",
+         "Specialized in security analysis and vulnerability assessment", _SECURITY, "high"),
+        ("analysis", "Code Analysis Agent", "Code and data analysis", _ANALYSIS, "normal"),
+        ("reporting", "Reporting Agent", "Reports and summaries", _REPORTING, "low"),
+    ):
+        for n in (1, 2):
+            specs.append(
+                AgentSpec(
+                    agent_id=f"{agent_type}-agent-{n}", agent_type=agent_type,
+                    name=f"{title} {n}", description=description, capabilities=capabilities,
+                    task_types=_TASK_TYPES, timeout=300.0 if n == 1 else 600.0,
+                    max_concurrent_tasks=5, priority=priority,  # type: ignore[arg-type]
+                )
+            )
+    return specs

@@ -1,0 +1,21 @@
+"""Messages an agent actor understands."""
+
+from __future__ import annotations
+
+import msgspec
+
+from amas.messages import Work
+
+
+class Assign(msgspec.Struct, frozen=True):
+    work: Work
+
+
+class Finished(msgspec.Struct, frozen=True):
+    task_id: str
+
+
+class Reconfigure(msgspec.Struct, frozen=True, kw_only=True):
+    timeout: float | None = None
+    max_concurrent_tasks: int | None = None
+    priority: str | None = None

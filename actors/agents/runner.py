@@ -1,0 +1,107 @@
+"""Runs agents' work on the event loop: claim, run the skill under a timeout, report.
+
+Every step goes through the task manager over NATS (`amas.cmd.task.*`), so the log
+decides: a claim that loses (the task was cancelled, or another agent has it) runs
+nothing; a report for a task that is no longer ours is refused and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import msgspec
+
+from actors.agents.messages import Finished
+from actors.agents.skills import SKILLS
+from amas.messages import (
+    START_TASK,
+    CompleteTask,
+    FailTask,
+    Reply,
+    ReportProgress,
+    StartTask,
+    Work,
+)
+
+log = logging.getLogger(__name__)
+
+Request = Callable[[str, msgspec.Struct], Awaitable[Reply]]
+
+
+class _Mailbox(Protocol):
+    def tell(self, message: Any) -> None: ...
+
+
+class WorkRunner:
+    def __init__(self, request: Request, report_subject: str) -> None:
+        self.request = request
+        self.report_subject = report_subject
+        self.running: dict[str, tuple[str, asyncio.Task[None]]] = {}
+
+    async def run(self, work: Work, timeout: float, agent: _Mailbox) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.running[work.task_id] = (work.agent_id, task)
+        try:
+            await self._run(work, timeout)
+        except asyncio.CancelledError:
+            log.info("work on %s stopped", work.task_id)
+        finally:
+            self.running.pop(work.task_id, None)
+            agent.tell(Finished(work.task_id))
+
+    async def _run(self, work: Work, timeout: float) -> None:
+        claim = await self.request(
+            START_TASK, StartTask(task_id=work.task_id, agent_id=work.agent_id,
+                                  attempt=work.attempt)
+        )
+        if not claim.ok:
+            log.info("claim of %s refused: %s", work.task_id, claim.message)
+            return
+        task_type, parameters = claim.data["task_type"], claim.data["parameters"]
+        skill = SKILLS.get(task_type)
+        task_id, agent_id, attempt = work.task_id, work.agent_id, work.attempt
+
+        async def progress(percent: int, message: str = "") -> None:
+            await self.request(self.report_subject, ReportProgress(
+                task_id=task_id, agent_id=agent_id, attempt=attempt, progress=percent,
+                message=message,
+            ))
+
+        def failed(reason: str, error: str) -> FailTask:
+            return FailTask(task_id=task_id, agent_id=agent_id, attempt=attempt, reason=reason,
+                            error=error)
+
+        if skill is None:
+            await self._report(failed("error", f"no skill for {task_type}"))
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                result = await skill(parameters, progress)
+        except TimeoutError:
+            await self._report(failed("timeout", f"no result within {timeout:g} s"))
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # the skill failed: that is the task's result, not ours
+            await self._report(failed("error", f"{type(e).__name__}: {e}"))
+        else:
+            await self._report(CompleteTask(task_id=task_id, agent_id=agent_id,
+                                            attempt=attempt, result=result))
+
+    async def _report(self, report: msgspec.Struct) -> None:
+        reply = await self.request(self.report_subject, report)
+        if not reply.ok:
+            log.info("report refused: %s", reply.message)
+
+    def cancel(self, task_id: str) -> None:
+        entry = self.running.get(task_id)
+        if entry is not None:
+            entry[1].cancel()
+
+    def cancel_agent(self, agent_id: str) -> None:
+        for owner, task in list(self.running.values()):
+            if owner == agent_id:
+                task.cancel()

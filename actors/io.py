@@ -1,0 +1,62 @@
+"""The bridge between actor threads and the node's event loop.
+
+Actors decide; the loop does I/O. An actor hands the loop a coroutine (an append,
+a publish, an HTTP call) and carries on with its mailbox; the coroutine reports back
+to the actor with a message when it matters. Nothing here blocks an actor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import msgspec
+
+from amas.messages import Reply
+
+log = logging.getLogger(__name__)
+
+ReplyFn = Callable[[Reply], None]
+
+
+class Incoming(msgspec.Struct, frozen=True):
+    """A command from NATS and how to answer it (a loop-side callable)."""
+
+    command: Any
+    reply: ReplyFn | None = None
+
+
+class LoopBridge:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        """Run `coroutine` on the loop; safe from any thread."""
+        self.loop.call_soon_threadsafe(self._start, coroutine)
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Call `fn(*args)` on the loop; safe from any thread."""
+        self.loop.call_soon_threadsafe(fn, *args)
+
+    def _start(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = self.loop.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background work failed", exc_info=task.exception())
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Wait (bounded) for the coroutines actors started; cancel what is left."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)

@@ -1,0 +1,157 @@
+"""The scheduler: which queued task runs next, and on which agent.
+
+Order: priority (critical > high > normal > low), then age. An agent takes a task when
+it runs that task type and has a free slot under its max_concurrent_tasks; among such
+agents the one with the highest priority wins, then the least loaded. The scheduler
+learns what to schedule from the committed events (task.created, task.requeued, and
+the terminal ones free a slot), so it sees exactly what the log says.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import msgspec
+
+from actors.io import LoopBridge
+from actors.supervision import SupervisedActor, Supervisor
+from amas.messages import Work, command_encoder, work_subject
+
+log = logging.getLogger(__name__)
+
+RANK = {"critical": 0, "high": 1, "normal": 2, "low": 3}
+
+Publish = Callable[[str, bytes], Any]
+
+
+class Queued(msgspec.Struct, frozen=True, kw_only=True):
+    task_id: str
+    task_type: str
+    priority: str
+    attempt: int
+    """The attempt this run will be (1 for a new task)."""
+
+
+class Ended(msgspec.Struct, frozen=True):
+    task_id: str
+
+
+class Slot(msgspec.Struct, kw_only=True):
+    agent_id: str
+    agent_type: str
+    task_types: frozenset[str]
+    max_concurrent_tasks: int
+    priority: str
+    up: bool = True
+    running: set[str] = msgspec.field(default_factory=set)
+
+    def free(self) -> int:
+        return self.max_concurrent_tasks - len(self.running) if self.up else 0
+
+
+class Configure(msgspec.Struct, frozen=True, kw_only=True):
+    agent_id: str
+    max_concurrent_tasks: int | None = None
+    priority: str | None = None
+    up: bool | None = None
+
+
+def choose_agent(slots: Iterable[Slot], task_type: str) -> Slot | None:
+    """The best agent for `task_type` with a free slot, or None."""
+    best: Slot | None = None
+    for slot in slots:
+        if task_type not in slot.task_types or slot.free() <= 0:
+            continue
+        if best is None or _preference(slot) < _preference(best):
+            best = slot
+    return best
+
+
+def _preference(slot: Slot) -> tuple[int, float, str]:
+    return (RANK.get(slot.priority, 2), len(slot.running) / slot.max_concurrent_tasks,
+            slot.agent_id)
+
+
+class Scheduler(SupervisedActor):
+    def __init__(
+        self, supervisor: Supervisor, name: str, bridge: LoopBridge, publish: Publish,
+        slots: list[Slot],
+    ) -> None:
+        super().__init__(supervisor, name)
+        self.bridge = bridge
+        self.publish = publish
+        self.slots = {slot.agent_id: slot for slot in slots}
+        self.queues: dict[str, list[tuple[int, int, Queued]]] = {}
+        self.queued: dict[str, int] = {}
+        """task id -> the attempt waiting in a queue"""
+        self.placed: dict[str, tuple[str, int]] = {}
+        """task id -> (agent id, attempt) for tasks handed to an agent"""
+        self._seq = itertools.count()
+
+    def on_receive(self, message: Any) -> Any:
+        match message:
+            case Queued(task_id=task_id, attempt=attempt) as queued:
+                if self.queued.get(task_id, 0) >= attempt:
+                    return  # a redelivered event
+                placed = self.placed.get(task_id)
+                if placed is not None:
+                    if placed[1] >= attempt:
+                        return
+                    self._release(task_id)
+                self.queued[task_id] = attempt
+                heapq.heappush(
+                    self.queues.setdefault(queued.task_type, []),
+                    (RANK.get(queued.priority, 2), next(self._seq), queued),
+                )
+            case Ended(task_id=task_id):
+                self.queued.pop(task_id, None)  # a queued task cancelled before it ran
+                self._release(task_id)
+            case Configure(agent_id=agent_id) as change:
+                slot = self.slots.get(agent_id)
+                if slot is None:
+                    return
+                if change.max_concurrent_tasks is not None:
+                    slot.max_concurrent_tasks = change.max_concurrent_tasks
+                if change.priority is not None:
+                    slot.priority = change.priority
+                if change.up is not None:
+                    slot.up = change.up
+                    if not change.up:
+                        for task_id in list(slot.running):
+                            self._release(task_id)
+            case _:
+                raise TypeError(f"scheduler got an unknown message: {message!r}")
+        self._dispatch()
+
+    def _release(self, task_id: str) -> None:
+        placed = self.placed.pop(task_id, None)
+        if placed is not None and placed[0] in self.slots:
+            self.slots[placed[0]].running.discard(task_id)
+
+    def _dispatch(self) -> None:
+        while True:
+            best: tuple[int, int, Queued] | None = None
+            for queue in self.queues.values():
+                while queue and self.queued.get(queue[0][2].task_id) != queue[0][2].attempt:
+                    heapq.heappop(queue)  # ended or superseded while waiting
+                if (
+                    queue
+                    and (best is None or queue[0] < best)
+                    and choose_agent(self.slots.values(), queue[0][2].task_type) is not None
+                ):
+                    best = queue[0]
+            if best is None:
+                return
+            queued = heapq.heappop(self.queues[best[2].task_type])[2]
+            slot = choose_agent(self.slots.values(), queued.task_type)
+            assert slot is not None
+            del self.queued[queued.task_id]
+            slot.running.add(queued.task_id)
+            self.placed[queued.task_id] = (slot.agent_id, queued.attempt)
+            work = Work(task_id=queued.task_id, agent_id=slot.agent_id, attempt=queued.attempt)
+            self.bridge.spawn(self.publish(work_subject(slot.agent_type),
+                                           command_encoder.encode(work)))

@@ -1,0 +1,156 @@
+"""Supervision for pykka actors, which have none of their own.
+
+A supervised actor that raises while handling a message is stopped by pykka; its
+`on_failure` tells the supervisor, which calls the child's crash hook (record the
+error, release what it held) and starts a fresh instance after an exponential
+backoff. Senders address children through a `Child` handle, which survives restarts
+and holds messages sent while the child is down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+import pykka
+
+from actors.io import LoopBridge
+
+log = logging.getLogger(__name__)
+
+CrashHook = Callable[[str, BaseException, int], None]
+"""Called with the child's name, the exception and how many times it has crashed."""
+
+_MAX_HELD = 10_000
+
+
+class SupervisedActor(pykka.ThreadingActor):
+    # Daemon threads: a bug that leaves an actor running must not keep the node alive.
+    use_daemon_thread = True
+
+    def __init__(self, supervisor: Supervisor, name: str) -> None:
+        super().__init__()
+        self.supervisor = supervisor
+        self.name = name
+
+    @property
+    def me(self) -> Child:
+        """This actor's stable address: use it, not actor_ref, from coroutines."""
+        return self.supervisor.children[self.name]
+
+    def on_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.supervisor.child_failed(self.name, exception_value or RuntimeError("unknown"))
+
+
+class Child:
+    """A stable address for a supervised actor across its restarts."""
+
+    def __init__(self, name: str, factory: Callable[[], pykka.ActorRef[Any]],
+                 on_crash: CrashHook | None) -> None:
+        self.name = name
+        self.factory = factory
+        self.on_crash = on_crash
+        self.ref: pykka.ActorRef[Any] | None = None
+        self.crashes = 0
+        self.restarting = False
+        self._held: deque[Any] = deque(maxlen=_MAX_HELD)
+        self._lock = threading.Lock()
+
+    def tell(self, message: Any) -> None:
+        with self._lock:
+            ref = self.ref
+            if ref is None or self.restarting:
+                self._held.append(message)
+                return
+        try:
+            ref.tell(message)
+        except pykka.ActorDeadError:
+            with self._lock:
+                self._held.append(message)
+
+    def alive(self) -> bool:
+        return self.ref is not None and not self.restarting and self.ref.is_alive()
+
+    def ask(self, message: Any, timeout: float = 5.0) -> Any:
+        if self.ref is None:
+            raise pykka.ActorDeadError(f"{self.name} is not running")
+        return self.ref.ask(message, timeout=timeout)
+
+    def _started(self, ref: pykka.ActorRef[Any]) -> None:
+        with self._lock:
+            self.ref = ref
+            self.restarting = False
+            held, self._held = list(self._held), deque(maxlen=_MAX_HELD)
+        for message in held:
+            ref.tell(message)
+
+
+class Supervisor:
+    """Starts children, restarts them with backoff, stops them all."""
+
+    def __init__(self, bridge: LoopBridge, backoff: float = 0.1, max_backoff: float = 5.0) -> None:
+        self.bridge = bridge
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.children: dict[str, Child] = {}
+        self._stopping = False
+
+    def start(
+        self,
+        name: str,
+        factory: Callable[[], pykka.ActorRef[Any]],
+        on_crash: CrashHook | None = None,
+    ) -> Child:
+        child = Child(name, factory, on_crash)
+        self.children[name] = child
+        child._started(factory())
+        return child
+
+    def child_failed(self, name: str, error: BaseException) -> None:
+        """Runs in the failed actor's thread, as pykka stops it."""
+        child = self.children.get(name)
+        if child is None or self._stopping:
+            return
+        with child._lock:
+            child.crashes += 1
+            child.restarting = True
+            crashes = child.crashes
+        log.error("actor %s crashed (%d times): %r; restarting", name, crashes, error)
+        if child.on_crash is not None:
+            try:
+                child.on_crash(name, error, crashes)
+            except Exception:
+                log.exception("crash hook of %s failed", name)
+        delay = min(self.max_backoff, self.backoff * 2 ** (crashes - 1))
+        self.bridge.loop.call_soon_threadsafe(
+            self.bridge.loop.call_later, delay, self._restart, name
+        )
+
+    def _restart(self, name: str) -> None:
+        child = self.children[name]
+        if self._stopping:
+            return
+        try:
+            child._started(child.factory())
+        except Exception as e:
+            self.child_failed(name, e)
+
+    def stop_all(self, timeout: float = 5.0) -> None:
+        self._stopping = True
+        deadline = time.monotonic() + timeout
+        for child in reversed(list(self.children.values())):
+            ref = child.ref
+            if ref is not None and ref.is_alive():
+                with contextlib.suppress(pykka.ActorDeadError, pykka.Timeout):
+                    ref.stop(block=True, timeout=max(0.1, deadline - time.monotonic()))

@@ -1,0 +1,191 @@
+"""Task decisions: pure functions of a task's state and a command, returning events.
+
+Nothing here touches NATS, SQLite or the clock, so every rule is testable alone.
+`evolve` folds an event into the state; the manager applies it right after deciding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+
+from amas.messages import (
+    CancelTask,
+    CompleteTask,
+    FailTask,
+    ReportProgress,
+    StartTask,
+    SubmitTask,
+)
+from events.envelope import EventData
+from events.types import (
+    TaskCancelled,
+    TaskCompleted,
+    TaskCreated,
+    TaskFailed,
+    TaskProgressed,
+    TaskRequeued,
+    TaskStarted,
+)
+
+TERMINAL = frozenset({"completed", "failed", "cancelled"})
+MAX_ATTEMPTS = 10
+
+
+class TaskState(msgspec.Struct, kw_only=True):
+    task_id: str
+    task_type: str
+    parameters: dict[str, Any]
+    priority: str
+    status: str
+    version: int
+    attempt: int = 0
+    max_attempts: int = 3
+    agent_id: str | None = None
+
+
+class Rejection(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    message: str
+    details: dict[str, Any] = {}
+
+
+Decision = list[EventData] | Rejection
+Validator = Callable[[dict[str, Any]], None]
+
+
+def submit(
+    task_id: str,
+    command: SubmitTask,
+    agents_by_type: Mapping[str, list[str]],
+    validators: Mapping[str, Validator],
+) -> Decision:
+    agents = agents_by_type.get(command.task_type)
+    if not agents:
+        available = sorted(agents_by_type)
+        return Rejection(
+            code="INVALID_PARAMETER",
+            message=f"no agent runs task type {command.task_type!r}; "
+                    f"available: {', '.join(available)}",
+            details={"parameter": "task_type", "provided": command.task_type,
+                     "expected": available},
+        )
+    if not 1 <= command.max_attempts <= MAX_ATTEMPTS:
+        return Rejection(
+            code="INVALID_PARAMETER",
+            message=f"max_attempts must be between 1 and {MAX_ATTEMPTS}",
+            details={"parameter": "max_attempts", "provided": command.max_attempts},
+        )
+    validator = validators.get(command.task_type)
+    if validator is not None:
+        try:
+            validator(command.parameters)
+        except ValueError as e:
+            return Rejection(
+                code="INVALID_PARAMETER", message=str(e),
+                details={"parameter": getattr(e, "name", "parameters")},
+            )
+    return [
+        TaskCreated(
+            task_id=task_id, task_type=command.task_type, parameters=command.parameters,
+            priority=command.priority, callback_url=command.callback_url,
+            assigned_agents=list(agents), max_attempts=command.max_attempts,
+        )
+    ]
+
+
+def _not_found(task_id: str) -> Rejection:
+    return Rejection(code="NOT_FOUND", message=f"task {task_id!r} not found",
+                     details={"task_id": task_id})
+
+
+def cancel(state: TaskState | None, command: CancelTask) -> Decision:
+    if state is None:
+        return _not_found(command.task_id)
+    if state.status in TERMINAL:
+        return Rejection(
+            code="CONFLICT", message=f"task {state.task_id} is already {state.status}",
+            details={"task_id": state.task_id, "status": state.status},
+        )
+    return [TaskCancelled(task_id=state.task_id, reason=command.reason, agent_id=state.agent_id)]
+
+
+def start(state: TaskState | None, command: StartTask) -> Decision:
+    if state is None:
+        return _not_found(command.task_id)
+    if state.status != "queued" or command.attempt != state.attempt + 1:
+        return Rejection(
+            code="CONFLICT",
+            message=f"task {state.task_id} is {state.status} at attempt {state.attempt};"
+                    f" attempt {command.attempt} cannot start",
+        )
+    return [TaskStarted(task_id=state.task_id, agent_id=command.agent_id,
+                        attempt=command.attempt)]
+
+
+def _owns(state: TaskState | None, agent_id: str, attempt: int) -> Rejection | None:
+    if state is None:
+        return Rejection(code="NOT_FOUND", message="task not found")
+    if state.status != "in_progress" or state.agent_id != agent_id or state.attempt != attempt:
+        return Rejection(
+            code="CONFLICT",
+            message=f"task {state.task_id} is not being run by {agent_id} (attempt {attempt})",
+        )
+    return None
+
+
+def report(
+    state: TaskState | None, command: ReportProgress | CompleteTask | FailTask
+) -> Decision:
+    refused = _owns(state, command.agent_id, command.attempt)
+    if refused is not None:
+        return refused
+    assert state is not None
+    match command:
+        case ReportProgress(progress=progress, message=message):
+            return [TaskProgressed(task_id=state.task_id, agent_id=command.agent_id,
+                                   progress=max(0, min(99, progress)), message=message)]
+        case CompleteTask(result=result):
+            return [TaskCompleted(task_id=state.task_id, agent_id=command.agent_id,
+                                  result=result)]
+        case FailTask(reason=reason, error=error):
+            return [TaskFailed(task_id=state.task_id, agent_id=command.agent_id,
+                               reason=reason, error=error)]
+
+
+def agent_lost(state: TaskState, reason: str) -> list[EventData]:
+    """The agent running `state` is gone: try again, or fail once attempts run out."""
+    if state.status != "in_progress":
+        return []
+    if state.attempt < state.max_attempts:
+        return [TaskRequeued(task_id=state.task_id, attempt=state.attempt, reason=reason,
+                             agent_id=state.agent_id)]
+    return [TaskFailed(task_id=state.task_id, agent_id=state.agent_id,
+                       reason="max_attempts", error=reason)]
+
+
+def evolve(state: TaskState | None, event: EventData) -> TaskState | None:
+    """The state after `event` (in place where there is one)."""
+    if isinstance(event, TaskCreated):
+        return TaskState(
+            task_id=event.task_id, task_type=event.task_type, parameters=event.parameters,
+            priority=event.priority, status="queued", version=1,
+            max_attempts=event.max_attempts,
+        )
+    if state is None:
+        return None
+    state.version += 1
+    match event:
+        case TaskStarted(agent_id=agent_id, attempt=attempt):
+            state.status, state.agent_id, state.attempt = "in_progress", agent_id, attempt
+        case TaskCompleted():
+            state.status = "completed"
+        case TaskFailed():
+            state.status = "failed"
+        case TaskCancelled():
+            state.status = "cancelled"
+        case TaskRequeued():
+            state.status, state.agent_id = "queued", None
+    return state

@@ -1,0 +1,210 @@
+"""The task manager: the single writer of every task aggregate (stream = task id).
+
+It decides with actors/tasks/decide.py, applies the events to its state at once (it is
+the only writer, so it knows each stream's next version), and hands the append to the
+event loop. The reply to the caller goes out once the events are durable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from actors.io import Incoming, LoopBridge, ReplyFn
+from actors.supervision import SupervisedActor, Supervisor
+from actors.tasks import decide
+from actors.tasks.decide import Rejection, TaskState, Validator
+from amas.messages import (
+    CANCEL_WORK,
+    CancelTask,
+    CancelWork,
+    CompleteTask,
+    FailTask,
+    Reply,
+    ReportProgress,
+    StartTask,
+    SubmitTask,
+    command_encoder,
+)
+from events.envelope import EventData, Meta
+from events.errors import ConcurrencyError, EventsError
+from events.ids import new_prefixed_id
+from events.store.base import EventStore
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, bytes], Any]
+
+
+class AgentLost(msgspec.Struct, frozen=True):
+    """An agent crashed or vanished: its tasks are requeued or failed."""
+
+    agent_id: str
+    reason: str
+
+
+class Reload(msgspec.Struct, frozen=True):
+    """An append failed: read the task back from the log before deciding again."""
+
+    task_id: str
+
+
+class Restore(msgspec.Struct, frozen=True):
+    """The unfinished tasks as the projections know them (at boot, after a crash)."""
+
+    tasks: list[TaskState]
+    requeue: bool
+    """True at boot: tasks in progress lost their agents with the node."""
+
+
+class TaskManager(SupervisedActor):
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        name: str,
+        bridge: LoopBridge,
+        store: EventStore,
+        publish: Publish,
+        agents_by_type: Mapping[str, list[str]],
+        validators: Mapping[str, Validator],
+        load_unfinished: Callable[[], Awaitable[list[TaskState]]],
+    ) -> None:
+        super().__init__(supervisor, name)
+        self.bridge = bridge
+        self.store = store
+        self.publish = publish
+        self.agents_by_type = agents_by_type
+        self.validators = validators
+        self.load_unfinished = load_unfinished
+        self.tasks: dict[str, TaskState] = {}
+        # Until the unfinished tasks are loaded (at boot, after a crash), commands wait.
+        self.restored = False
+        self.held: list[Any] = []
+
+    def on_start(self) -> None:
+        self.bridge.spawn(self._restore())
+
+    def on_receive(self, message: Any) -> Any:
+        if not self.restored and not isinstance(message, Restore):
+            self.held.append(message)
+            return
+        match message:
+            case Incoming(command=command, reply=reply):
+                self._handle(command, reply)
+            case AgentLost(agent_id=agent_id, reason=reason):
+                for state in [s for s in self.tasks.values() if s.agent_id == agent_id]:
+                    self._commit(state, decide.agent_lost(state, reason), Meta(actor=agent_id))
+            case Reload(task_id=task_id):
+                self.tasks.pop(task_id, None)
+                self.bridge.spawn(self._reload(task_id))
+            case Restore(tasks=tasks, requeue=requeue):
+                self.restored = True
+                for state in tasks:
+                    self.tasks[state.task_id] = state
+                    if requeue and state.status == "in_progress":  # its agent died with the node
+                        self._commit(state, decide.agent_lost(state, "node restarted"),
+                                     Meta(actor="task-manager"))
+                held, self.held = self.held, []
+                for message in held:
+                    self.on_receive(message)
+            case TaskState() as state:
+                self.tasks[state.task_id] = state
+            case _:
+                raise TypeError(f"task manager got an unknown message: {message!r}")
+
+    def _handle(self, command: Any, reply: ReplyFn | None) -> None:
+        state: TaskState | None
+        data: dict[str, Any] = {}
+        match command:
+            case SubmitTask():
+                task_id = new_prefixed_id("task")
+                decision = decide.submit(task_id, command, self.agents_by_type, self.validators)
+                state = None
+                if not isinstance(decision, Rejection):
+                    created = decision[0]
+                    data = {"task_id": task_id, "assigned_agents": created.assigned_agents}  # type: ignore[attr-defined]
+            case CancelTask(task_id=task_id):
+                state = self.tasks.get(task_id)
+                decision = decide.cancel(state, command)
+                if not isinstance(decision, Rejection):
+                    data = {"task_id": task_id}
+                    self.bridge.spawn(self._broadcast_cancel(task_id))
+            case StartTask(task_id=task_id):
+                state = self.tasks.get(task_id)
+                decision = decide.start(state, command)
+                if state is not None and not isinstance(decision, Rejection):
+                    data = {"task_type": state.task_type, "parameters": state.parameters}
+            case ReportProgress() | CompleteTask() | FailTask():
+                state = self.tasks.get(command.task_id)
+                decision = decide.report(state, command)
+            case _:
+                raise TypeError(f"task manager cannot handle {type(command).__name__}")
+        if isinstance(decision, Rejection):
+            if reply is not None:
+                self.bridge.call(reply, Reply(ok=False, code=decision.code,
+                                              message=decision.message,
+                                              details=decision.details))
+            return
+        meta = getattr(command, "meta", None) or Meta(actor=getattr(command, "agent_id", None))
+        self._commit(state, decision, meta, reply, data)
+
+    def _commit(
+        self,
+        state: TaskState | None,
+        events: Sequence[EventData],
+        meta: Meta,
+        reply: ReplyFn | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        if not events:
+            return
+        expected = state.version if state is not None else 0
+        for event in events:
+            state = decide.evolve(state, event)
+        assert state is not None
+        if state.status in decide.TERMINAL:
+            self.tasks.pop(state.task_id, None)  # finished tasks take no more commands
+        else:
+            self.tasks[state.task_id] = state
+        self.bridge.spawn(self._append(state.task_id, expected, list(events), meta, reply,
+                                       data or {}))
+
+    # -- coroutines: these run on the event loop, never in the actor's thread ----------
+
+    async def _append(
+        self,
+        stream: str,
+        expected: int,
+        events: list[EventData],
+        meta: Meta,
+        reply: ReplyFn | None,
+        data: dict[str, Any],
+    ) -> None:
+        try:
+            result = await self.store.append(stream, expected, events, meta)
+        except EventsError as e:
+            log.warning("append to %s failed: %s", stream, e)
+            self.me.tell(Reload(stream))
+            if reply is not None:
+                code = "CONFLICT" if isinstance(e, ConcurrencyError) else "SERVICE_UNAVAILABLE"
+                reply(Reply(ok=False, code=code, message=str(e)))
+            return
+        if reply is not None:
+            reply(Reply(ok=True, position=result.last_position, data=data))
+
+    async def _broadcast_cancel(self, task_id: str) -> None:
+        await self.publish(CANCEL_WORK, command_encoder.encode(CancelWork(task_id=task_id)))
+
+    async def _restore(self) -> None:
+        tasks = await self.load_unfinished()
+        self.me.tell(Restore(tasks=tasks, requeue=self.me.crashes == 0))
+
+    async def _reload(self, task_id: str) -> None:
+        state: TaskState | None = None
+        for event in await self.store.read_stream(task_id):
+            state = decide.evolve(state, event.data)
+        if state is not None and state.status not in decide.TERMINAL:
+            self.me.tell(state)

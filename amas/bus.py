@@ -1,0 +1,111 @@
+"""The node's NATS connection: commands (request/reply), work hand-outs, events.
+
+Everything on `amas.*` is msgpack-encoded msgspec Structs (amas/messages.py); public
+events (`task.*`, `system.alert` ...) are the JSON envelope, for any subscriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import msgspec
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+
+from amas.messages import Command, Reply, command_decoder, command_encoder, rejected, reply_decoder
+
+log = logging.getLogger(__name__)
+
+ReplyFn = Callable[[Reply], None]
+CommandHandler = Callable[[Command, ReplyFn], None]
+
+_reply_encoder = msgspec.msgpack.Encoder()
+
+
+class BusUnavailable(ConnectionError):
+    """NATS could not carry a command in time (no server, no responder, timeout)."""
+
+    def __init__(self, subject: str, reason: str) -> None:
+        super().__init__(f"{subject}: {reason}")
+        self.subject = subject
+        self.reason = reason
+
+
+class Bus:
+    def __init__(self, nc: Client) -> None:
+        self.nc = nc
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @classmethod
+    async def connect(cls, url: str, name: str = "amas") -> Bus:
+        nc = await nats.connect(
+            servers=[url], name=name, allow_reconnect=True, max_reconnect_attempts=-1,
+            reconnect_time_wait=0.25, connect_timeout=2, ping_interval=5,
+            max_outstanding_pings=2,
+        )
+        return cls(nc)
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.nc.is_connected)
+
+    async def request(self, subject: str, command: msgspec.Struct, timeout: float = 5.0) -> Reply:
+        try:
+            msg = await self.nc.request(subject, command_encoder.encode(command), timeout=timeout)
+        except NoRespondersError as e:
+            raise BusUnavailable(subject, "no node answers") from e
+        except NatsTimeoutError as e:
+            raise BusUnavailable(subject, f"no answer within {timeout:g} s") from e
+        except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError,
+                nats.errors.OutboundBufferLimitError) as e:
+            raise BusUnavailable(subject, "not connected to NATS") from e
+        return reply_decoder.decode(msg.data)
+
+    async def publish(self, subject: str, payload: bytes,
+                      headers: dict[str, str] | None = None) -> None:
+        await self.nc.publish(subject, payload, headers=headers)
+
+    async def serve_commands(self, subject: str, handler: CommandHandler,
+                             queue: str = "") -> None:
+        """Decode each command on `subject` and hand it, with a way to answer, to `handler`.
+
+        The answer may come from any thread (an actor's): it is sent from the loop.
+        """
+        loop = asyncio.get_running_loop()
+
+        async def on_message(msg: Msg) -> None:
+            try:
+                command = command_decoder.decode(msg.data)
+            except msgspec.DecodeError as e:
+                await msg.respond(_reply_encoder.encode(rejected("INVALID_REQUEST", str(e))))
+                return
+
+            def reply(answer: Reply) -> None:
+                if msg.reply:
+                    self._spawn(loop, msg.respond(_reply_encoder.encode(answer)))
+
+            handler(command, reply)
+
+        await self.nc.subscribe(subject, queue=queue, cb=on_message)
+
+    async def subscribe(self, subject: str, callback: Callable[[Msg], Awaitable[None]],
+                        queue: str = "") -> None:
+        await self.nc.subscribe(subject, queue=queue, cb=callback)
+
+    def _spawn(self, loop: asyncio.AbstractEventLoop,
+               coroutine: Coroutine[Any, Any, None]) -> None:
+        task = loop.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        try:
+            await self.nc.drain()
+        except Exception:  # closing: a broken connection has nothing left to drain
+            await self.nc.close()

@@ -1,0 +1,73 @@
+"""`amas serve`: one process with nats-server, the event log, the actors and the API."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Generator
+
+import uvicorn
+
+from amas.cli.common import add_data_dir, data_paths
+from amas.node import Node, NodeConfig
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser("serve", help="start a node: NATS, event log, actors, HTTP API")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    add_data_dir(serve)
+    serve.add_argument("--nats", default=None, metavar="URL",
+                       help="join this NATS server (default: $AMAS_NATS_URL, else start one)")
+    serve.add_argument("--nats-port", type=int, default=None,
+                       help="port of the embedded nats-server (default 4222, or a free one)")
+    serve.set_defaults(run=lambda args: asyncio.run(serve_node(args)))
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT after its shutdown, which would kill the process
+    before the node stops its nats-server; here the signal only asks for a clean exit."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        previous = {sig: signal.signal(sig, self.handle_exit)
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+async def serve_node(args: argparse.Namespace) -> int:
+    config = NodeConfig(
+        data=data_paths(args),
+        nats_url=args.nats or os.environ.get("AMAS_NATS_URL") or None,
+        nats_port=args.nats_port,
+    )
+    async with Node(config) as node:
+        from api.app import create_app
+
+        server = _Server(uvicorn.Config(
+            create_app(node), host=args.host, port=args.port, log_level="warning",
+            access_log=False, lifespan="off", server_header=False,
+        ))
+        serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():  # noqa: ASYNC110 (uvicorn has no event)
+            await asyncio.sleep(0.02)
+        if server.started:
+            base = f"http://{args.host}:{args.port}"
+            print(f"AMAS {node.version} ready\n"
+                  f"  API   {base}/api/v1\n"
+                  f"  docs  {base}/docs\n"
+                  f"  NATS  {node.nats_url}{'' if config.nats_url else ' (embedded)'}\n"
+                  f"  data  {config.data.root}", flush=True)
+        await serving
+        if not server.started:
+            print(f"amas serve: could not listen on {args.host}:{args.port}", file=sys.stderr)
+            return 1
+    return 0

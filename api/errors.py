@@ -1,0 +1,112 @@
+"""The seed's error envelope, and the one place errors become HTTP responses.
+
+    ApiError(code, message, status, details)    raised by handlers and dependencies
+    RequestValidationError                       FastAPI: 422 VALIDATION_ERROR, or
+                                                 400 INVALID_REQUEST for malformed JSON
+    BusUnavailable / ProjectionTimeoutError      503 SERVICE_UNAVAILABLE
+    StarletteHTTPException                       its status, in the envelope
+    anything else                                500 INTERNAL_ERROR (logged)
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from amas.bus import BusUnavailable
+from events.errors import ProjectionTimeoutError
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_CODE = {
+    "INVALID_REQUEST": 400,
+    "INVALID_PARAMETER": 400,
+    "UNAUTHORIZED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "METHOD_NOT_ALLOWED": 405,
+    "CONFLICT": 409,
+    "PAYLOAD_TOO_LARGE": 413,
+    "VALIDATION_ERROR": 422,
+    "RATE_LIMITED": 429,
+    "INTERNAL_ERROR": 500,
+    "SERVICE_UNAVAILABLE": 503,
+}
+_CODE_BY_STATUS = {status: code for code, status in STATUS_BY_CODE.items()}
+
+
+class ApiError(Exception):
+    def __init__(self, code: str, message: str, details: Any = None,
+                 status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details if details is not None else {}
+        self.status = status or STATUS_BY_CODE.get(code, 400)
+
+
+def envelope(request: Request, status: int, code: str, message: str,
+             details: Any = None) -> JSONResponse:
+    request_id = getattr(request.state, "request_id", None)
+    body = {
+        "error": {
+            "code": code,
+            "message": message,
+            "details": details if details is not None else {},
+            "request_id": request_id,
+            "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    }
+    headers = {"X-Request-ID": request_id} if request_id else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return envelope(request, exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            first = next(e for e in errors if e.get("type") == "json_invalid")
+            return envelope(request, 400, "INVALID_REQUEST", "the request body is not valid JSON",
+                            {"error": first.get("ctx", {}).get("error", first.get("msg"))})
+        problems = [
+            {"parameter": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]),
+             "message": e["msg"], "provided": e.get("input")}
+            for e in errors
+        ]
+        first = problems[0]
+        return envelope(request, 422, "VALIDATION_ERROR",
+                        f"{first['parameter']}: {first['message']}", {"errors": problems})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _CODE_BY_STATUS.get(exc.status_code, "HTTP_ERROR")
+        message = exc.detail if isinstance(exc.detail, str) else code
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no such endpoint: {request.method} {request.url.path}"
+        return envelope(request, exc.status_code, code, message)
+
+    @app.exception_handler(BusUnavailable)
+    async def on_bus(request: Request, exc: BusUnavailable) -> JSONResponse:
+        return envelope(request, 503, "SERVICE_UNAVAILABLE",
+                        "the command bus is unavailable; try again shortly",
+                        {"subject": exc.subject, "reason": exc.reason})
+
+    @app.exception_handler(ProjectionTimeoutError)
+    async def on_projection(request: Request, exc: ProjectionTimeoutError) -> JSONResponse:
+        return envelope(request, 503, "SERVICE_UNAVAILABLE", str(exc))
+
+    @app.exception_handler(Exception)
+    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return envelope(request, 500, "INTERNAL_ERROR", "internal error; it has been logged")

@@ -1,0 +1,46 @@
+"""Agent queries: read the `agents` projection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiosqlite
+import msgspec
+
+_COLUMNS = (
+    "agent_id, agent_type, name, description, status, capabilities, timeout,"
+    " max_concurrent_tasks, priority, running, tasks_completed, tasks_failed, busy_seconds,"
+    " errors, restarts, last_error, started_at, updated_at"
+)
+_NAMES = [c.strip() for c in _COLUMNS.split(",")]
+_JSON = {"capabilities", "running"}
+
+
+def _row(values: Any) -> dict[str, Any]:
+    return {
+        name: (msgspec.json.decode(v) if name in _JSON and v is not None else v)
+        for name, v in zip(_NAMES, values, strict=True)
+    }
+
+
+async def list_agents(db: aiosqlite.Connection) -> list[dict[str, Any]]:
+    rows = await db.execute_fetchall(f"SELECT {_COLUMNS} FROM agents ORDER BY agent_id")
+    return [_row(r) for r in rows]
+
+
+async def get_agent(db: aiosqlite.Connection, agent_id: str) -> dict[str, Any] | None:
+    rows = list(await db.execute_fetchall(f"SELECT {_COLUMNS} FROM agents WHERE agent_id = ?",
+                                          (agent_id,)))
+    return _row(rows[0]) if rows else None
+
+
+def performance(agent: dict[str, Any]) -> dict[str, Any]:
+    done, failed = agent["tasks_completed"], agent["tasks_failed"]
+    finished = done + failed
+    return {
+        "tasks_completed": done,
+        "tasks_failed": failed,
+        "success_rate": round(done / finished, 4) if finished else None,
+        "avg_completion_time": round(agent["busy_seconds"] / finished, 3) if finished else None,
+        "running_tasks": len(agent["running"]),
+    }

@@ -1,0 +1,86 @@
+"""/agents: the agents, their capabilities and configuration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from amas.messages import CONFIGURE_AGENT, ConfigureAgent
+from api.deps import NodeDep, ReaderDep, request_meta
+from api.errors import ApiError
+from api.queries import agents as queries
+from api.schemas import AgentConfigBody
+
+router = APIRouter(prefix="/agents", tags=["agents"])
+
+
+def _configuration(agent: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "timeout": agent["timeout"],
+        "max_concurrent_tasks": agent["max_concurrent_tasks"],
+        "priority": agent["priority"],
+    }
+
+
+@router.get("")
+async def list_agents(db: ReaderDep) -> dict[str, Any]:
+    return {
+        "agents": [
+            {
+                "id": a["agent_id"],
+                "name": a["name"],
+                "type": a["agent_type"],
+                "status": a["status"],
+                "capabilities": sorted(a["capabilities"]),
+                "performance": queries.performance(a),
+            }
+            for a in await queries.list_agents(db)
+        ]
+    }
+
+
+async def _agent_or_404(db: Any, agent_id: str) -> dict[str, Any]:
+    agent = await queries.get_agent(db, agent_id)
+    if agent is None:
+        raise ApiError("NOT_FOUND", f"agent {agent_id!r} not found", {"agent_id": agent_id})
+    return agent
+
+
+@router.get("/{agent_id}")
+async def get_agent(agent_id: str, db: ReaderDep) -> dict[str, Any]:
+    agent = await _agent_or_404(db, agent_id)
+    return {
+        "id": agent["agent_id"],
+        "name": agent["name"],
+        "type": agent["agent_type"],
+        "description": agent["description"],
+        "status": agent["status"],
+        "capabilities": agent["capabilities"],
+        "configuration": _configuration(agent),
+        "performance": queries.performance(agent),
+        "restarts": agent["restarts"],
+        "last_error": agent["last_error"],
+    }
+
+
+@router.put("/{agent_id}/config")
+async def update_agent_config(agent_id: str, body: AgentConfigBody, request: Request,
+                              node: NodeDep, db: ReaderDep) -> dict[str, Any]:
+    await _agent_or_404(db, agent_id)
+    reply = await node.bus.request(
+        CONFIGURE_AGENT,
+        ConfigureAgent(agent_id=agent_id, timeout=body.timeout,
+                       max_concurrent_tasks=body.max_concurrent_tasks, priority=body.priority,
+                       meta=request_meta(request)),
+    )
+    if not reply.ok:
+        raise ApiError(reply.code or "INTERNAL_ERROR", reply.message or "rejected")
+    await node.projections.wait_for(reply.position, timeout=5.0)
+    agent = await _agent_or_404(db, agent_id)
+    return {
+        "id": agent_id,
+        "configuration": _configuration(agent),
+        "status": "updated",
+        "message": "Agent configuration updated successfully",
+    }

@@ -1,0 +1,25 @@
+"""GET /health: is the node up, and is each of its parts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.deps import NodeDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+async def get_health(node: NodeDep) -> JSONResponse:
+    services = node.services()
+    healthy = all(state == "running" for state in services.values())
+    body: dict[str, Any] = {
+        "status": "healthy" if healthy else "degraded",
+        "version": node.version,
+        "uptime": round(node.uptime),
+        "services": services,
+    }
+    return JSONResponse(body, status_code=200 if healthy else 503)

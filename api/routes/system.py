@@ -1,0 +1,41 @@
+"""GET /system/info: version, agents, providers and performance, from projections."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.deps import NodeDep, ReaderDep
+from api.queries import agents as agent_queries
+from api.queries import tasks as task_queries
+from events.projections.tasks import iso
+
+router = APIRouter(prefix="/system", tags=["system"])
+
+
+@router.get("/info")
+async def get_system_info(node: NodeDep, db: ReaderDep) -> dict[str, Any]:
+    agents = await agent_queries.list_agents(db)
+    hour_ago = iso(datetime.now(UTC) - timedelta(hours=1))
+    stats = await task_queries.task_stats(db, hour_ago)
+    finished = stats["completed_recently"] + stats["failed_recently"]
+    return {
+        "version": node.version,
+        "agents": {
+            "total": len(agents),
+            "active": sum(a["status"] == "active" for a in agents),
+            "types": sorted({a["agent_type"] for a in agents}),
+        },
+        "ai_providers": {"total": 0, "active": 0, "failed": 0},
+        "performance": {
+            "avg_response_time": (round(stats["avg_duration"], 3)
+                                  if stats["avg_duration"] is not None else None),
+            "throughput": round(stats["finished_recently"] / 3600, 3),
+            "success_rate": (round(stats["completed_recently"] / finished, 4)
+                             if finished else None),
+        },
+        "tasks": stats["by_status"],
+        "event_log": {"head": node.store.head},
+    }

@@ -1,0 +1,159 @@
+"""/tasks: submit, inspect, list and cancel tasks.
+
+Writes are NATS commands to the task manager; reads come from the `tasks` projection.
+A write answers only once the projection has caught up with it, so a GET right after
+sees it (read-your-writes).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from amas.messages import CANCEL_TASK, SUBMIT_TASK, CancelTask, Reply, SubmitTask
+from api.deps import NodeDep, ReaderDep, request_meta
+from api.errors import ApiError
+from api.queries import agents as agent_queries
+from api.queries import tasks as queries
+from api.schemas import SubmitTaskBody
+from events.projections.tasks import iso
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+Status = Literal["queued", "in_progress", "completed", "failed", "cancelled"]
+Priority = Literal["low", "normal", "high", "critical"]
+_READ_YOUR_WRITES_TIMEOUT = 5.0
+
+
+def _raise_rejection(reply: Reply) -> None:
+    if not reply.ok:
+        raise ApiError(reply.code or "INTERNAL_ERROR", reply.message or "rejected",
+                       reply.details or {})
+
+
+async def _not_found(task_id: str) -> ApiError:
+    return ApiError("NOT_FOUND", f"task {task_id!r} not found", {"task_id": task_id})
+
+
+def _status_view(task: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "task_id": task["task_id"],
+        "task_type": task["task_type"],
+        "status": task["status"],
+        "priority": task["priority"],
+        "progress": task["progress"],
+        "created_at": task["created_at"],
+        "started_at": task["started_at"],
+        "updated_at": task["updated_at"],
+        "completed_at": task["completed_at"],
+        "cancelled_at": task["cancelled_at"],
+        "attempt": task["attempt"],
+        "assigned_agents": task["assigned_agents"],
+        "agents": task["agents"],
+        "error": ({"reason": task["reason"], "message": task["error"]}
+                  if task["status"] == "failed" else None),
+    }
+
+
+@router.post("", status_code=201)
+async def submit_task(body: SubmitTaskBody, request: Request, node: NodeDep,
+                      db: ReaderDep) -> dict[str, Any]:
+    command = SubmitTask(
+        task_type=body.task_type, parameters=body.parameters, priority=body.priority,
+        callback_url=str(body.callback_url) if body.callback_url else None,
+        max_attempts=body.max_attempts, meta=request_meta(request),
+    )
+    reply = await node.bus.request(SUBMIT_TASK, command)
+    _raise_rejection(reply)
+    await node.projections.wait_for(reply.position, timeout=_READ_YOUR_WRITES_TIMEOUT)
+    assigned = reply.data["assigned_agents"]
+    return {
+        "task_id": reply.data["task_id"],
+        "status": "queued",
+        "estimated_completion": await _estimate(db, assigned),
+        "assigned_agents": assigned,
+    }
+
+
+async def _estimate(db: Any, agent_ids: list[str]) -> str:
+    """Now plus the mean time these agents took per finished task (1 s with no history)."""
+    busy, finished = 0.0, 0
+    for agent_id in agent_ids:
+        agent = await agent_queries.get_agent(db, agent_id)
+        if agent is not None:
+            busy += agent["busy_seconds"]
+            finished += agent["tasks_completed"] + agent["tasks_failed"]
+    seconds = busy / finished if finished else 1.0
+    return iso(datetime.now(UTC) + timedelta(seconds=seconds))
+
+
+@router.get("")
+async def list_tasks(
+    db: ReaderDep,
+    status: Status | None = None,
+    agent_id: str | None = None,
+    task_type: str | None = None,
+    priority: Priority | None = None,
+    from_date: Annotated[datetime | None, Query(description="ISO 8601")] = None,
+    to_date: Annotated[datetime | None, Query(description="ISO 8601")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    where = queries.TaskFilter(
+        status=status, agent_id=agent_id, task_type=task_type, priority=priority,
+        from_date=iso(_utc(from_date)) if from_date else None,
+        to_date=iso(_utc(to_date)) if to_date else None,
+    )
+    tasks, total = await queries.list_tasks(db, where, limit, offset)
+    return {
+        "tasks": [_status_view(t) for t in tasks],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "has_more": offset + len(tasks) < total,
+    }
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@router.get("/{task_id}")
+async def get_task(task_id: str, db: ReaderDep) -> dict[str, Any]:
+    task = await queries.get_task(db, task_id)
+    if task is None:
+        raise await _not_found(task_id)
+    return _status_view(task)
+
+
+@router.get("/{task_id}/results")
+async def get_task_results(task_id: str, db: ReaderDep) -> dict[str, Any]:
+    task = await queries.get_task(db, task_id)
+    if task is None:
+        raise await _not_found(task_id)
+    return {
+        "task_id": task_id,
+        "status": task["status"],
+        "completed_at": task["completed_at"],
+        "results": task["result"],
+        "error": ({"reason": task["reason"], "message": task["error"]}
+                  if task["status"] == "failed" else None),
+    }
+
+
+@router.delete("/{task_id}")
+async def cancel_task(task_id: str, request: Request, node: NodeDep,
+                      db: ReaderDep) -> dict[str, Any]:
+    reply = await node.bus.request(
+        CANCEL_TASK, CancelTask(task_id=task_id, meta=request_meta(request))
+    )
+    _raise_rejection(reply)
+    await node.projections.wait_for(reply.position, timeout=_READ_YOUR_WRITES_TIMEOUT)
+    task = await queries.get_task(db, task_id)
+    return {
+        "task_id": task_id,
+        "status": "cancelled",
+        "cancelled_at": task["cancelled_at"] if task else None,
+    }

@@ -1,0 +1,27 @@
+"""HTTP bodies (pydantic, as FastAPI wants); everything past the edge is msgspec."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+Priority = Literal["low", "normal", "high", "critical"]
+
+
+class SubmitTaskBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task_type: str = Field(min_length=1, max_length=100, examples=["echo"])
+    parameters: dict[str, Any] = Field(default_factory=dict, examples=[{"message": "hi"}])
+    priority: Priority = "normal"
+    callback_url: HttpUrl | None = None
+    max_attempts: int = Field(default=3, ge=1, le=10)
+
+
+class AgentConfigBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    timeout: float | None = Field(default=None, gt=0, le=86_400)
+    max_concurrent_tasks: int | None = Field(default=None, ge=1, le=1000)
+    priority: Priority | None = None
