@@ -42,14 +42,18 @@ class _StoredEvent(msgspec.Struct, array_like=True, frozen=True):
 
 _decode_stored = msgspec.json.Decoder(list[_StoredEvent]).decode
 _EMPTY_META_RAW = msgspec.Raw(EMPTY_META_BYTES)
+# data and meta are JSON text kept as BLOBs (hashed byte for byte); CAST makes json() read
+# them as text on every SQLite version (3.45.0 read BLOBs as its binary JSON format).
+_ROW_JSON = (
+    "json_array(position, event_id, stream, version, type, schema, ts,"
+    " json(CAST(data AS TEXT)), json(CAST(meta AS TEXT)), hash)"
+)
 _READ_JSON = (
-    "SELECT json_group_array(json_array(position, event_id, stream, version, type, schema, ts,"
-    " json(data), json(meta), hash)) FROM (SELECT * FROM events WHERE {where})"
+    f"SELECT json_group_array({_ROW_JSON}) FROM (SELECT * FROM events WHERE {{where}})"
 )
 # read_all's range needs no ordered subquery: rows come in rowid (= position) order.
 _READ_RANGE_JSON = (
-    "SELECT json_group_array(json_array(position, event_id, stream, version, type, schema, ts,"
-    " json(data), json(meta), hash)) FROM events WHERE position >= ? AND position < ?"
+    f"SELECT json_group_array({_ROW_JSON}) FROM events WHERE position >= ? AND position < ?"
 )
 
 _TAIL_SIZE = 20_000
