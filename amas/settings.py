@@ -37,6 +37,11 @@ class DataPaths:
         return self.root / "nats"
 
     @property
+    def node_file(self) -> Path:
+        """Written by `amas serve`: where its API and NATS are, for the other commands."""
+        return self.root / "node.json"
+
+    @property
     def pid_file(self) -> Path:
         return self.root / "node.pid"
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from amas.cli.common import add_data_dir, data_paths
+from amas.cli.task_cmd import register_events_sub
 from events.envelope import Event, encode_event
 from events.projections import ProjectionRunner, all_projections
 from events.store import SQLiteEventStore
@@ -40,6 +41,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     verify = sub.add_parser("verify", help="check the hash chain; exit 1 at the first break")
     add_data_dir(verify)
     verify.set_defaults(run=lambda args: asyncio.run(_verify(args)))
+
+    register_events_sub(sub)
 
     replay = sub.add_parser("replay", help="rebuild every projection from the log")
     add_data_dir(replay)

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from amas import __version__
-from amas.cli import events_cmd, serve_cmd
+from amas.cli import events_cmd, serve_cmd, task_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve_cmd.register(commands)
     events_cmd.register(commands)
+    task_cmd.register(commands)
     return parser
 
 

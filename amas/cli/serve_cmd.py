@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -61,12 +62,16 @@ async def serve_node(args: argparse.Namespace) -> int:
             await asyncio.sleep(0.02)
         if server.started:
             base = f"http://{args.host}:{args.port}"
+            config.data.node_file.write_text(json.dumps(
+                {"pid": os.getpid(), "api": f"{base}/api/v1", "nats": node.nats_url}
+            ))
             print(f"AMAS {node.version} ready\n"
                   f"  API   {base}/api/v1\n"
                   f"  docs  {base}/docs\n"
                   f"  NATS  {node.nats_url}{'' if config.nats_url else ' (embedded)'}\n"
                   f"  data  {config.data.root}", flush=True)
         await serving
+        config.data.node_file.unlink(missing_ok=True)
         if not server.started:
             print(f"amas serve: could not listen on {args.host}:{args.port}", file=sys.stderr)
             return 1
