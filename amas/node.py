@@ -54,6 +54,15 @@ log = logging.getLogger(__name__)
 _CATCH_UP_TIMEOUT = 60.0
 
 
+def _started(spec: AgentSpec, restarts: int) -> AgentStarted:
+    return AgentStarted(
+        agent_id=spec.agent_id, agent_type=spec.agent_type, name=spec.name,
+        description=spec.description, capabilities=spec.capabilities, timeout=spec.timeout,
+        max_concurrent_tasks=spec.max_concurrent_tasks, priority=spec.priority,
+        restarts=restarts,
+    )
+
+
 @dataclass
 class NodeConfig:
     data: DataPaths
@@ -200,12 +209,7 @@ class Node:
         for spec in self.config.agents:
             await self.store.append(
                 f"agent-{spec.agent_id}", ANY_VERSION,
-                [AgentStarted(
-                    agent_id=spec.agent_id, agent_type=spec.agent_type, name=spec.name,
-                    description=spec.description, capabilities=spec.capabilities,
-                    timeout=spec.timeout, max_concurrent_tasks=spec.max_concurrent_tasks,
-                    priority=spec.priority,
-                )],
+                [_started(spec, restarts=0)],
                 Meta(actor="node"),
             )
 
@@ -260,10 +264,7 @@ class Node:
         await asyncio.sleep(self.supervisor.backoff * 2 ** (crashes - 1))
         await self.store.append(
             f"agent-{spec.agent_id}", ANY_VERSION,
-            [AgentStarted(agent_id=spec.agent_id, agent_type=spec.agent_type, name=spec.name,
-                          description=spec.description, capabilities=spec.capabilities,
-                          timeout=spec.timeout, max_concurrent_tasks=spec.max_concurrent_tasks,
-                          priority=spec.priority, restarts=crashes)],
+            [_started(spec, restarts=crashes)],
             Meta(actor="supervisor"),
         )
         self.scheduler.tell(Configure(agent_id=spec.agent_id, up=True))
