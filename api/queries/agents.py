@@ -9,7 +9,7 @@ import msgspec
 
 _COLUMNS = (
     "agent_id, agent_type, name, description, status, capabilities, timeout,"
-    " max_concurrent_tasks, priority, running, tasks_completed, tasks_failed, busy_seconds,"
+    " max_concurrent_tasks, priority, running, tasks_completed, tasks_failed, busy_us,"
     " errors, restarts, last_error, started_at, updated_at"
 )
 _NAMES = [c.strip() for c in _COLUMNS.split(",")]
@@ -41,6 +41,7 @@ def performance(agent: dict[str, Any]) -> dict[str, Any]:
         "tasks_completed": done,
         "tasks_failed": failed,
         "success_rate": round(done / finished, 4) if finished else None,
-        "avg_completion_time": round(agent["busy_seconds"] / finished, 3) if finished else None,
+        "avg_completion_time": (round(agent["busy_us"] / 1e6 / finished, 3)
+                                if finished else None),
         "running_tasks": len(agent["running"]),
     }

@@ -83,7 +83,7 @@ async def _estimate(db: Any, agent_ids: list[str]) -> str:
     for agent_id in agent_ids:
         agent = await agent_queries.get_agent(db, agent_id)
         if agent is not None:
-            busy += agent["busy_seconds"]
+            busy += agent["busy_us"] / 1e6
             finished += agent["tasks_completed"] + agent["tasks_failed"]
     seconds = busy / finished if finished else 1.0
     return iso(datetime.now(UTC) + timedelta(seconds=seconds))

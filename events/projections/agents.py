@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from events.envelope import Event
 from events.projections.base import Row, RowProjection
-from events.projections.tasks import iso
+from events.projections.tasks import iso, micros
 from events.types import (
     AgentConfigured,
     AgentErrored,
@@ -32,7 +32,7 @@ class AgentsProjection(RowProjection):
     columns: ClassVar[tuple[str, ...]] = (
         "agent_id", "agent_type", "name", "description", "status", "capabilities", "timeout",
         "max_concurrent_tasks", "priority", "running", "tasks_completed", "tasks_failed",
-        "busy_seconds", "errors", "restarts", "last_error", "started_at", "updated_at",
+        "busy_us", "errors", "restarts", "last_error", "started_at", "updated_at",
     )
     json_columns: ClassVar[frozenset[str]] = frozenset({"capabilities", "running"})
 
@@ -51,7 +51,7 @@ class AgentsProjection(RowProjection):
             running              TEXT NOT NULL,
             tasks_completed      INTEGER NOT NULL,
             tasks_failed         INTEGER NOT NULL,
-            busy_seconds         REAL NOT NULL,
+            busy_us              INTEGER NOT NULL,
             errors               INTEGER NOT NULL,
             restarts             INTEGER NOT NULL,
             last_error           TEXT,
@@ -70,7 +70,7 @@ class AgentsProjection(RowProjection):
     def fold(self, row: Row | None, event: Event) -> Row | None:
         data, at = event.data, iso(event.ts)
         if isinstance(data, AgentStarted):
-            base = row or {"tasks_completed": 0, "tasks_failed": 0, "busy_seconds": 0.0,
+            base = row or {"tasks_completed": 0, "tasks_failed": 0, "busy_us": 0,
                            "errors": 0, "last_error": None}
             base.update(
                 agent_id=data.agent_id, agent_type=data.agent_type, name=data.name,
@@ -83,9 +83,11 @@ class AgentsProjection(RowProjection):
         if row is None:
             return None
         row["updated_at"] = at
-        running: dict[str, float] = row["running"]
+        # Whole microseconds: float sums would differ with batch boundaries after a rebuild.
+        running: dict[str, int] = row["running"]
+        now = micros(event.ts)
         started = running.pop(getattr(data, "task_id", ""), None)
-        seconds = event.ts.timestamp() - started if started is not None else 0.0
+        busy = now - started if started is not None else 0
         match data:
             case AgentConfigured():
                 row.update(timeout=data.timeout, max_concurrent_tasks=data.max_concurrent_tasks,
@@ -93,13 +95,13 @@ class AgentsProjection(RowProjection):
             case AgentErrored(error=error):
                 row.update(status="error", last_error=error, errors=row["errors"] + 1)
             case TaskStarted(task_id=task_id):
-                running[task_id] = event.ts.timestamp()
+                running[task_id] = now
             case TaskCompleted():
                 row["tasks_completed"] += 1
-                row["busy_seconds"] += seconds
+                row["busy_us"] += busy
             case TaskFailed():
                 row["tasks_failed"] += 1
-                row["busy_seconds"] += seconds
+                row["busy_us"] += busy
             case TaskCancelled() | TaskRequeued():
-                row["busy_seconds"] += seconds
+                row["busy_us"] += busy
         return row

@@ -99,12 +99,15 @@ class RowProjection(Projection):
             await db.execute(self._sql.delete, (_json_encode(deletes),))
 
     async def _load(self, db: aiosqlite.Connection, keys: set[str]) -> dict[str, Row | None]:
-        cursor = await db.execute(self._sql.load, (_json_encode(list(keys)),))
-        found = await cursor.fetchone()
-        columns = self.columns
+        rows = await db.execute_fetchall(self._sql.load, (_json_encode(list(keys)),))
+        columns, json_columns = self.columns, self.json_columns
         return {
-            values[0]: dict(zip(columns, values, strict=True))
-            for values in _json_decode(found[0] if found else "[]")
+            values[0]: {
+                column: _json_decode(value) if column in json_columns and value is not None
+                else value
+                for column, value in zip(columns, values, strict=True)
+            }
+            for values in rows
         }
 
     def _encode(self, row: Row) -> list[Any]:
@@ -124,9 +127,8 @@ class RowProjection(Projection):
 
 
 class _RowSQL:
-    """A row projection's statements. Reads cross the thread boundary as one JSON document
-    per batch (SQLite builds it without the GIL, msgspec splits it in C). Writes bind
-    rows one by one: with wide rows, SQLite re-parsing JSON per column costs more."""
+    """A row projection's statements. The keys to load go in as one JSON array; writes
+    bind rows one by one (with wide rows, SQLite re-parsing JSON per column costs more)."""
 
     def __init__(
         self, table: str, key: str, columns: tuple[str, ...], json_columns: frozenset[str]
@@ -137,11 +139,8 @@ class _RowSQL:
         marks = ", ".join("?" * len(columns))
         self.upsert = f"INSERT OR REPLACE INTO {table} ({names}) VALUES ({marks})"
         self.delete = f"DELETE FROM {table} WHERE {key} IN (SELECT value FROM json_each(?))"
-        selected = ", ".join(f"json({c})" if c in json_columns else c for c in columns)
-        self.load = (
-            f"SELECT json_group_array(json_array({selected})) FROM {table}"
-            f" WHERE {key} IN (SELECT value FROM json_each(?))"
-        )
+        # Plain columns, not json_array(): SQLite's JSON prints REALs with 15 digits.
+        self.load = f"SELECT {names} FROM {table} WHERE {key} IN (SELECT value FROM json_each(?))"
 
 
 _json_encode = msgspec.json.Encoder().encode

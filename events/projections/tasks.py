@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from events.envelope import Event
@@ -16,6 +16,15 @@ from events.types import (
     TaskRequeued,
     TaskStarted,
 )
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(ts: datetime) -> int:
+    """Exact microseconds since the epoch (no float on the way)."""
+    return (ts - _EPOCH) // _MICROSECOND
+
 
 _last_iso: tuple[datetime | None, str] = (None, "")
 

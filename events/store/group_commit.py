@@ -16,6 +16,7 @@ never gets a gap and no caller sees a position that was not written.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +32,8 @@ from events.ids import new_ids
 from events.store.base import ANY_VERSION, NO_STREAM, AppendResult
 from events.store.chain import canonical_bytes
 from events.store.schema import INSERT_BATCH
+
+log = logging.getLogger(__name__)
 
 Row = tuple[int, str, str, int, str, int, int, bytes, bytes, str]
 
@@ -138,7 +141,14 @@ class GroupCommitter:
         try:
             while True:
                 if self._pending and self._in_flight < _MAX_IN_FLIGHT:
-                    batch = await self._build(self._take())
+                    taken = self._take()
+                    try:
+                        batch = await self._build(taken)
+                    except Exception as e:  # a bug or a dead connection: fail these, go on
+                        log.exception("group commit could not build a batch")
+                        self._rollback_speculation()
+                        self._fail(taken, e)
+                        continue
                     if batch.count:
                         self._in_flight += 1
                         task = asyncio.create_task(self._commit(batch))
@@ -269,9 +279,12 @@ class GroupCommitter:
             self._pending[at:at] = [p for p, _ in batch.accepted]
             self._requeued += len(batch.accepted)
             return
-        failure = StoreWriteError(str(error))
+        self._fail([p for p, _ in batch.accepted], error)
+
+    def _fail(self, pendings: list[_Pending], error: BaseException) -> None:
+        failure = StoreWriteError(f"{type(error).__name__}: {error}")
         failure.__cause__ = error
-        for p, _ in batch.accepted:
+        for p in pendings:
             if not p.future.done():
                 p.future.set_exception(failure)
 

@@ -25,6 +25,13 @@ CREATE TABLE IF NOT EXISTS events (
     hash      TEXT    NOT NULL
 ) STRICT;
 CREATE UNIQUE INDEX IF NOT EXISTS events_stream_version ON events (stream, version);
+-- INSERT OR REPLACE deletes the row it collides with without firing DELETE triggers.
+CREATE TRIGGER IF NOT EXISTS events_refuse_replace BEFORE INSERT ON events
+WHEN EXISTS (SELECT 1 FROM events WHERE position = NEW.position)
+  OR EXISTS (SELECT 1 FROM events WHERE stream = NEW.stream AND version = NEW.version)
+BEGIN
+    SELECT RAISE(ABORT, 'the event log is append-only: a written position or version is refused');
+END;
 CREATE TRIGGER IF NOT EXISTS events_refuse_update BEFORE UPDATE ON events
 BEGIN
     SELECT RAISE(ABORT, 'the event log is append-only: UPDATE is refused');

@@ -48,9 +48,7 @@ _ROW_JSON = (
     "json_array(position, event_id, stream, version, type, schema, ts,"
     " json(CAST(data AS TEXT)), json(CAST(meta AS TEXT)), hash)"
 )
-_READ_JSON = (
-    f"SELECT json_group_array({_ROW_JSON}) FROM (SELECT * FROM events WHERE {{where}})"
-)
+_READ_JSON = f"SELECT json_group_array({_ROW_JSON}) FROM (SELECT * FROM events WHERE {{where}})"
 # read_all's range needs no ordered subquery: rows come in rowid (= position) order.
 _READ_RANGE_JSON = (
     f"SELECT json_group_array({_ROW_JSON}) FROM events WHERE position >= ? AND position < ?"
@@ -99,7 +97,9 @@ class SQLiteEventStore(EventStore):
                 "SELECT position, hash, ts FROM events ORDER BY position DESC LIMIT 1"
             )
         )
-        head, last_hash, last_ts = last[0] if last else (0, GENESIS, 0)
+        head, last_hash, last_ts = (
+            (last[0][0], bytes.fromhex(last[0][1]), last[0][2]) if last else (0, GENESIS, 0)
+        )
         self._committer = GroupCommitter(self._writer_db, head, last_hash, last_ts, self._on_commit)
 
     @property
@@ -175,11 +175,16 @@ class SQLiteEventStore(EventStore):
         registry, decode_meta = self._registry.decode, _decode_meta
         return [
             Event(
-                event_id=r.event_id, stream=r.stream, version=r.version, position=r.position,
-                type=r.type, schema=r.schema,
+                event_id=r.event_id,
+                stream=r.stream,
+                version=r.version,
+                position=r.position,
+                type=r.type,
+                schema=r.schema,
                 data=registry(r.type, r.schema, r.data, r.position),
                 meta=EMPTY_META if r.meta == _EMPTY_META_RAW else decode_meta(r.meta),
-                ts=utc_from_micros(r.ts), hash=r.hash,
+                ts=utc_from_micros(r.ts),
+                hash=r.hash,
             )
             for r in _decode_stored(rows[0][0])
         ]
