@@ -1,0 +1,194 @@
+"""Fixtures shared by every suite: a real node (its own nats-server, store and actors),
+its HTTP API served by uvicorn on a free port, and NATS clients for subscribers.
+
+    node_config   NodeConfig in the test's tmp_path; override it in a module to change agents
+    node          a started Node
+    api           httpx.AsyncClient on http://127.0.0.1:<port>/api/v1 serving create_app(node)
+    shared_api    the same for a node shared by a module (read-only or refused requests)
+    nats_client   a nats-py connection to the node's server
+    tap           `await tap("task.*")`: a subscription that collects envelopes (EventTap)
+    eventually    `await eventually(check, "what")`: bounded polling of a condition
+    wait_task     `await wait_task(task_id, "completed")`: bounded polling of GET /tasks/{id}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import nats
+import pytest
+import pytest_asyncio
+import uvicorn
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+from amas.nats_server import free_port
+from amas.node import Node, NodeConfig
+from amas.settings import DataPaths
+from api.app import create_app
+
+WAIT = 10.0
+"""Upper bound for anything a test waits on; never a measure of speed."""
+
+
+@contextlib.asynccontextmanager
+async def serving(node: Node) -> AsyncIterator[httpx.AsyncClient]:
+    """create_app(node) on uvicorn at a free loopback port, and a client for /api/v1."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(node), host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+    ))
+    running = asyncio.create_task(server.serve())
+    async with asyncio.timeout(WAIT):
+        while not server.started:
+            if running.done():
+                running.result()  # uvicorn gave up (port taken ...): show why
+            await asyncio.sleep(0.01)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1",
+                                     timeout=WAIT) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        await running
+
+
+def fresh_config(root: Path) -> NodeConfig:
+    return NodeConfig(data=DataPaths(root / "data"), nats_port=free_port())
+
+
+@pytest.fixture
+def node_config(tmp_path: Path) -> NodeConfig:
+    return fresh_config(tmp_path)
+
+
+@pytest.fixture
+async def node(node_config: NodeConfig) -> AsyncIterator[Node]:
+    async with Node(node_config) as running:
+        yield running
+
+
+@pytest.fixture
+async def api(node: Node) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(node) as client:
+        yield client
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_api(tmp_path_factory: pytest.TempPathFactory
+                     ) -> AsyncIterator[httpx.AsyncClient]:
+    """One node and API for a whole module, for tests that only read or get refused.
+
+    Such a module runs its tests on the module's loop:
+    `pytestmark = pytest.mark.asyncio(loop_scope="module")`.
+    """
+    async with Node(fresh_config(tmp_path_factory.mktemp("node"))) as running, \
+            serving(running) as client:
+        yield client
+
+
+@pytest.fixture
+async def nats_client(node: Node) -> AsyncIterator[Client]:
+    nc = await nats.connect(node.nats_url)
+    try:
+        yield nc
+    finally:
+        await nc.close()
+
+
+class EventTap:
+    """Every envelope published on a subject, in arrival order, with its NATS headers."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self._arrived = asyncio.Condition()
+
+    async def on_message(self, msg: Msg) -> None:
+        async with self._arrived:
+            self.events.append(msgspec.json.decode(msg.data))
+            self.headers.append(dict(msg.headers or {}))
+            self._arrived.notify_all()
+
+    def of(self, key: str, value: Any) -> list[dict[str, Any]]:
+        """The events whose data[key] == value (e.g. one task's life)."""
+        return [e for e in self.events if e["data"].get(key) == value]
+
+    async def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = WAIT
+    ) -> dict[str, Any]:
+        """The first event (already seen or still to come) that satisfies `predicate`."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout), self._arrived:
+                while True:
+                    for event in self.events:
+                        if predicate(event):
+                            return event
+                    await self._arrived.wait()
+        seen = [(e["type"], e["data"]) for e in self.events]
+        raise AssertionError(f"no such event within {timeout:g} s; seen: {seen}")
+
+    async def wait_for_type(self, type_: str, timeout: float = WAIT, **data: Any
+                            ) -> dict[str, Any]:
+        return await self.wait_for(
+            lambda e: e["type"] == type_ and all(e["data"].get(k) == v for k, v in data.items()),
+            timeout,
+        )
+
+
+@pytest.fixture
+async def tap(nats_client: Client) -> Callable[[str], Awaitable[EventTap]]:
+    async def subscribe(subject: str) -> EventTap:
+        collected = EventTap()
+        await nats_client.subscribe(subject, cb=collected.on_message)
+        await nats_client.flush()  # the server knows the subscription before the test acts
+        return collected
+
+    return subscribe
+
+
+@pytest.fixture
+def eventually() -> Callable[..., Awaitable[None]]:
+    """`await eventually(check, "what")`: poll `check()` (sync or async) until it is true."""
+
+    async def wait(check: Callable[[], Any], what: str, timeout: float = WAIT) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while True:
+                    outcome = check()
+                    if inspect.isawaitable(outcome):
+                        outcome = await outcome
+                    if outcome:
+                        return
+                    await asyncio.sleep(0.02)
+        raise AssertionError(f"not within {timeout:g} s: {what}")
+
+    return wait
+
+
+@pytest.fixture
+def wait_task(api: httpx.AsyncClient) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """`await wait_task(task_id, "completed", "failed")`: poll GET /tasks/{id} until its
+    status is one of those, bounded; returns the task as last read."""
+
+    async def wait(task_id: str, *statuses: str, timeout: float = WAIT) -> dict[str, Any]:
+        task: dict[str, Any] = {}
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while True:
+                    response = await api.get(f"/tasks/{task_id}")
+                    assert response.status_code == 200, response.text
+                    task = response.json()
+                    if task["status"] in statuses:
+                        return task
+                    await asyncio.sleep(0.02)
+        raise AssertionError(f"task {task_id} never reached {' or '.join(statuses)}: {task}")
+
+    return wait
