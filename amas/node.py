@@ -130,7 +130,7 @@ class Node:
 
         self.bus = await Bus.connect(self.nats_url, name=f"amas-node-{os.getpid()}")
         self._stack.push_async_callback(self.bus.close)
-        self.relay = await Relay.open(self.store, self.bus, paths.projections_db)
+        self.relay = await Relay.open(self.store, self.bus, paths.relay_db)
         self._stack.push_async_callback(self.relay.close)
         self.relay.start()
 

@@ -33,6 +33,11 @@ class DataPaths:
         return self.root / "projections.db"
 
     @property
+    def relay_db(self) -> Path:
+        """The relay's checkpoint, apart from the projections so neither waits on the other."""
+        return self.root / "relay.db"
+
+    @property
     def nats_dir(self) -> Path:
         return self.root / "nats"
 
