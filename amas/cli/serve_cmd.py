@@ -45,7 +45,6 @@ class _Server(uvicorn.Server):
 
 
 async def serve_node(args: argparse.Namespace) -> int:
-    sys.setswitchinterval(float(os.environ.get("AMAS_SWITCH", "0.005")))
     config = NodeConfig(
         data=data_paths(args),
         nats_url=args.nats or os.environ.get("AMAS_NATS_URL") or None,
