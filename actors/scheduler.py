@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -38,6 +38,17 @@ class Queued(msgspec.Struct, frozen=True, kw_only=True):
 
 class Ended(msgspec.Struct, frozen=True):
     task_id: str
+
+
+class Restore(msgspec.Struct, frozen=True, kw_only=True):
+    """What the read model says is waiting, and which agent runs what."""
+
+    queued: list[Queued]
+    placed: list[tuple[str, str, int]]
+    """(task id, agent id, attempt) of tasks in progress"""
+
+
+Load = Callable[[], Awaitable[tuple[list[Queued], list[tuple[str, str, int]]]]]
 
 
 class Slot(msgspec.Struct, kw_only=True):
@@ -79,11 +90,16 @@ def _preference(slot: Slot) -> tuple[int, float, str]:
 class Scheduler(SupervisedActor):
     def __init__(
         self, supervisor: Supervisor, name: str, bridge: LoopBridge, publish: Publish,
-        slots: list[Slot],
+        slots: list[Slot], load: Load,
     ) -> None:
         super().__init__(supervisor, name)
         self.bridge = bridge
         self.publish = publish
+        self.load = load
+        # Until the queue and the placements are read back (at boot, after a crash),
+        # messages wait: an Ended before its placement is known would leak a slot.
+        self.restored = False
+        self.held: list[Any] = []
         self.slots = {slot.agent_id: slot for slot in slots}
         self.queues: dict[str, list[tuple[int, int, Queued]]] = {}
         self.queued: dict[str, int] = {}
@@ -92,8 +108,27 @@ class Scheduler(SupervisedActor):
         """task id -> (agent id, attempt) for tasks handed to an agent"""
         self._seq = itertools.count()
 
+    def on_start(self) -> None:
+        self.bridge.spawn(self._restore())
+
+    async def _restore(self) -> None:
+        queued, placed = await self.load()
+        self.me.tell(Restore(queued=queued, placed=placed))
+
     def on_receive(self, message: Any) -> Any:
+        if not self.restored and not isinstance(message, Restore):
+            self.held.append(message)  # decided after the restore, in arrival order
+            return
         match message:
+            case Restore(queued=waiting, placed=placements):
+                self.restored = True
+                for task_id, agent_id, attempt in placements:
+                    if agent_id in self.slots:
+                        self.slots[agent_id].running.add(task_id)
+                        self.placed[task_id] = (agent_id, attempt)
+                held, self.held = [*waiting, *self.held], []
+                for message in held:
+                    self.on_receive(message)
             case Queued(task_id=task_id, attempt=attempt) as queued:
                 if self.queued.get(task_id, 0) >= attempt:
                     return  # a redelivered event

@@ -139,9 +139,12 @@ class EmbeddedNatsServer:
 
     def kill(self) -> None:
         """SIGKILL, for tests of broker outages."""
-        if self._process is not None:
-            self._process.kill()
-            self._process.wait()
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            process.wait()
+            if process.stderr is not None:
+                process.stderr.close()
 
     async def __aenter__(self) -> EmbeddedNatsServer:
         await self.start()

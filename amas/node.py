@@ -89,6 +89,8 @@ class Node:
         self.task_manager: Child
         self.scheduler: Child
         self.agents: dict[str, Child] = {}
+        self.specs: dict[str, AgentSpec] = {}
+        """Each agent's current configuration (the catalog's, then agent.configured)."""
         self.runner: WorkRunner
         self._stack = contextlib.AsyncExitStack()
 
@@ -137,6 +139,8 @@ class Node:
         await self._start_actors()
         await self._subscribe()
         await self._announce_agents()
+        # Ready means the read models show what the node just wrote (all its agents).
+        await self.projections.wait_for(self.store.head, timeout=_CATCH_UP_TIMEOUT)
 
     async def stop(self) -> None:
         if hasattr(self, "supervisor"):
@@ -150,6 +154,7 @@ class Node:
         self.bridge = LoopBridge(asyncio.get_running_loop())
         self.supervisor = Supervisor(self.bridge)
         specs = self.config.agents
+        self.specs = {spec.agent_id: spec for spec in specs}
         by_type: dict[str, list[str]] = {}
         for spec in specs:
             for task_type in spec.task_types:
@@ -161,23 +166,29 @@ class Node:
             lambda: TaskManager.start(sup, "task-manager", bridge, self.store, self.bus.publish,
                                       by_type, VALIDATORS, self._load_unfinished),
         )
-        slots = [
-            Slot(agent_id=s.agent_id, agent_type=s.agent_type, task_types=frozenset(s.task_types),
-                 max_concurrent_tasks=s.max_concurrent_tasks, priority=s.priority)
-            for s in specs
-        ]
         self.scheduler = sup.start(
-            "scheduler", lambda: Scheduler.start(sup, "scheduler", bridge, self.bus.publish, slots)
+            "scheduler",
+            lambda: Scheduler.start(sup, "scheduler", bridge, self.bus.publish, self._slots(),
+                                    self._load_schedule),
         )
         self.runner = WorkRunner(self._request, REPORT_TASK)
         for spec in specs:
-            self.agents[spec.agent_id] = sup.start(
-                spec.agent_id,
-                lambda spec=spec: Agent.start(sup, spec, bridge, self.runner, self.store),  # type: ignore[misc]
+            agent_id = spec.agent_id
+            self.agents[agent_id] = sup.start(
+                agent_id,
+                # A restarted agent gets its current configuration, not the catalog's.
+                lambda agent_id=agent_id: Agent.start(  # type: ignore[misc]
+                    sup, self.specs[agent_id], bridge, self.runner, self.store
+                ),
                 on_crash=self._agent_crashed,
             )
-        for task in await self._load_queued():
-            self.scheduler.tell(task)
+
+    def _slots(self) -> list[Slot]:
+        return [
+            Slot(agent_id=s.agent_id, agent_type=s.agent_type, task_types=frozenset(s.task_types),
+                 max_concurrent_tasks=s.max_concurrent_tasks, priority=s.priority)
+            for s in self.specs.values()
+        ]
 
     async def _subscribe(self) -> None:
         def to_task_manager(command: Command, reply: Any) -> None:
@@ -237,6 +248,11 @@ class Node:
             case "task.completed" | "task.failed" | "task.cancelled":
                 self.scheduler.tell(Ended(data.task_id))
             case "agent.configured":
+                if data.agent_id in self.specs:
+                    self.specs[data.agent_id] = msgspec.structs.replace(
+                        self.specs[data.agent_id], timeout=data.timeout,
+                        max_concurrent_tasks=data.max_concurrent_tasks, priority=data.priority,
+                    )
                 self.scheduler.tell(Configure(agent_id=data.agent_id,
                                               max_concurrent_tasks=data.max_concurrent_tasks,
                                               priority=data.priority))
@@ -248,7 +264,7 @@ class Node:
 
     def _agent_crashed(self, agent_id: str, error: BaseException, crashes: int) -> None:
         """Runs in the crashed agent's thread: record it, release its tasks."""
-        spec = next(s for s in self.config.agents if s.agent_id == agent_id)
+        spec = self.specs[agent_id]
         self.bridge.call(self.runner.cancel_agent, agent_id)
         self.task_manager.tell(AgentLost(agent_id, f"agent crashed: {error!r}"))
         self.scheduler.tell(Configure(agent_id=agent_id, up=False))
@@ -284,13 +300,16 @@ class Node:
             for r in rows
         ]
 
-    async def _load_queued(self) -> list[Queued]:
+    async def _load_schedule(self) -> tuple[list[Queued], list[tuple[str, str, int]]]:
+        await self.projections.wait_for(self.store.head, timeout=_CATCH_UP_TIMEOUT)
         rows = await self.reader.execute_fetchall(
-            "SELECT task_id, task_type, priority, attempt FROM tasks WHERE status = 'queued'"
-            " ORDER BY created_at"
+            "SELECT task_id, task_type, priority, attempt, status, agent_id FROM tasks"
+            " WHERE status IN ('queued', 'in_progress') ORDER BY created_at"
         )
-        return [Queued(task_id=r[0], task_type=r[1], priority=r[2], attempt=r[3] + 1)
-                for r in rows]
+        queued = [Queued(task_id=r[0], task_type=r[1], priority=r[2], attempt=r[3] + 1)
+                  for r in rows if r[4] == "queued"]
+        placed = [(r[0], r[5], r[3]) for r in rows if r[4] == "in_progress" and r[5]]
+        return queued, placed
 
     async def _task_row(self, task_id: str) -> tuple[str, str] | None:
         rows = list(await self.reader.execute_fetchall(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -67,6 +68,16 @@ def envelope(request: Request, status: int, code: str, message: str,
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def _plain(value: Any) -> Any:
+    """Echo what the client sent in a form JSON can carry (a raw body arrives as bytes)."""
+    if isinstance(value, bytes):
+        return value[:200].decode("utf-8", errors="replace")
+    try:
+        return jsonable_encoder(value)
+    except (TypeError, ValueError):
+        return repr(value)[:200]
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -81,7 +92,7 @@ def install(app: FastAPI) -> None:
                             {"error": first.get("ctx", {}).get("error", first.get("msg"))})
         problems = [
             {"parameter": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]),
-             "message": e["msg"], "provided": e.get("input")}
+             "message": e["msg"], "provided": _plain(e.get("input"))}
             for e in errors
         ]
         first = problems[0]

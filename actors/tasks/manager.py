@@ -8,6 +8,7 @@ event loop. The reply to the caller goes out once the events are durable.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -35,6 +36,8 @@ from events.ids import new_prefixed_id
 from events.store.base import EventStore
 
 log = logging.getLogger(__name__)
+
+_FINISHED_KEPT = 100_000
 
 Publish = Callable[[str, bytes], Any]
 
@@ -80,6 +83,8 @@ class TaskManager(SupervisedActor):
         self.validators = validators
         self.load_unfinished = load_unfinished
         self.tasks: dict[str, TaskState] = {}
+        # Recently finished tasks, so a late cancel or report is a conflict, not "not found".
+        self.finished: OrderedDict[str, TaskState] = OrderedDict()
         # Until the unfinished tasks are loaded (at boot, after a crash), commands wait.
         self.restored = False
         self.held: list[Any] = []
@@ -127,7 +132,7 @@ class TaskManager(SupervisedActor):
                     created = decision[0]
                     data = {"task_id": task_id, "assigned_agents": created.assigned_agents}  # type: ignore[attr-defined]
             case CancelTask(task_id=task_id):
-                state = self.tasks.get(task_id)
+                state = self.tasks.get(task_id) or self.finished.get(task_id)
                 decision = decide.cancel(state, command)
                 if not isinstance(decision, Rejection):
                     data = {"task_id": task_id}
@@ -167,6 +172,9 @@ class TaskManager(SupervisedActor):
         assert state is not None
         if state.status in decide.TERMINAL:
             self.tasks.pop(state.task_id, None)  # finished tasks take no more commands
+            self.finished[state.task_id] = state
+            if len(self.finished) > _FINISHED_KEPT:
+                self.finished.popitem(last=False)
         else:
             self.tasks[state.task_id] = state
         self.bridge.spawn(self._append(state.task_id, expected, list(events), meta, reply,

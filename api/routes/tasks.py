@@ -149,6 +149,13 @@ async def cancel_task(task_id: str, request: Request, node: NodeDep,
     reply = await node.bus.request(
         CANCEL_TASK, CancelTask(task_id=task_id, meta=request_meta(request))
     )
+    if reply.code == "NOT_FOUND":
+        # The task manager holds every unfinished task; one it does not know but the
+        # read model does finished before it last started.
+        known = await queries.get_task(db, task_id)
+        if known is not None:
+            raise ApiError("CONFLICT", f"task {task_id} is already {known['status']}",
+                           {"task_id": task_id, "status": known["status"]})
     _raise_rejection(reply)
     await node.projections.wait_for(reply.position, timeout=_READ_YOUR_WRITES_TIMEOUT)
     task = await queries.get_task(db, task_id)
