@@ -45,3 +45,13 @@ def performance(agent: dict[str, Any]) -> dict[str, Any]:
                                 if finished else None),
         "running_tasks": len(agent["running"]),
     }
+
+
+async def busy_time(db: aiosqlite.Connection, agent_ids: list[str]) -> tuple[int, int]:
+    """Microseconds busy and tasks finished, summed over `agent_ids`."""
+    rows = list(await db.execute_fetchall(
+        "SELECT coalesce(sum(busy_us), 0), coalesce(sum(tasks_completed + tasks_failed), 0)"
+        " FROM agents WHERE agent_id IN (SELECT value FROM json_each(?))",
+        (msgspec.json.encode(agent_ids).decode(),),
+    ))
+    return int(rows[0][0]), int(rows[0][1])

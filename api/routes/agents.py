@@ -76,7 +76,7 @@ async def update_agent_config(agent_id: str, body: AgentConfigBody, request: Req
     )
     if not reply.ok:
         raise ApiError(reply.code or "INTERNAL_ERROR", reply.message or "rejected")
-    await node.projections.wait_for(reply.position, timeout=5.0)
+    await node.projections.wait_for(reply.position, 5.0, "agents")
     agent = await _agent_or_404(db, agent_id)
     return {
         "id": agent_id,

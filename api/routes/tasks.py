@@ -67,7 +67,7 @@ async def submit_task(body: SubmitTaskBody, request: Request, node: NodeDep,
     )
     reply = await node.bus.request(SUBMIT_TASK, command)
     _raise_rejection(reply)
-    await node.projections.wait_for(reply.position, timeout=_READ_YOUR_WRITES_TIMEOUT)
+    await node.projections.wait_for(reply.position, _READ_YOUR_WRITES_TIMEOUT, "tasks")
     assigned = reply.data["assigned_agents"]
     return {
         "task_id": reply.data["task_id"],
@@ -79,13 +79,8 @@ async def submit_task(body: SubmitTaskBody, request: Request, node: NodeDep,
 
 async def _estimate(db: Any, agent_ids: list[str]) -> str:
     """Now plus the mean time these agents took per finished task (1 s with no history)."""
-    busy, finished = 0.0, 0
-    for agent_id in agent_ids:
-        agent = await agent_queries.get_agent(db, agent_id)
-        if agent is not None:
-            busy += agent["busy_us"] / 1e6
-            finished += agent["tasks_completed"] + agent["tasks_failed"]
-    seconds = busy / finished if finished else 1.0
+    busy_us, finished = await agent_queries.busy_time(db, agent_ids)
+    seconds = busy_us / 1e6 / finished if finished else 1.0
     return iso(datetime.now(UTC) + timedelta(seconds=seconds))
 
 
@@ -157,7 +152,7 @@ async def cancel_task(task_id: str, request: Request, node: NodeDep,
             raise ApiError("CONFLICT", f"task {task_id} is already {known['status']}",
                            {"task_id": task_id, "status": known["status"]})
     _raise_rejection(reply)
-    await node.projections.wait_for(reply.position, timeout=_READ_YOUR_WRITES_TIMEOUT)
+    await node.projections.wait_for(reply.position, _READ_YOUR_WRITES_TIMEOUT, "tasks")
     task = await queries.get_task(db, task_id)
     return {
         "task_id": task_id,
