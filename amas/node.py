@@ -171,7 +171,7 @@ class Node:
             lambda: Scheduler.start(sup, "scheduler", bridge, self.bus.publish, self._slots(),
                                     self._load_schedule),
         )
-        self.runner = WorkRunner(self._request, REPORT_TASK)
+        self.runner = WorkRunner(self._request, self.bus.publish, REPORT_TASK)
         for spec in specs:
             agent_id = spec.agent_id
             self.agents[agent_id] = sup.start(

@@ -24,11 +24,13 @@ from amas.messages import (
     ReportProgress,
     StartTask,
     Work,
+    command_encoder,
 )
 
 log = logging.getLogger(__name__)
 
 Request = Callable[[str, msgspec.Struct], Awaitable[Reply]]
+Publish = Callable[[str, bytes], Awaitable[None]]
 
 
 class _Mailbox(Protocol):
@@ -36,8 +38,9 @@ class _Mailbox(Protocol):
 
 
 class WorkRunner:
-    def __init__(self, request: Request, report_subject: str) -> None:
+    def __init__(self, request: Request, publish: Publish, report_subject: str) -> None:
         self.request = request
+        self.publish = publish
         self.report_subject = report_subject
         self.running: dict[str, tuple[str, asyncio.Task[None]]] = {}
 
@@ -66,10 +69,13 @@ class WorkRunner:
         task_id, agent_id, attempt = work.task_id, work.agent_id, work.attempt
 
         async def progress(percent: int, message: str = "") -> None:
-            await self.request(self.report_subject, ReportProgress(
+            # Sent, not asked: a lost progress report costs nothing, and the skill need not
+            # wait a round trip per step. NATS keeps one connection's messages in order, so
+            # it still reaches the task manager before the completion that follows it.
+            await self.publish(self.report_subject, command_encoder.encode(ReportProgress(
                 task_id=task_id, agent_id=agent_id, attempt=attempt, progress=percent,
                 message=message,
-            ))
+            )))
 
         def failed(reason: str, error: str) -> FailTask:
             return FailTask(task_id=task_id, agent_id=agent_id, attempt=attempt, reason=reason,
