@@ -11,12 +11,13 @@ from amas.node import Node
 from events.envelope import Meta
 
 
-def get_node(request: Request) -> Node:
+# async: FastAPI runs a plain `def` dependency in a worker thread, a hop per request.
+async def get_node(request: Request) -> Node:
     node: Node = request.app.state.node
     return node
 
 
-def get_reader(request: Request) -> aiosqlite.Connection:
+async def get_reader(request: Request) -> aiosqlite.Connection:
     reader: aiosqlite.Connection = request.app.state.node.reader
     return reader
 
