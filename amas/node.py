@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,7 @@ from events.types import AgentErrored, AgentStarted
 log = logging.getLogger(__name__)
 
 _CATCH_UP_TIMEOUT = 60.0
+_STOP_TIMEOUT = 15.0
 
 
 def _started(spec: AgentSpec, restarts: int) -> AgentStarted:
@@ -113,27 +115,27 @@ class Node:
         if not self.config.nats_url:
             self.nats_server = EmbeddedNatsServer(paths.nats_dir, self.config.nats_port)
             await self.nats_server.start()
-            self._stack.push_async_callback(self.nats_server.stop)
+            self._on_stop(self.nats_server.stop)
             self.nats_url = self.nats_server.url
 
         self.store = await SQLiteEventStore.open(paths.events_db)
-        self._stack.push_async_callback(self.store.close)
+        self._on_stop(self.store.close)
         self.projections = await ProjectionRunner.open(
             self.store, paths.projections_db, all_projections()
         )
-        self._stack.push_async_callback(self.projections.close)
+        self._on_stop(self.projections.close)
         self.projections.start()
         # Decisions are made on the projections' picture of unfinished work: catch up first.
         await self.projections.wait_for(self.store.head, timeout=_CATCH_UP_TIMEOUT)
         self.reader = await aiosqlite.connect(
             f"file:{paths.projections_db}?mode=ro", uri=True, isolation_level=None
         )
-        self._stack.push_async_callback(self.reader.close)
+        self._on_stop(self.reader.close)
 
         self.bus = await Bus.connect(self.nats_url, name=f"amas-node-{os.getpid()}")
-        self._stack.push_async_callback(self.bus.close)
+        self._on_stop(self.bus.close)
         self.relay = await Relay.open(self.store, self.bus, paths.relay_db)
-        self._stack.push_async_callback(self.relay.close)
+        self._on_stop(self.relay.close)
         self.relay.start()
 
         await self._start_actors()
@@ -141,6 +143,18 @@ class Node:
         await self._announce_agents()
         # Ready means the read models show what the node just wrote (all its agents).
         await self.projections.wait_for(self.store.head, timeout=_CATCH_UP_TIMEOUT)
+
+    def _on_stop(self, close: Callable[[], Awaitable[Any]]) -> None:
+        """Register a part to close on stop, last opened first, each with a time limit:
+        a part that does not close is logged and left, so stopping never hangs."""
+
+        async def bounded() -> None:
+            try:
+                await asyncio.wait_for(close(), _STOP_TIMEOUT)
+            except TimeoutError:
+                log.error("%s did not close within %.0f s; leaving it", close, _STOP_TIMEOUT)
+
+        self._stack.push_async_callback(bounded)
 
     async def stop(self) -> None:
         if hasattr(self, "supervisor"):
