@@ -16,9 +16,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import pykka
+from pykka.messages import _ActorStop
 
 from actors.io import LoopBridge
 
@@ -50,7 +51,10 @@ class SupervisedActor(pykka.ThreadingActor):
         exception_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.supervisor.child_failed(self.name, exception_value or RuntimeError("unknown"))
+        # pykka drops the messages still in the inbox as the actor stops: keep them for
+        # the next instance (this runs in the actor's thread, before that teardown).
+        self.supervisor.child_failed(self.name, exception_value or RuntimeError("unknown"),
+                                     _left_in_inbox(self.actor_inbox))
 
 
 class Child:
@@ -96,6 +100,21 @@ class Child:
             ref.tell(message)
 
 
+class _Inbox(Protocol):
+    def empty(self) -> bool: ...
+    def get(self) -> Any: ...
+
+
+def _left_in_inbox(inbox: _Inbox) -> list[Any]:
+    """Tells still queued behind the message that crashed an actor (asks get an error)."""
+    left: list[Any] = []
+    while not inbox.empty():
+        envelope = inbox.get()
+        if envelope.reply_to is None and not isinstance(envelope.message, _ActorStop):
+            left.append(envelope.message)
+    return left
+
+
 class Supervisor:
     """Starts children, restarts them with backoff, stops them all."""
 
@@ -117,8 +136,9 @@ class Supervisor:
         child._started(factory())
         return child
 
-    def child_failed(self, name: str, error: BaseException) -> None:
-        """Runs in the failed actor's thread, as pykka stops it."""
+    def child_failed(self, name: str, error: BaseException, left: list[Any]) -> None:
+        """Runs in the failed actor's thread, as pykka stops it; `left` are the messages
+        that were queued behind the crash, delivered first to the next instance."""
         child = self.children.get(name)
         if child is None or self._stopping:
             return
@@ -126,6 +146,7 @@ class Supervisor:
             child.crashes += 1
             child.restarting = True
             crashes = child.crashes
+            child._held.extendleft(reversed(left))
         log.error("actor %s crashed (%d times): %r; restarting", name, crashes, error)
         if child.on_crash is not None:
             try:
@@ -144,7 +165,7 @@ class Supervisor:
         try:
             child._started(child.factory())
         except Exception as e:
-            self.child_failed(name, e)
+            self.child_failed(name, e, [])
 
     def stop_all(self, timeout: float = 5.0) -> None:
         self._stopping = True
