@@ -153,10 +153,14 @@ class Supervisor:
                 child.on_crash(name, error, crashes)
             except Exception:
                 log.exception("crash hook of %s failed", name)
-        delay = min(self.max_backoff, self.backoff * 2 ** (crashes - 1))
+        delay = self.restart_delay(crashes)
         self.bridge.loop.call_soon_threadsafe(
             self.bridge.loop.call_later, delay, self._restart, name
         )
+
+    def restart_delay(self, crashes: int) -> float:
+        """Seconds between a child's `crashes`-th crash and its restart."""
+        return float(min(self.max_backoff, self.backoff * 2 ** (crashes - 1)))
 
     def _restart(self, name: str) -> None:
         child = self.children[name]

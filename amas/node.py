@@ -291,7 +291,7 @@ class Node:
                           error=f"{type(error).__name__}: {error}", restarts=crashes)],
             Meta(actor="supervisor"),
         )
-        await asyncio.sleep(self.supervisor.backoff * 2 ** (crashes - 1))
+        await asyncio.sleep(self.supervisor.restart_delay(crashes))
         await self.store.append(
             f"agent-{spec.agent_id}", ANY_VERSION,
             [_started(spec, restarts=crashes)],

@@ -7,20 +7,11 @@ from typing import Any
 import aiosqlite
 import msgspec
 
-_COLUMNS = (
-    "agent_id, agent_type, name, description, status, capabilities, timeout,"
-    " max_concurrent_tasks, priority, running, tasks_completed, tasks_failed, busy_us,"
-    " errors, restarts, last_error, started_at, updated_at"
-)
-_NAMES = [c.strip() for c in _COLUMNS.split(",")]
-_JSON = {"capabilities", "running"}
+from events.projections.agents import AgentsProjection
 
-
-def _row(values: Any) -> dict[str, Any]:
-    return {
-        name: (msgspec.json.decode(v) if name in _JSON and v is not None else v)
-        for name, v in zip(_NAMES, values, strict=True)
-    }
+# The projection's own column list and decoding: one definition of the row.
+_COLUMNS = ", ".join(AgentsProjection.columns)
+_row = AgentsProjection.decode_row
 
 
 async def list_agents(db: aiosqlite.Connection) -> list[dict[str, Any]]:

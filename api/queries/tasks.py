@@ -6,22 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
-import msgspec
 
-_COLUMNS = (
-    "task_id, task_type, status, priority, progress, parameters, result, error, reason,"
-    " agent_id, agents, attempt, max_attempts, callback_url, assigned_agents, created_at,"
-    " started_at, updated_at, completed_at, cancelled_at"
-)
-_JSON = {"parameters", "result", "agents", "assigned_agents"}
-_NAMES = [c.strip() for c in _COLUMNS.split(",")]
+from events.projections.tasks import TasksProjection
 
-
-def _row(values: Any) -> dict[str, Any]:
-    return {
-        name: (msgspec.json.decode(v) if name in _JSON and v is not None else v)
-        for name, v in zip(_NAMES, values, strict=True)
-    }
+# The projection's own column list and decoding: one definition of the row.
+_COLUMNS = ", ".join(TasksProjection.columns)
+_row = TasksProjection.decode_row
 
 
 async def get_task(db: aiosqlite.Connection, task_id: str) -> dict[str, Any] | None:

@@ -33,7 +33,7 @@ def _raise_rejection(reply: Reply) -> None:
                        reply.details or {})
 
 
-async def _not_found(task_id: str) -> ApiError:
+def _not_found(task_id: str) -> ApiError:
     return ApiError("NOT_FOUND", f"task {task_id!r} not found", {"task_id": task_id})
 
 
@@ -119,7 +119,7 @@ def _utc(moment: datetime) -> datetime:
 async def get_task(task_id: str, db: ReaderDep) -> dict[str, Any]:
     task = await queries.get_task(db, task_id)
     if task is None:
-        raise await _not_found(task_id)
+        raise _not_found(task_id)
     return _status_view(task)
 
 
@@ -127,7 +127,7 @@ async def get_task(task_id: str, db: ReaderDep) -> dict[str, Any]:
 async def get_task_results(task_id: str, db: ReaderDep) -> dict[str, Any]:
     task = await queries.get_task(db, task_id)
     if task is None:
-        raise await _not_found(task_id)
+        raise _not_found(task_id)
     return {
         "task_id": task_id,
         "status": task["status"],

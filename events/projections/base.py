@@ -100,14 +100,15 @@ class RowProjection(Projection):
 
     async def _load(self, db: aiosqlite.Connection, keys: set[str]) -> dict[str, Row | None]:
         rows = await db.execute_fetchall(self._sql.load, (_json_encode(list(keys)),))
-        columns, json_columns = self.columns, self.json_columns
+        return {values[0]: self.decode_row(values) for values in rows}
+
+    @classmethod
+    def decode_row(cls, values: Sequence[Any]) -> Row:
+        """A stored row (all `columns`, in order) as the dict `fold` works on."""
+        json_columns = cls.json_columns
         return {
-            values[0]: {
-                column: _json_decode(value) if column in json_columns and value is not None
-                else value
-                for column, value in zip(columns, values, strict=True)
-            }
-            for values in rows
+            column: _json_decode(value) if column in json_columns and value is not None else value
+            for column, value in zip(cls.columns, values, strict=True)
         }
 
     def _encode(self, row: Row) -> list[Any]:
