@@ -19,6 +19,9 @@ CANCEL_TASK = "amas.cmd.task.cancel"
 START_TASK = "amas.cmd.task.start"
 REPORT_TASK = "amas.cmd.task.report"
 CONFIGURE_AGENT = "amas.cmd.agent.configure"
+CREATE_API_KEY = "amas.cmd.apikey.create"
+ROTATE_API_KEY = "amas.cmd.apikey.rotate"
+REVOKE_API_KEY = "amas.cmd.apikey.revoke"
 CANCEL_WORK = "amas.ctl.work.cancel"
 """Broadcast: whichever node runs the task stops it."""
 
@@ -48,6 +51,35 @@ class ConfigureAgent(msgspec.Struct, frozen=True, kw_only=True, tag="agent.confi
     timeout: float | None = None
     max_concurrent_tasks: int | None = None
     priority: Priority | None = None
+    meta: Meta = Meta()
+
+
+class CreateApiKey(msgspec.Struct, frozen=True, kw_only=True, tag="apikey.create"):
+    """The caller made the key and keeps the raw secret: only its hash travels."""
+
+    key_id: str
+    name: str
+    prefix: str
+    secret_hash: str
+    scopes: list[str]
+    tier: str
+    owner: str | None = None
+    expires_at: str | None = None
+    meta: Meta = Meta()
+
+
+class RotateApiKey(msgspec.Struct, frozen=True, kw_only=True, tag="apikey.rotate"):
+    key_id: str
+    prefix: str
+    secret_hash: str
+    expires_at: str | None = None
+    """The new expiry; None keeps the key's current one."""
+    meta: Meta = Meta()
+
+
+class RevokeApiKey(msgspec.Struct, frozen=True, kw_only=True, tag="apikey.revoke"):
+    key_id: str
+    reason: str = "revoked by request"
     meta: Meta = Meta()
 
 
@@ -84,6 +116,7 @@ class FailTask(msgspec.Struct, frozen=True, kw_only=True, tag="task.fail"):
 
 Command = (
     SubmitTask | CancelTask | ConfigureAgent | StartTask | ReportProgress | CompleteTask | FailTask
+    | CreateApiKey | RotateApiKey | RevokeApiKey
 )
 
 

@@ -21,6 +21,7 @@ from actors.agents.catalog import AgentSpec, default_agents
 from actors.agents.messages import Assign, Reconfigure
 from actors.agents.runner import WorkRunner
 from actors.agents.skills import VALIDATORS
+from actors.apikeys import KeyCommands
 from actors.io import Incoming, LoopBridge
 from actors.scheduler import Configure, Ended, Queued, Scheduler, Slot
 from actors.supervision import Child, Supervisor
@@ -28,11 +29,15 @@ from actors.tasks.decide import TaskState
 from actors.tasks.manager import AgentLost, TaskManager
 from amas import __version__
 from amas.bus import Bus
+from amas.keyring import KeyRing
 from amas.messages import (
     CANCEL_TASK,
     CANCEL_WORK,
     CONFIGURE_AGENT,
+    CREATE_API_KEY,
     REPORT_TASK,
+    REVOKE_API_KEY,
+    ROTATE_API_KEY,
     START_TASK,
     SUBMIT_TASK,
     Command,
@@ -73,6 +78,8 @@ class NodeConfig:
     nats_port: int | None = None
     """Port of the embedded server (default 4222, or a free one if that is taken)."""
     agents: list[AgentSpec] = field(default_factory=default_agents)
+    admin_key: str | None = None
+    """A key accepted as admin besides those in the log (AMAS_API_KEY)."""
 
 
 class Node:
@@ -94,6 +101,8 @@ class Node:
         self.specs: dict[str, AgentSpec] = {}
         """Each agent's current configuration (the catalog's, then agent.configured)."""
         self.runner: WorkRunner
+        self.keyring: KeyRing
+        self.key_commands: KeyCommands
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> Node:
@@ -131,6 +140,9 @@ class Node:
             f"file:{paths.projections_db}?mode=ro", uri=True, isolation_level=None
         )
         self._on_stop(self.reader.close)
+        self.keyring = KeyRing(self.store, self.config.admin_key)
+        await self.keyring.start(self.reader, self.projections.position("api_keys"))
+        self._on_stop(self.keyring.stop)
 
         self.bus = await Bus.connect(self.nats_url, name=f"amas-node-{os.getpid()}")
         self._on_stop(self.bus.close)
@@ -220,6 +232,11 @@ class Node:
                 agent.tell(Incoming(command, reply))
 
         await self.bus.serve_commands(CONFIGURE_AGENT, to_agent)
+
+        self.key_commands = KeyCommands(self.store, self.keyring.wait_for)
+        self._on_stop(self.key_commands.drain)
+        for subject in (CREATE_API_KEY, ROTATE_API_KEY, REVOKE_API_KEY):
+            await self.bus.serve_commands(subject, self.key_commands.handle, queue="apikeys")
 
         types = {spec.agent_type for spec in self.config.agents}
         for agent_type in sorted(types):

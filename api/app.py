@@ -1,30 +1,49 @@
-"""The FastAPI edge: one router per resource under /api/v1, errors in the seed envelope."""
+"""The FastAPI edge: one router per resource under /api/v1, errors in the seed envelope.
+
+Middleware, outermost first: request id, CORS (when configured), the guard (versions,
+keys, rate limits), the body size limit; then routing and the routers.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from amas import __version__
 from amas.node import Node
+from amas.settings import EdgeSettings
 from api import errors
+from api.middleware.body_limit import BodyLimitMiddleware
+from api.middleware.guard import GuardMiddleware
 from api.middleware.request_id import RequestIdMiddleware
-from api.routes import agents, health, system, tasks
+from api.routes import agents, apikeys, health, system, tasks
 
 API_PREFIX = "/api/v1"
+_EXPOSED = ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+            "Retry-After"]
 
 
-def create_app(node: Node) -> FastAPI:
+def create_app(node: Node, settings: EdgeSettings | None = None) -> FastAPI:
+    settings = settings or EdgeSettings.from_env()
     app = FastAPI(
         title="AMAS API",
         version=__version__,
-        description="Submit tasks to a fleet of agents and watch them happen.",
+        description="Submit tasks to a fleet of agents and watch them happen. "
+                    "Every endpoint but /health needs an `X-API-Key`.",
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url="/docs",
         redoc_url="/redoc",
     )
     app.state.node = node
-    for router in (health.router, system.router, tasks.router, agents.router):
+    app.state.settings = settings
+    for router in (health.router, system.router, tasks.router, agents.router, apikeys.router):
         app.include_router(router, prefix=API_PREFIX)
     errors.install(app)
+    # add_middleware wraps what is there: the last added is the outermost.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(GuardMiddleware, keyring=node.keyring, settings=settings)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["*"], allow_headers=["*"], expose_headers=_EXPOSED)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -33,6 +33,7 @@ STATUS_BY_CODE = {
     "NOT_FOUND": 404,
     "METHOD_NOT_ALLOWED": 405,
     "CONFLICT": 409,
+    "GONE": 410,
     "PAYLOAD_TOO_LARGE": 413,
     "VALIDATION_ERROR": 422,
     "RATE_LIMITED": 429,
@@ -54,7 +55,13 @@ class ApiError(Exception):
 
 def envelope(request: Request, status: int, code: str, message: str,
              details: Any = None) -> JSONResponse:
-    request_id = getattr(request.state, "request_id", None)
+    return error_response(getattr(request.state, "request_id", None), status, code, message,
+                          details)
+
+
+def error_response(request_id: str | None, status: int, code: str, message: str,
+                   details: Any = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The envelope as a response; also an ASGI app, for middleware that answers early."""
     body = {
         "error": {
             "code": code,
@@ -64,7 +71,9 @@ def envelope(request: Request, status: int, code: str, message: str,
             "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
     }
-    headers = {"X-Request-ID": request_id} if request_id else None
+    headers = dict(headers or {})
+    if request_id:
+        headers["X-Request-ID"] = request_id
     return JSONResponse(body, status_code=status, headers=headers)
 
 

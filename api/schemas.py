@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
 
 Priority = Literal["low", "normal", "high", "critical"]
 
@@ -25,3 +25,25 @@ class AgentConfigBody(BaseModel):
     timeout: float | None = Field(default=None, gt=0, le=86_400)
     max_concurrent_tasks: int | None = Field(default=None, ge=1, le=1000)
     priority: Priority | None = None
+
+
+Scope = Literal["read", "write", "admin"]
+TierName = Literal["free", "basic", "pro", "enterprise"]
+
+
+class CreateApiKeyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, examples=["My App"])
+    scopes: list[Scope] = Field(default=["read", "write"], min_length=1)
+    tier: TierName = "free"
+    owner: str | None = Field(default=None, max_length=200)
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="When the key stops working (UTC); none: never.")
+
+
+class RotateApiKeyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="A new expiry; none keeps the current one.")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -31,19 +32,26 @@ from nats.aio.msg import Msg
 
 from amas.nats_server import free_port
 from amas.node import Node, NodeConfig
-from amas.settings import DataPaths
+from amas.settings import DataPaths, EdgeSettings
 from api.app import create_app
 
 WAIT = 10.0
 """Upper bound for anything a test waits on; never a measure of speed."""
 
 
+ADMIN_KEY = f"test-admin-{secrets.token_urlsafe(16)}"
+"""Each test session's AMAS_API_KEY: the nodes accept it as an admin key."""
+
+
 @contextlib.asynccontextmanager
-async def serving(node: Node) -> AsyncIterator[httpx.AsyncClient]:
-    """create_app(node) on uvicorn at a free loopback port, and a client for /api/v1."""
+async def serving(node: Node, settings: EdgeSettings | None = None,
+                  key: str | None = ADMIN_KEY) -> AsyncIterator[httpx.AsyncClient]:
+    """create_app(node) on uvicorn at a free loopback port, and a client for /api/v1
+    that sends `key` (the admin key unless told otherwise; None sends none)."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(
-        create_app(node), host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+        create_app(node, settings or EdgeSettings()), host="127.0.0.1", port=port,
+        log_level="warning", lifespan="off",
     ))
     running = asyncio.create_task(server.serve())
     async with asyncio.timeout(WAIT):
@@ -52,8 +60,9 @@ async def serving(node: Node) -> AsyncIterator[httpx.AsyncClient]:
                 running.result()  # uvicorn gave up (port taken ...): show why
             await asyncio.sleep(0.01)
     try:
+        headers = {"X-API-Key": key} if key else {}
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1",
-                                     timeout=WAIT) as client:
+                                     headers=headers, timeout=WAIT) as client:
             yield client
     finally:
         server.should_exit = True
@@ -61,7 +70,7 @@ async def serving(node: Node) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def fresh_config(root: Path) -> NodeConfig:
-    return NodeConfig(data=DataPaths(root / "data"), nats_port=free_port())
+    return NodeConfig(data=DataPaths(root / "data"), nats_port=free_port(), admin_key=ADMIN_KEY)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from amas import __version__
-from amas.cli import events_cmd, serve_cmd, task_cmd
+from amas.cli import apikey_cmd, events_cmd, serve_cmd, task_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.register(commands)
     events_cmd.register(commands)
     task_cmd.register(commands)
+    apikey_cmd.register(commands)
     return parser
 
 

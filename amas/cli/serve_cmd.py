@@ -14,7 +14,11 @@ from collections.abc import Generator
 import uvicorn
 
 from amas.cli.common import add_data_dir, data_paths
+from amas.keys import create_command
+from amas.messages import CREATE_API_KEY
 from amas.node import Node, NodeConfig
+from amas.settings import EdgeSettings, setting
+from events.envelope import Meta
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,17 +58,27 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
 async def serve_node(args: argparse.Namespace) -> int:
+    edge = EdgeSettings.from_env()
+    if not edge.auth and args.host not in _LOOPBACK:
+        print(f"amas serve: AMAS_AUTH=off is allowed on a loopback address only, not {args.host}",
+              file=sys.stderr)
+        return 2
     config = NodeConfig(
         data=data_paths(args),
         nats_url=args.nats or os.environ.get("AMAS_NATS_URL") or None,
         nats_port=args.nats_port,
+        admin_key=setting("AMAS_API_KEY") or None,
     )
     async with Node(config) as node:
         from api.app import create_app
 
+        first_key = await _first_admin_key(node) if edge.auth else None
         server = _Server(uvicorn.Config(
-            create_app(node), host=args.host, port=args.port, log_level="warning",
+            create_app(node, edge), host=args.host, port=args.port, log_level="warning",
             access_log=False, lifespan="off", server_header=False,
         ))
         serving = asyncio.create_task(server.serve())
@@ -80,9 +94,27 @@ async def serve_node(args: argparse.Namespace) -> int:
                   f"  docs  {base}/docs\n"
                   f"  NATS  {node.nats_url}{'' if config.nats_url else ' (embedded)'}\n"
                   f"  data  {config.data.root}", flush=True)
+            if first_key is not None:
+                print(f"  key   {first_key}\n"
+                      "        the first admin API key: shown this once, keep it"
+                      " (or set AMAS_API_KEY)", flush=True)
+            elif not edge.auth:
+                print("  auth  OFF (AMAS_AUTH=off): no keys, no rate limits", flush=True)
         await serving
         config.data.node_file.unlink(missing_ok=True)
         if not server.started:
             print(f"amas serve: could not listen on {args.host}:{args.port}", file=sys.stderr)
             return 1
     return 0
+
+
+async def _first_admin_key(node: Node) -> str | None:
+    """On a node that has never had a key (and no AMAS_API_KEY), make an admin key."""
+    if node.config.admin_key or len(node.keyring):
+        return None
+    key, command = create_command("admin (made at first start)", ["admin", "read", "write"],
+                                  "enterprise", meta=Meta(actor="amas serve"))
+    reply = await node.bus.request(CREATE_API_KEY, command)
+    if not reply.ok:
+        raise RuntimeError(f"could not create the first admin key: {reply.message}")
+    return key.raw

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from amas.cli.common import add_data_dir, data_paths
+from amas.settings import setting
 from events.envelope import decode_event
 
 DEFAULT_API = "http://127.0.0.1:8000/api/v1"
@@ -86,7 +87,7 @@ def nats_url(args: argparse.Namespace) -> str:
 
 
 def _headers() -> dict[str, str]:
-    key = os.environ.get("AMAS_API_KEY")
+    key = setting("AMAS_API_KEY")
     return {"X-API-Key": key} if key else {}
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from amas.messages import CONFIGURE_AGENT, ConfigureAgent
+from api.auth.scopes import ADMIN, READ
 from api.deps import NodeDep, ReaderDep, request_meta
 from api.errors import ApiError
 from api.queries import agents as queries
@@ -23,7 +24,7 @@ def _configuration(agent: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("")
+@router.get("", dependencies=[READ])
 async def list_agents(db: ReaderDep) -> dict[str, Any]:
     return {
         "agents": [
@@ -47,7 +48,7 @@ async def _agent_or_404(db: Any, agent_id: str) -> dict[str, Any]:
     return agent
 
 
-@router.get("/{agent_id}")
+@router.get("/{agent_id}", dependencies=[READ])
 async def get_agent(agent_id: str, db: ReaderDep) -> dict[str, Any]:
     agent = await _agent_or_404(db, agent_id)
     return {
@@ -64,7 +65,7 @@ async def get_agent(agent_id: str, db: ReaderDep) -> dict[str, Any]:
     }
 
 
-@router.put("/{agent_id}/config")
+@router.put("/{agent_id}/config", dependencies=[ADMIN])
 async def update_agent_config(agent_id: str, body: AgentConfigBody, request: Request,
                               node: NodeDep, db: ReaderDep) -> dict[str, Any]:
     await _agent_or_404(db, agent_id)

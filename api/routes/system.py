@@ -7,12 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from api.auth.scopes import READ
 from api.deps import NodeDep, ReaderDep
 from api.queries import agents as agent_queries
 from api.queries import tasks as task_queries
 from events.projections.tasks import iso
 
-router = APIRouter(prefix="/system", tags=["system"])
+router = APIRouter(prefix="/system", tags=["system"], dependencies=[READ])
 
 
 @router.get("/info")

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 
 from amas.messages import CANCEL_TASK, SUBMIT_TASK, CancelTask, Reply, SubmitTask
+from api.auth.scopes import READ, WRITE
 from api.deps import NodeDep, ReaderDep, request_meta
 from api.errors import ApiError
 from api.queries import agents as agent_queries
@@ -57,7 +58,7 @@ def _status_view(task: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[WRITE])
 async def submit_task(body: SubmitTaskBody, request: Request, node: NodeDep,
                       db: ReaderDep) -> dict[str, Any]:
     command = SubmitTask(
@@ -84,7 +85,7 @@ async def _estimate(db: Any, agent_ids: list[str]) -> str:
     return iso(datetime.now(UTC) + timedelta(seconds=seconds))
 
 
-@router.get("")
+@router.get("", dependencies=[READ])
 async def list_tasks(
     db: ReaderDep,
     status: Status | None = None,
@@ -115,7 +116,7 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-@router.get("/{task_id}")
+@router.get("/{task_id}", dependencies=[READ])
 async def get_task(task_id: str, db: ReaderDep) -> dict[str, Any]:
     task = await queries.get_task(db, task_id)
     if task is None:
@@ -123,7 +124,7 @@ async def get_task(task_id: str, db: ReaderDep) -> dict[str, Any]:
     return _status_view(task)
 
 
-@router.get("/{task_id}/results")
+@router.get("/{task_id}/results", dependencies=[READ])
 async def get_task_results(task_id: str, db: ReaderDep) -> dict[str, Any]:
     task = await queries.get_task(db, task_id)
     if task is None:
@@ -138,7 +139,7 @@ async def get_task_results(task_id: str, db: ReaderDep) -> dict[str, Any]:
     }
 
 
-@router.delete("/{task_id}")
+@router.delete("/{task_id}", dependencies=[WRITE])
 async def cancel_task(task_id: str, request: Request, node: NodeDep,
                       db: ReaderDep) -> dict[str, Any]:
     reply = await node.bus.request(

@@ -1,15 +1,16 @@
 """Read models built from the log."""
 
 from events.projections.agents import AgentsProjection
+from events.projections.apikeys import ApiKeysProjection
 from events.projections.base import Projection, RowProjection
 from events.projections.runner import ProjectionRunner
 from events.projections.tasks import TasksProjection
 
 __all__ = [
-    "AgentsProjection",
+    "AgentsProjection", "ApiKeysProjection",
     "Projection", "ProjectionRunner", "RowProjection", "TasksProjection", "all_projections"]
 
 
 def all_projections() -> list[Projection]:
     """Every projection the node runs, freshly made."""
-    return [TasksProjection(), AgentsProjection()]
+    return [TasksProjection(), AgentsProjection(), ApiKeysProjection()]

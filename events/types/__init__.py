@@ -1,6 +1,7 @@
 """Every event type AMAS writes; importing this package registers them all."""
 
 from events.types.agent import AgentConfigured, AgentErrored, AgentStarted
+from events.types.apikey import ApiKeyCreated, ApiKeyRevoked, ApiKeyRotated
 from events.types.system import SystemAlerted
 from events.types.task import (
     Priority,
@@ -17,6 +18,9 @@ __all__ = [
     "AgentConfigured",
     "AgentErrored",
     "AgentStarted",
+    "ApiKeyCreated",
+    "ApiKeyRevoked",
+    "ApiKeyRotated",
     "Priority",
     "SystemAlerted",
     "TaskCancelled",

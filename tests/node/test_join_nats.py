@@ -10,12 +10,13 @@ import nats
 from amas.nats_server import EmbeddedNatsServer, free_port
 from amas.node import Node, NodeConfig
 from amas.settings import DataPaths
-from tests.conftest import WAIT, serving
+from tests.conftest import ADMIN_KEY, WAIT, serving
 
 
 async def test_node_joins_an_existing_nats_server_and_leaves_it_running(tmp_path: Path) -> None:
     async with EmbeddedNatsServer(tmp_path / "external-nats", free_port()) as external:
-        config = NodeConfig(data=DataPaths(tmp_path / "data"), nats_url=external.url)
+        config = NodeConfig(data=DataPaths(tmp_path / "data"), nats_url=external.url,
+                            admin_key=ADMIN_KEY)
         async with Node(config) as node, serving(node) as api:
             assert node.nats_server is None
             assert node.nats_url == external.url

@@ -1,0 +1,132 @@
+"""The gate every request passes: retired API versions, API keys, rate limits.
+
+Pure ASGI, before routing, so that a refused request costs no routing, no body
+parsing and no handler, and every response (404s included) carries the limit headers.
+
+    /api/v0/...                   410 GONE (v0's sunset date has passed)
+    health, docs, OpenAPI         open; limited per client address
+    anything else                 X-API-Key required: 401 UNAUTHORIZED, and after
+                                  repeated failures from one address 429 for a while
+    authenticated                 the key's tier and route group limits: 429 RATE_LIMITED
+Scopes are checked per route (api/auth/scopes.py): only the route knows what it needs.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from amas.keyring import ANONYMOUS_ADMIN, KeyRing, Refusal
+from amas.settings import EdgeSettings
+from api.auth.limits import UNLIMITED_HEADERS, Gcra, RateLimiter, Verdict
+from api.errors import error_response
+
+OPEN_PATHS = frozenset({"/api/v1/health", "/docs", "/docs/oauth2-redirect", "/redoc",
+                        "/api/v1/openapi.json"})
+_V0 = "/api/v0"
+_V0_SUNSET = "2025-06-01"
+
+Headers = list[tuple[bytes, bytes]]
+
+
+class GuardMiddleware:
+    def __init__(self, app: ASGIApp, keyring: KeyRing, settings: EdgeSettings) -> None:
+        self.app = app
+        self.keyring = keyring
+        self.enabled = settings.auth
+        self.limits = RateLimiter()
+        self.failures = Gcra(settings.auth_failures_per_minute, 60.0,
+                             settings.auth_failures_per_minute, "failed authentications")
+        self.anonymous = Gcra(settings.anonymous_per_minute, 60.0,
+                              settings.anonymous_per_minute, "unauthenticated requests")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path == _V0 or path.startswith(_V0 + "/"):
+            await self._refuse(scope, receive, send, 410, "GONE",
+                               f"API v0 was retired on {_V0_SUNSET}; use /api/v1",
+                               {"sunset": _V0_SUNSET, "successor": "/api/v1" + path[len(_V0):]},
+                               {"Sunset": "Sun, 01 Jun 2025 00:00:00 GMT"})
+            return
+        state = scope.setdefault("state", {})
+        if not self.enabled:
+            state["principal"] = ANONYMOUS_ADMIN
+            await self.app(scope, receive, send)
+            return
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        if path in OPEN_PATHS:
+            verdict = self.anonymous.take(client)
+            if not verdict.allowed:
+                await self._too_many(scope, receive, send, verdict)
+                return
+            await self.app(scope, receive, _with_headers(send, verdict.headers()))
+            return
+
+        raw = _header(scope, b"x-api-key")
+        blocked = self.failures.peek(client)
+        if not blocked.allowed:
+            await self._too_many(scope, receive, send, blocked)
+            return
+        if not raw:
+            await self._refuse(scope, receive, send, 401, "UNAUTHORIZED",
+                               "missing API key: send it in the X-API-Key header",
+                               {"header": "X-API-Key"}, _plain(blocked.headers()))
+            return
+        try:
+            principal = self.keyring.authenticate(raw, time.time())
+        except Refusal as e:
+            counted = self.failures.take(client)
+            await self._refuse(scope, receive, send, 401, "UNAUTHORIZED", str(e),
+                               {"header": "X-API-Key"}, _plain(counted.headers()))
+            return
+        state["principal"] = principal
+        verdict_or_none = self.limits.check(principal, scope["method"], path)
+        if verdict_or_none is None:
+            headers = UNLIMITED_HEADERS
+        elif not verdict_or_none.allowed:
+            await self._too_many(scope, receive, send, verdict_or_none)
+            return
+        else:
+            headers = verdict_or_none.headers()
+        await self.app(scope, receive, _with_headers(send, headers))
+
+    async def _too_many(self, scope: Scope, receive: Receive, send: Send,
+                        verdict: Verdict) -> None:
+        await self._refuse(
+            scope, receive, send, 429, "RATE_LIMITED",
+            f"too many {verdict.what}: {verdict.limit} allowed; retry in {verdict.retry_after} s",
+            {"limit": verdict.limit, "what": verdict.what, "retry_after": verdict.retry_after},
+            _plain(verdict.headers()),
+        )
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int, code: str,
+                      message: str, details: dict[str, Any],
+                      headers: dict[str, str] | None = None) -> None:
+        request_id = scope.get("state", {}).get("request_id")
+        response = error_response(request_id, status, code, message, details, headers)
+        await response(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+def _plain(headers: Headers) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in headers}
+
+
+def _with_headers(send: Send, extra: Headers) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), *extra]
+        await send(message)
+
+    return sending

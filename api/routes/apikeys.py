@@ -1,0 +1,101 @@
+"""/api-keys (admin): create, list, inspect, rotate and revoke API keys.
+
+The raw key is made here, shown once in the answer to the request that made it, and
+never sent further: the command carries only its hash. A revoke answers once the
+node refuses the key.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from amas.keys import NewKey, create_command, generate
+from amas.messages import (
+    CREATE_API_KEY,
+    REVOKE_API_KEY,
+    ROTATE_API_KEY,
+    Reply,
+    RevokeApiKey,
+    RotateApiKey,
+)
+from api.auth.scopes import ADMIN
+from api.deps import NodeDep, ReaderDep, request_meta
+from api.errors import ApiError
+from api.queries import apikeys as queries
+from api.schemas import CreateApiKeyBody, RotateApiKeyBody
+
+router = APIRouter(prefix="/api-keys", tags=["api-keys"], dependencies=[ADMIN])
+
+_SHOWN_ONCE = "Store this key now: it is shown only once and cannot be recovered."
+
+
+def _utc(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def _check(reply: Reply) -> None:
+    if not reply.ok:
+        raise ApiError(reply.code or "INTERNAL_ERROR", reply.message or "rejected",
+                       reply.details or {})
+
+
+async def _key_or_404(db: Any, key_id: str) -> dict[str, Any]:
+    row = await queries.get_key(db, key_id)
+    if row is None:
+        raise ApiError("NOT_FOUND", f"API key {key_id!r} not found", {"key_id": key_id})
+    return row
+
+
+async def _after(node: Any, reply: Reply, db: Any, key_id: str) -> dict[str, Any]:
+    _check(reply)
+    await node.projections.wait_for(reply.position, 5.0, "api_keys")
+    return queries.view(await _key_or_404(db, key_id))
+
+
+def _with_secret(view: dict[str, Any], key: NewKey) -> dict[str, Any]:
+    return {**view, "api_key": key.raw, "message": _SHOWN_ONCE}
+
+
+@router.post("", status_code=201)
+async def create_api_key(body: CreateApiKeyBody, request: Request, node: NodeDep,
+                         db: ReaderDep) -> dict[str, Any]:
+    if body.expires_at is not None and body.expires_at <= datetime.now(UTC):
+        raise ApiError("INVALID_PARAMETER", "expires_at is in the past",
+                       {"parameter": "expires_at", "provided": _utc(body.expires_at)})
+    key, command = create_command(body.name, list(body.scopes), body.tier, body.owner,
+                                  _utc(body.expires_at), request_meta(request))
+    reply = await node.bus.request(CREATE_API_KEY, command)
+    return _with_secret(await _after(node, reply, db, key.key_id), key)
+
+
+@router.get("")
+async def list_api_keys(db: ReaderDep) -> dict[str, Any]:
+    keys = [queries.view(row) for row in await queries.list_keys(db)]
+    return {"api_keys": keys, "total": len(keys)}
+
+
+@router.get("/{key_id}")
+async def get_api_key(key_id: str, db: ReaderDep) -> dict[str, Any]:
+    return queries.view(await _key_or_404(db, key_id))
+
+
+@router.post("/{key_id}/rotate")
+async def rotate_api_key(key_id: str, request: Request, node: NodeDep, db: ReaderDep,
+                         body: RotateApiKeyBody | None = None) -> dict[str, Any]:
+    key = generate(key_id)
+    reply = await node.bus.request(ROTATE_API_KEY, RotateApiKey(
+        key_id=key_id, prefix=key.prefix, secret_hash=key.secret_hash,
+        expires_at=_utc(body.expires_at) if body else None, meta=request_meta(request),
+    ))
+    return _with_secret(await _after(node, reply, db, key_id), key)
+
+
+@router.delete("/{key_id}")
+async def revoke_api_key(key_id: str, request: Request, node: NodeDep,
+                         db: ReaderDep) -> dict[str, Any]:
+    reply = await node.bus.request(REVOKE_API_KEY, RevokeApiKey(
+        key_id=key_id, meta=request_meta(request)))
+    return await _after(node, reply, db, key_id)
