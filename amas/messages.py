@@ -37,6 +37,8 @@ class SubmitTask(msgspec.Struct, frozen=True, kw_only=True, tag="task.submit"):
     priority: Priority = "normal"
     callback_url: str | None = None
     max_attempts: int = 3
+    max_active: int | None = None
+    """How many unfinished tasks the submitting key may have (its tier's); None: any."""
     meta: Meta = Meta()
 
 

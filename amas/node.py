@@ -322,12 +322,13 @@ class Node:
         await self.projections.wait_for(self.store.head, timeout=_CATCH_UP_TIMEOUT)
         rows = await self.reader.execute_fetchall(
             "SELECT task_id, task_type, parameters, priority, status, version, attempt,"
-            " max_attempts, agent_id FROM tasks WHERE status IN ('queued', 'in_progress')"
+            " max_attempts, agent_id, api_key_id FROM tasks"
+            " WHERE status IN ('queued', 'in_progress')"
         )
         return [
             TaskState(task_id=r[0], task_type=r[1], parameters=msgspec.json.decode(r[2]),
                       priority=r[3], status=r[4], version=r[5], attempt=r[6],
-                      max_attempts=r[7], agent_id=r[8])
+                      max_attempts=r[7], agent_id=r[8], api_key_id=r[9])
             for r in rows
         ]
 

@@ -45,18 +45,19 @@ _CODE_BY_STATUS = {status: code for code, status in STATUS_BY_CODE.items()}
 
 class ApiError(Exception):
     def __init__(self, code: str, message: str, details: Any = None,
-                 status: int | None = None) -> None:
+                 status: int | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = details if details is not None else {}
         self.status = status or STATUS_BY_CODE.get(code, 400)
+        self.headers = headers
 
 
 def envelope(request: Request, status: int, code: str, message: str,
-             details: Any = None) -> JSONResponse:
+             details: Any = None, headers: dict[str, str] | None = None) -> JSONResponse:
     return error_response(getattr(request.state, "request_id", None), status, code, message,
-                          details)
+                          details, headers)
 
 
 def error_response(request_id: str | None, status: int, code: str, message: str,
@@ -90,7 +91,7 @@ def _plain(value: Any) -> Any:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return envelope(request, exc.status, exc.code, exc.message, exc.details)
+        return envelope(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -44,6 +44,7 @@ class TaskState(msgspec.Struct, kw_only=True):
     attempt: int = 0
     max_attempts: int = 3
     agent_id: str | None = None
+    api_key_id: str | None = None
 
 
 class Rejection(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,7 +62,16 @@ def submit(
     command: SubmitTask,
     agents_by_type: Mapping[str, list[str]],
     validators: Mapping[str, Validator],
+    active: int = 0,
 ) -> Decision:
+    """`active`: the submitting key's tasks that are queued or in progress."""
+    if command.max_active is not None and active >= command.max_active:
+        return Rejection(
+            code="RATE_LIMITED",
+            message=f"concurrent task limit reached: this key may have {command.max_active}"
+                    " tasks queued or in progress at once",
+            details={"limit": "concurrent_tasks", "max": command.max_active, "active": active},
+        )
     agents = agents_by_type.get(command.task_type)
     if not agents:
         available = sorted(agents_by_type)
@@ -92,6 +102,7 @@ def submit(
             task_id=task_id, task_type=command.task_type, parameters=command.parameters,
             priority=command.priority, callback_url=command.callback_url,
             assigned_agents=list(agents), max_attempts=command.max_attempts,
+            api_key_id=command.meta.api_key_id,
         )
     ]
 
@@ -172,7 +183,7 @@ def evolve(state: TaskState | None, event: EventData) -> TaskState | None:
         return TaskState(
             task_id=event.task_id, task_type=event.task_type, parameters=event.parameters,
             priority=event.priority, status="queued", version=1,
-            max_attempts=event.max_attempts,
+            max_attempts=event.max_attempts, api_key_id=event.api_key_id,
         )
     if state is None:
         return None

@@ -8,7 +8,7 @@ event loop. The reply to the caller goes out once the events are durable.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -85,6 +85,8 @@ class TaskManager(SupervisedActor):
         self.tasks: dict[str, TaskState] = {}
         # Recently finished tasks, so a late cancel or report is a conflict, not "not found".
         self.finished: OrderedDict[str, TaskState] = OrderedDict()
+        # Unfinished tasks per submitting key, for the tiers' concurrent-task limits.
+        self.active: Counter[str] = Counter()
         # Until the unfinished tasks are loaded (at boot, after a crash), commands wait.
         self.restored = False
         self.held: list[Any] = []
@@ -103,12 +105,15 @@ class TaskManager(SupervisedActor):
                 for state in [s for s in self.tasks.values() if s.agent_id == agent_id]:
                     self._commit(state, decide.agent_lost(state, reason), Meta(actor=agent_id))
             case Reload(task_id=task_id):
-                self.tasks.pop(task_id, None)
+                dropped = self.tasks.pop(task_id, None)
+                if dropped is not None:
+                    self._count(dropped, -1)
                 self.bridge.spawn(self._reload(task_id))
             case Restore(tasks=tasks, requeue=requeue):
                 self.restored = True
                 for state in tasks:
                     self.tasks[state.task_id] = state
+                    self._count(state, +1)
                     if requeue and state.status == "in_progress":  # its agent died with the node
                         self._commit(state, decide.agent_lost(state, "node restarted"),
                                      Meta(actor="task-manager"))
@@ -117,6 +122,7 @@ class TaskManager(SupervisedActor):
                     self.on_receive(message)
             case TaskState() as state:
                 self.tasks[state.task_id] = state
+                self._count(state, +1)
             case _:
                 raise TypeError(f"task manager got an unknown message: {message!r}")
 
@@ -126,7 +132,8 @@ class TaskManager(SupervisedActor):
         match command:
             case SubmitTask():
                 task_id = new_prefixed_id("task")
-                decision = decide.submit(task_id, command, self.agents_by_type, self.validators)
+                decision = decide.submit(task_id, command, self.agents_by_type, self.validators,
+                                         self.active[command.meta.api_key_id or ""])
                 state = None
                 if not isinstance(decision, Rejection):
                     created = decision[0]
@@ -167,18 +174,31 @@ class TaskManager(SupervisedActor):
         if not events:
             return
         expected = state.version if state is not None else 0
+        new = state is None
         for event in events:
             state = decide.evolve(state, event)
         assert state is not None
         if state.status in decide.TERMINAL:
+            if not new:
+                self._count(state, -1)
             self.tasks.pop(state.task_id, None)  # finished tasks take no more commands
             self.finished[state.task_id] = state
             if len(self.finished) > _FINISHED_KEPT:
                 self.finished.popitem(last=False)
         else:
+            if new:
+                self._count(state, +1)
             self.tasks[state.task_id] = state
         self.bridge.spawn(self._append(state.task_id, expected, list(events), meta, reply,
                                        data or {}))
+
+    def _count(self, state: TaskState, change: int) -> None:
+        """Keep `active` (unfinished tasks per key) in step with `tasks`."""
+        owner = state.api_key_id
+        if owner is not None:
+            self.active[owner] += change
+            if self.active[owner] <= 0:
+                del self.active[owner]
 
     # -- coroutines: these run on the event loop, never in the actor's thread ----------
 

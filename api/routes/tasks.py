@@ -30,8 +30,10 @@ _READ_YOUR_WRITES_TIMEOUT = 5.0
 
 def _raise_rejection(reply: Reply) -> None:
     if not reply.ok:
+        # A concurrent-task refusal: a slot frees when one of the key's tasks ends.
+        headers = {"Retry-After": "1"} if reply.code == "RATE_LIMITED" else None
         raise ApiError(reply.code or "INTERNAL_ERROR", reply.message or "rejected",
-                       reply.details or {})
+                       reply.details or {}, headers=headers)
 
 
 def _not_found(task_id: str) -> ApiError:
@@ -64,7 +66,8 @@ async def submit_task(body: SubmitTaskBody, request: Request, node: NodeDep,
     command = SubmitTask(
         task_type=body.task_type, parameters=body.parameters, priority=body.priority,
         callback_url=str(body.callback_url) if body.callback_url else None,
-        max_attempts=body.max_attempts, meta=request_meta(request),
+        max_attempts=body.max_attempts, max_active=request.state.principal.tier.concurrent_tasks,
+        meta=request_meta(request),
     )
     reply = await node.bus.request(SUBMIT_TASK, command)
     _raise_rejection(reply)

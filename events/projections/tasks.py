@@ -39,7 +39,7 @@ def iso(ts: datetime) -> str:
 
 class TasksProjection(RowProjection):
     name: ClassVar[str] = "tasks"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
     event_types: ClassVar[frozenset[str] | None] = frozenset(
         {"task.created", "task.started", "task.progress", "task.completed", "task.failed",
          "task.cancelled", "task.requeued"}
@@ -57,7 +57,7 @@ class TasksProjection(RowProjection):
         "task_id", "task_type", "status", "priority", "progress", "parameters", "result",
         "error", "reason", "agent_id", "agents", "attempt", "max_attempts", "callback_url",
         "assigned_agents", "created_at", "started_at", "updated_at", "completed_at",
-        "cancelled_at", "position", "version",
+        "cancelled_at", "position", "version", "api_key_id",
     )
     json_columns: ClassVar[frozenset[str]] = frozenset(
         {"parameters", "result", "agents", "assigned_agents"}
@@ -87,7 +87,8 @@ class TasksProjection(RowProjection):
             completed_at    TEXT,
             cancelled_at    TEXT,
             position        INTEGER NOT NULL,
-            version         INTEGER NOT NULL
+            version         INTEGER NOT NULL,
+            api_key_id      TEXT
         );
         """
 
@@ -109,6 +110,7 @@ class TasksProjection(RowProjection):
                 "callback_url": data.callback_url, "assigned_agents": data.assigned_agents,
                 "created_at": at, "started_at": None, "updated_at": at, "completed_at": None,
                 "cancelled_at": None, "position": event.position, "version": event.version,
+                "api_key_id": data.api_key_id,
             }
         if row is None:  # an event for a task whose creation this model never saw
             return None

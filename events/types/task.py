@@ -19,6 +19,8 @@ class TaskCreated(EventData, frozen=True, kw_only=True):
     callback_url: str | None = None
     assigned_agents: list[str] = []
     max_attempts: int = 3
+    api_key_id: str | None = None
+    """The key that submitted it: its tier bounds that key's unfinished tasks."""
 
 
 class TaskStarted(EventData, frozen=True, kw_only=True):

@@ -1,0 +1,44 @@
+"""Helpers for the edge tests: keys made through the API, clients without a key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+async def make_key(api: httpx.AsyncClient, scopes: list[str] | None = None, tier: str = "pro",
+                   **extra: Any) -> dict[str, Any]:
+    """A new key made with the admin client `api`: the 201 body (raw key in `api_key`)."""
+    body = {"name": f"test {tier} {','.join(scopes or [])}", "tier": tier, **extra}
+    if scopes is not None:
+        body["scopes"] = scopes
+    response = await api.post("/api-keys", json=body)
+    assert response.status_code == 201, response.text
+    made: dict[str, Any] = response.json()
+    return made
+
+
+def keyless(api: httpx.AsyncClient) -> httpx.AsyncClient:
+    """A client for the same server that sends no key."""
+    return httpx.AsyncClient(base_url=api.base_url, timeout=api.timeout)
+
+
+def as_key(raw: str) -> dict[str, str]:
+    return {"X-API-Key": raw}
+
+
+def assert_envelope(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    error: dict[str, Any] = response.json()["error"]
+    assert error["code"] == code, error
+    assert error["message"]
+    assert error["request_id"] == response.headers["x-request-id"]
+    assert error["timestamp"].endswith("Z")
+    return error
+
+
+def files_containing(root: Path, needle: str) -> list[Path]:
+    """Every file under `root` whose bytes contain `needle`."""
+    return [p for p in root.rglob("*") if p.is_file() and needle.encode() in p.read_bytes()]
