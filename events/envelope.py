@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Union
 
 import msgspec
 
@@ -74,12 +74,37 @@ class EventRegistry:
     def __init__(self) -> None:
         self._types: dict[str, _TypeEntry] = {}
         self._json = msgspec.json.Decoder()
+        self._batch_decoder: msgspec.json.Decoder[list[Event]] | None = None
 
     def register(self, cls: type[EventData]) -> None:
         existing = self._types.get(cls.type_name)
         if existing is not None and existing.cls is not cls:
             raise ValueError(f"event type {cls.type_name!r} is already registered")
         self._types[cls.type_name] = _TypeEntry(cls)
+        self._batch_decoder = None
+
+    def batch_decoder(self) -> msgspec.json.Decoder[list[Event]]:
+        """One decoder for a whole batch of stored events, typed data and all, in C.
+
+        It reads a JSON array of arrays, each tagged `"<type>@<schema>"` and then holding
+        the Event's fields in order, `ts` as seconds with six decimals (see
+        `events.store.sqlite`). Every registered type at its current schema gets an Event
+        subclass with `data` typed; anything else (an old schema, an unknown type, bad
+        data) fails the whole batch, and the caller decodes it event by event instead.
+        strict=False only so that `ts` may come as a number; valid data decodes the same.
+        """
+        if self._batch_decoder is None:
+            tagged = tuple(
+                msgspec.defstruct(
+                    f"Event_{name.replace('.', '_')}", [("data", entry.cls)], bases=(Event,),
+                    array_like=True, tag_field="_tag",
+                    tag=f"{name}@{entry.cls.schema_version}", frozen=True, kw_only=True,
+                )
+                for name, entry in self._types.items()
+            )
+            union: Any = Union[tagged] if tagged else Event  # noqa: UP007
+            self._batch_decoder = msgspec.json.Decoder(list[union], strict=False)
+        return self._batch_decoder
 
     def upcaster(self, type_name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
         """Register a function turning schema `from_version` into `from_version + 1`."""

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import abc
 import functools
-from collections.abc import Sequence
+import itertools
+import operator
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
 import aiosqlite
@@ -75,28 +78,64 @@ class RowProjection(Projection):
         return False
 
     async def apply(self, db: aiosqlite.Connection, events: Sequence[Event]) -> None:
-        keyed = [(self.key_of(event), event) for event in events]
-        keys: set[str] = set()
-        created: set[str] = set()
-        for key, event in keyed:
-            if key is not None and key not in keys:
-                keys.add(key)
-                if self.creates(event):
-                    created.add(key)
+        keyed, keys, created = self.keyed(events)
         if not keys:
             return
         rows = await self._load(db, keys - created) if len(created) < len(keys) else {}
-        changed: set[str] = set()
+        for sql, params in self.writes(self.fold_all(rows, keyed, keys)):
+            await db.execute(sql, params)
+
+    # -- the steps of `apply`, which a rebuild drives one by one -------------------------
+
+    def keyed(self, events: Iterable[Event]) -> tuple[list[tuple[str, Event]], set[str], set[str]]:
+        """(key, event) for the events with a row; the keys; those a batch event creates."""
+        key_of, creates = self.key_of, self.creates
+        keyed: list[tuple[str, Event]] = []
+        keys: set[str] = set()
+        created: set[str] = set()
+        for event in events:
+            key = key_of(event)
+            if key is None:
+                continue
+            keyed.append((key, event))
+            if key not in keys:
+                keys.add(key)
+                if creates(event):
+                    created.add(key)
+        return keyed, keys, created
+
+    def fold_all(
+        self, rows: dict[str, Row | None], keyed: list[tuple[str, Event]], keys: set[str]
+    ) -> dict[str, Row | None]:
+        """Fold `keyed` into `rows` (the loaded ones, no created key): the changed rows."""
+        fold, get = self.fold, rows.get
         for key, event in keyed:
-            if key is not None:
-                rows[key] = self.fold(rows.get(key), event)
-                changed.add(key)
-        upserts = [self._encode(row) for k in changed if (row := rows[k]) is not None]
-        deletes = [key for key in changed if rows[key] is None]
+            rows[key] = fold(get(key), event)
+        return {key: rows[key] for key in keys}
+
+    def writes(self, changed: dict[str, Row | None]) -> list[tuple[str, list[Any]]]:
+        """The statements storing `changed`: a few multi-row INSERTs, one DELETE.
+
+        Each statement is one step for SQLite, so a writer thread takes the GIL back a
+        few times per batch rather than once per row (executemany), which on a busy
+        process costs up to a switch interval (5 ms) each time.
+        """
+        out: list[tuple[str, list[Any]]] = []
+        upserts = [row for row in changed.values() if row is not None]
         if upserts:
-            await db.executemany(self._sql.upsert, upserts)
-        if deletes:
-            await db.execute(self._sql.delete, (_json_encode(deletes),))
+            flat, width, step = self._flatten(upserts), len(self.columns), self._sql.step
+            for i in range(0, len(upserts), step):
+                count = min(step, len(upserts) - i)
+                out.append((self._sql.upsert(count), flat[i * width : (i + count) * width]))
+        if len(upserts) < len(changed):
+            deletes = [key for key, row in changed.items() if row is None]
+            out.append((self._sql.delete, [_json_encode(deletes)]))
+        return out
+
+    def load_rows(self, db: sqlite3.Connection, keys: set[str]) -> dict[str, Row | None]:
+        """`_load` on a plain sqlite3 connection (a rebuild's writer thread)."""
+        rows = db.execute(self._sql.load, (_json_encode(list(keys)),)).fetchall()
+        return {values[0]: self.decode_row(values) for values in rows}
 
     async def _load(self, db: aiosqlite.Connection, keys: set[str]) -> dict[str, Row | None]:
         rows = await db.execute_fetchall(self._sql.load, (_json_encode(list(keys)),))
@@ -111,12 +150,26 @@ class RowProjection(Projection):
             for column, value in zip(cls.columns, values, strict=True)
         }
 
-    def _encode(self, row: Row) -> list[Any]:
-        values = [row.get(column) for column in self.columns]
+    def _flatten(self, rows: list[Row]) -> list[Any]:
+        """Every row's column values end to end, JSON columns as text, column by column
+        (a handful of C calls per column rather than a Python step per value)."""
+        try:
+            columns = list(zip(*map(self._values, rows), strict=True))
+        except KeyError:  # a row without some column: that column is NULL
+            columns = [tuple(row.get(c) for row in rows) for c in self.columns]
         for i in self._json_indexes:
-            if values[i] is not None:
-                values[i] = _json_encode(values[i]).decode()
-        return values
+            values = columns[i]
+            texts: list[str | None] = list(_json_lines(values).decode().split("\n"))
+            texts.pop()
+            if None in values:
+                texts = [None if v is None else t for v, t in zip(values, texts, strict=True)]
+            columns[i] = tuple(texts)
+        return list(itertools.chain.from_iterable(zip(*columns, strict=True)))
+
+    @functools.cached_property
+    def _values(self) -> Callable[[Row], tuple[Any, ...]]:
+        get = operator.itemgetter(*self.columns)
+        return get if len(self.columns) > 1 else lambda row: (get(row),)
 
     @functools.cached_property
     def _json_indexes(self) -> tuple[int, ...]:
@@ -128,8 +181,8 @@ class RowProjection(Projection):
 
 
 class _RowSQL:
-    """A row projection's statements. The keys to load go in as one JSON array; writes
-    bind rows one by one (with wide rows, SQLite re-parsing JSON per column costs more)."""
+    """A row projection's statements. The keys to load go in as one JSON array; rows go
+    in as multi-row VALUES, every value bound as it is (a REAL stays bit for bit)."""
 
     def __init__(
         self, table: str, key: str, columns: tuple[str, ...], json_columns: frozenset[str]
@@ -137,12 +190,22 @@ class _RowSQL:
         if columns[0] != key:
             raise ValueError(f"{table}: the key column must come first")
         names = ", ".join(columns)
-        marks = ", ".join("?" * len(columns))
-        self.upsert = f"INSERT OR REPLACE INTO {table} ({names}) VALUES ({marks})"
+        self._insert = f"INSERT OR REPLACE INTO {table} ({names}) VALUES "
+        self._row = f"({', '.join('?' * len(columns))})"
+        self._upserts: dict[int, str] = {}
+        # 32,766 bound values per statement at most (SQLite's default limit).
+        self.step = max(1, min(500, 32_766 // len(columns)))
         self.delete = f"DELETE FROM {table} WHERE {key} IN (SELECT value FROM json_each(?))"
         # Plain columns, not json_array(): SQLite's JSON prints REALs with 15 digits.
         self.load = f"SELECT {names} FROM {table} WHERE {key} IN (SELECT value FROM json_each(?))"
 
+    def upsert(self, rows: int) -> str:
+        sql = self._upserts.get(rows)
+        if sql is None:
+            sql = self._upserts[rows] = self._insert + ", ".join([self._row] * rows)
+        return sql
+
 
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
+_json_lines = msgspec.json.Encoder().encode_lines

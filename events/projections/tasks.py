@@ -26,15 +26,17 @@ def micros(ts: datetime) -> int:
     return (ts - _EPOCH) // _MICROSECOND
 
 
-_last_iso: tuple[datetime | None, str] = (None, "")
+_last_iso: tuple[datetime, str] = (_EPOCH, "1970-01-01T00:00:00.000000Z")
 
 
 def iso(ts: datetime) -> str:
     """UTC ISO 8601 with a Z: sorts as text, so date filters are string comparisons."""
     global _last_iso
-    if _last_iso[0] is not ts:  # events of one group commit share one datetime
-        _last_iso = (ts, ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-    return _last_iso[1]
+    last = _last_iso
+    if last[0] is ts or last[0] == ts:  # events of one group commit share their time
+        return last[1]
+    _last_iso = last = (ts, ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    return last[1]
 
 
 class TasksProjection(RowProjection):

@@ -52,7 +52,7 @@ class CountingTasks(TasksProjection):
 
 
 class TasksV2(TasksProjection):
-    version: ClassVar[int] = 2
+    version: ClassVar[int] = TasksProjection.version + 1
 
 
 class Broken(Projection):
@@ -357,7 +357,7 @@ async def test_a_new_projection_version_drops_its_tables_and_rebuilds_from_the_s
         await runner.wait_for(head)
         assert dump_table(projections_db, "tasks") == v1_rows
         assert query(projections_db, "SELECT version FROM projection_checkpoints"
-                                     " WHERE name = 'tasks'") == [(2,)]
+                                     " WHERE name = 'tasks'") == [(TasksV2.version,)]
     finally:
         await close_runner(runner)
 
