@@ -309,6 +309,14 @@ def timed_reps(reps: int, run: Callable[[int], float], result: Result) -> Result
     return result
 
 
+def bare_loop_seconds(steps: int = 10_000_000) -> float:
+    """A bare Python loop: how fast this CPU is right now (shared machines drift)."""
+    start = time.perf_counter()
+    for _ in range(steps):
+        pass
+    return time.perf_counter() - start
+
+
 def version_of(package: str) -> str:
     try:
         return metadata.version(package)
@@ -350,6 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"sqlite {sqlite3.sqlite_version}, msgspec {version_of('msgspec')}, "
           f"aiosqlite {version_of('aiosqlite')}, nproc {cpus}, {platform.machine()}")
 
+    print(f"a bare 10M-step Python loop takes {bare_loop_seconds():.2f} s now")
     tmp = Path(tempfile.mkdtemp(prefix="amas-bench-store-", dir=args.dir))
     try:
         print(f"files in {tmp}; pragmas: {'; '.join(p.removeprefix('PRAGMA ') for p in PRAGMAS)}")
@@ -426,7 +435,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{verdict(ratio_ok)})")
     print(f"replay: {rebuild.median:,.0f} ev/s  target >= {TARGET_REPLAY_RATE:,}  "
           f"{verdict(rebuild.median >= TARGET_REPLAY_RATE)}")
-    print(f"(whole run {time.perf_counter() - began:.0f} s)")
+    print(f"(whole run {time.perf_counter() - began:.0f} s; "
+          f"the bare loop takes {bare_loop_seconds():.2f} s at the end)")
     if args.quick:
         print("(--quick: small numbers, a smoke test; rates are not comparable to a full run)")
     return 0
