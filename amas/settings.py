@@ -14,7 +14,7 @@ DEFAULT_DATA_DIR = ".amas"
 
 
 def resolve_data_dir(arg: str | os.PathLike[str] | None = None) -> Path:
-    chosen = arg or os.environ.get("AMAS_DATA_DIR") or DEFAULT_DATA_DIR
+    chosen = arg or setting("AMAS_DATA_DIR") or DEFAULT_DATA_DIR
     return Path(chosen).expanduser().resolve()
 
 

@@ -69,7 +69,7 @@ async def serve_node(args: argparse.Namespace) -> int:
         return 2
     config = NodeConfig(
         data=data_paths(args),
-        nats_url=args.nats or os.environ.get("AMAS_NATS_URL") or None,
+        nats_url=args.nats or setting("AMAS_NATS_URL") or None,
         nats_port=args.nats_port,
         admin_key=setting("AMAS_API_KEY") or None,
     )

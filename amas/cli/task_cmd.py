@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from typing import Any
 
@@ -77,12 +76,12 @@ def _written_by_node(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def api_url(args: argparse.Namespace) -> str:
-    return str(args.api or os.environ.get("AMAS_API_URL") or _written_by_node(args).get("api")
+    return str(args.api or setting("AMAS_API_URL") or _written_by_node(args).get("api")
                or DEFAULT_API)
 
 
 def nats_url(args: argparse.Namespace) -> str:
-    return str(args.nats or os.environ.get("AMAS_NATS_URL") or _written_by_node(args).get("nats")
+    return str(args.nats or setting("AMAS_NATS_URL") or _written_by_node(args).get("nats")
                or DEFAULT_NATS)
 
 

@@ -33,6 +33,7 @@ class Verdict:
     retry_after: int = 0
     """Seconds to wait when not allowed."""
     what: str = "requests"
+    """What is counted, and per what: "free tier requests per hour"."""
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         headers = [
@@ -52,6 +53,9 @@ UNLIMITED_HEADERS = [
 ]
 
 
+_PERIODS = {1.0: "second", 60.0: "minute", 3600.0: "hour"}
+
+
 class Gcra:
     """`limit` requests per `period` seconds per client, `burst` at once."""
 
@@ -60,7 +64,7 @@ class Gcra:
             raise ValueError("limit and burst must be at least 1")
         self.limit = limit
         self.burst = burst
-        self.what = what
+        self.what = f"{what} per {_PERIODS.get(period, f'{period:g} s')}"
         self.interval = period / limit
         self.tolerance = self.interval * burst
         self._tat: dict[str, float] = {}

@@ -99,7 +99,7 @@ class GuardMiddleware:
                         verdict: Verdict) -> None:
         await self._refuse(
             scope, receive, send, 429, "RATE_LIMITED",
-            f"too many {verdict.what}: {verdict.limit} allowed; retry in {verdict.retry_after} s",
+            f"rate limit reached: {verdict.limit} {verdict.what}; retry in {verdict.retry_after} s",
             {"limit": verdict.limit, "what": verdict.what, "retry_after": verdict.retry_after},
             _plain(verdict.headers()),
         )
