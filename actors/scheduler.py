@@ -5,6 +5,11 @@ it runs that task type and has a free slot under its max_concurrent_tasks; among
 agents the one with the highest priority wins, then the least loaded. The scheduler
 learns what to schedule from the committed events (task.created, task.requeued, and
 the terminal ones free a slot), so it sees exactly what the log says.
+
+A hand-out travels over NATS and can be lost (the broker restarts, the agent's node
+dies before claiming it). Until the log shows the task started, the scheduler offers
+it again every `reoffer_after` seconds; an agent and the task manager both take a
+repeated hand-out for the one it repeats.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -38,6 +44,17 @@ class Queued(msgspec.Struct, frozen=True, kw_only=True):
 
 class Ended(msgspec.Struct, frozen=True):
     task_id: str
+
+
+class Started(msgspec.Struct, frozen=True):
+    """The log says the agent claimed the task: its hand-out arrived."""
+
+    task_id: str
+    attempt: int
+
+
+class Tick(msgspec.Struct, frozen=True):
+    """Time passes: offer again what no agent has claimed."""
 
 
 class Restore(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,7 +107,7 @@ def _preference(slot: Slot) -> tuple[int, float, str]:
 class Scheduler(SupervisedActor):
     def __init__(
         self, supervisor: Supervisor, name: str, bridge: LoopBridge, publish: Publish,
-        slots: list[Slot], load: Load,
+        slots: list[Slot], load: Load, reoffer_after: float = 5.0,
     ) -> None:
         super().__init__(supervisor, name)
         self.bridge = bridge
@@ -106,6 +123,9 @@ class Scheduler(SupervisedActor):
         """task id -> the attempt waiting in a queue"""
         self.placed: dict[str, tuple[str, int]] = {}
         """task id -> (agent id, attempt) for tasks handed to an agent"""
+        self.unclaimed: dict[str, tuple[float, Queued, Work]] = {}
+        """task id -> (when last offered, what was queued, the hand-out), until it starts"""
+        self.reoffer_after = reoffer_after
         self._seq = itertools.count()
 
     def on_start(self) -> None:
@@ -129,22 +149,19 @@ class Scheduler(SupervisedActor):
                 held, self.held = [*waiting, *self.held], []
                 for message in held:
                     self.on_receive(message)
-            case Queued(task_id=task_id, attempt=attempt) as queued:
-                if self.queued.get(task_id, 0) >= attempt:
-                    return  # a redelivered event
-                placed = self.placed.get(task_id)
-                if placed is not None:
-                    if placed[1] >= attempt:
-                        return
-                    self._release(task_id)
-                self.queued[task_id] = attempt
-                heapq.heappush(
-                    self.queues.setdefault(queued.task_type, []),
-                    (RANK.get(queued.priority, 2), next(self._seq), queued),
-                )
+            case Queued() as queued:
+                self._enqueue(queued)
             case Ended(task_id=task_id):
                 self.queued.pop(task_id, None)  # a queued task cancelled before it ran
                 self._release(task_id)
+            case Started(task_id=task_id, attempt=attempt):
+                offered = self.unclaimed.get(task_id)
+                if offered is not None and offered[2].attempt <= attempt:
+                    del self.unclaimed[task_id]
+                return
+            case Tick():
+                self._reoffer()
+                return
             case Configure(agent_id=agent_id) as change:
                 slot = self.slots.get(agent_id)
                 if slot is None:
@@ -157,12 +174,31 @@ class Scheduler(SupervisedActor):
                     slot.up = change.up
                     if not change.up:
                         for task_id in list(slot.running):
+                            offered = self.unclaimed.get(task_id)
                             self._release(task_id)
+                            if offered is not None:  # never claimed: it waits again
+                                self._enqueue(offered[1])
             case _:
                 raise TypeError(f"scheduler got an unknown message: {message!r}")
         self._dispatch()
 
+    def _enqueue(self, queued: Queued) -> None:
+        task_id, attempt = queued.task_id, queued.attempt
+        if self.queued.get(task_id, 0) >= attempt:
+            return  # a redelivered event
+        placed = self.placed.get(task_id)
+        if placed is not None:
+            if placed[1] >= attempt:
+                return
+            self._release(task_id)
+        self.queued[task_id] = attempt
+        heapq.heappush(
+            self.queues.setdefault(queued.task_type, []),
+            (RANK.get(queued.priority, 2), next(self._seq), queued),
+        )
+
     def _release(self, task_id: str) -> None:
+        self.unclaimed.pop(task_id, None)
         placed = self.placed.pop(task_id, None)
         if placed is not None and placed[0] in self.slots:
             self.slots[placed[0]].running.discard(task_id)
@@ -188,5 +224,22 @@ class Scheduler(SupervisedActor):
             slot.running.add(queued.task_id)
             self.placed[queued.task_id] = (slot.agent_id, queued.attempt)
             work = Work(task_id=queued.task_id, agent_id=slot.agent_id, attempt=queued.attempt)
-            self.bridge.spawn(self.publish(work_subject(slot.agent_type),
-                                           command_encoder.encode(work)))
+            self._offer(queued, work)
+
+    def _offer(self, queued: Queued, work: Work) -> None:
+        self.unclaimed[work.task_id] = (time.monotonic(), queued, work)
+        agent_type = self.slots[work.agent_id].agent_type
+        self.bridge.spawn(self._publish(work_subject(agent_type), command_encoder.encode(work)))
+
+    async def _publish(self, subject: str, payload: bytes) -> None:
+        try:
+            await self.publish(subject, payload)
+        except Exception as e:  # the broker is away: the next tick offers it again
+            log.warning("could not hand out work on %s: %r", subject, e)
+
+    def _reoffer(self) -> None:
+        stale = time.monotonic() - self.reoffer_after
+        for offered_at, queued, work in list(self.unclaimed.values()):
+            if offered_at <= stale:
+                log.info("offering %s again: no agent claimed it", work.task_id)
+                self._offer(queued, work)

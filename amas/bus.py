@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -40,22 +41,42 @@ class BusUnavailable(ConnectionError):
 class Bus:
     def __init__(self, nc: Client) -> None:
         self.nc = nc
+        self.disconnected_at: float | None = None
+        """When (monotonic) the connection last broke."""
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @classmethod
-    async def connect(cls, url: str, name: str = "amas") -> Bus:
+    async def connect(cls, url: str, name: str = "amas",
+                      on_disconnect: Callable[[], Awaitable[None]] | None = None,
+                      on_reconnect: Callable[[], Awaitable[None]] | None = None) -> Bus:
+        """Connect, and reconnect for ever: an outage pauses the node, it never ends it."""
+        made: list[Bus] = []
+
+        async def disconnected() -> None:
+            for bus in made:
+                bus.disconnected_at = time.monotonic()
+            if on_disconnect is not None:
+                await on_disconnect()
+
+        async def reconnected() -> None:
+            if on_reconnect is not None:
+                await on_reconnect()
+
         nc = await nats.connect(
             servers=[url], name=name, allow_reconnect=True, max_reconnect_attempts=-1,
             reconnect_time_wait=0.25, connect_timeout=2, ping_interval=5,
-            max_outstanding_pings=2,
+            max_outstanding_pings=2, disconnected_cb=disconnected, reconnected_cb=reconnected,
         )
-        return cls(nc)
+        made.append(cls(nc))
+        return made[0]
 
     @property
     def connected(self) -> bool:
         return bool(self.nc.is_connected)
 
     async def request(self, subject: str, command: msgspec.Struct, timeout: float = 5.0) -> Reply:
+        if not self.nc.is_connected:  # answer now rather than after the timeout
+            raise BusUnavailable(subject, "not connected to NATS")
         try:
             msg = await self.nc.request(subject, command_encoder.encode(command), timeout=timeout)
         except NoRespondersError as e:

@@ -90,7 +90,13 @@ class EmbeddedNatsServer:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    def died(self) -> bool:
+        """It was started, not stopped, and is gone (killed, crashed)."""
+        return self._process is not None and self._process.poll() is not None
+
     async def start(self) -> None:
+        if self._process is not None and self._process.stderr is not None:
+            self._process.stderr.close()  # a dead predecessor's pipe
         self.store_dir.mkdir(parents=True, exist_ok=True)
         command = [
             find_binary(), "-c", str(CONFIG), "-a", self.host, "-p", str(self.port),

@@ -23,7 +23,7 @@ from actors.agents.runner import WorkRunner
 from actors.agents.skills import VALIDATORS
 from actors.apikeys import KeyCommands
 from actors.io import Incoming, LoopBridge
-from actors.scheduler import Configure, Ended, Queued, Scheduler, Slot
+from actors.scheduler import Configure, Ended, Queued, Scheduler, Slot, Started, Tick
 from actors.supervision import Child, Supervisor
 from actors.tasks.decide import TaskState
 from actors.tasks.manager import AgentLost, TaskManager
@@ -50,15 +50,22 @@ from amas.messages import (
 from amas.nats_server import EmbeddedNatsServer
 from amas.relay import Relay
 from amas.settings import DataPaths
-from events.envelope import Meta, decode_event
+from events.envelope import Event, Meta
 from events.projections import ProjectionRunner, all_projections
 from events.store import ANY_VERSION, SQLiteEventStore
-from events.types import AgentErrored, AgentStarted
+from events.types import AgentErrored, AgentStarted, SystemAlerted
 
 log = logging.getLogger(__name__)
 
+_FOLLOWED = frozenset({"task.created", "task.requeued", "task.started", "task.completed",
+                       "task.failed", "task.cancelled", "agent.configured"})
+
 _CATCH_UP_TIMEOUT = 60.0
 _STOP_TIMEOUT = 15.0
+_NATS_WATCH = 0.25
+"""How often the node checks that its embedded nats-server still runs."""
+_TICK = 1.0
+"""How often the scheduler looks for hand-outs no agent claimed."""
 
 
 def _started(spec: AgentSpec, restarts: int) -> AgentStarted:
@@ -104,6 +111,8 @@ class Node:
         self.keyring: KeyRing
         self.key_commands: KeyCommands
         self._stack = contextlib.AsyncExitStack()
+        self._stopping = False
+        self._nats_down_since: float | None = None
 
     async def __aenter__(self) -> Node:
         try:
@@ -126,6 +135,7 @@ class Node:
             await self.nats_server.start()
             self._on_stop(self.nats_server.stop)
             self.nats_url = self.nats_server.url
+            self._background(self._watch_nats_server(self.nats_server), "nats-watchdog")
 
         self.store = await SQLiteEventStore.open(paths.events_db)
         self._on_stop(self.store.close)
@@ -144,17 +154,34 @@ class Node:
         await self.keyring.start(self.reader, self.projections.position("api_keys"))
         self._on_stop(self.keyring.stop)
 
-        self.bus = await Bus.connect(self.nats_url, name=f"amas-node-{os.getpid()}")
+        self.bus = await Bus.connect(self.nats_url, name=f"amas-node-{os.getpid()}",
+                                     on_disconnect=self._nats_lost,
+                                     on_reconnect=self._nats_back)
         self._on_stop(self.bus.close)
         self.relay = await Relay.open(self.store, self.bus, paths.relay_db)
         self._on_stop(self.relay.close)
         self.relay.start()
 
+        # The scheduler and the agents learn what happened from the log itself, not from
+        # NATS: a broker outage cannot make them miss a committed event.
+        follow_from = self.store.head + 1
         await self._start_actors()
+        self._background(self._follow_log(follow_from), "follow-log")
+        self._background(self._tick(), "scheduler-tick")
         await self._subscribe()
         await self._announce_agents()
         # Ready means the read models show what the node just wrote (all its agents).
         await self.projections.wait_for(self.store.head, timeout=_CATCH_UP_TIMEOUT)
+
+    def _background(self, coroutine: Any, name: str) -> None:
+        task = asyncio.create_task(coroutine, name=name)
+
+        async def cancel() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        self._on_stop(cancel)
 
     def _on_stop(self, close: Callable[[], Awaitable[Any]]) -> None:
         """Register a part to close on stop, last opened first, each with a time limit:
@@ -169,6 +196,7 @@ class Node:
         self._stack.push_async_callback(bounded)
 
     async def stop(self) -> None:
+        self._stopping = True
         if hasattr(self, "supervisor"):
             await asyncio.to_thread(self.supervisor.stop_all)
             await self.bridge.drain(timeout=2.0)
@@ -243,9 +271,6 @@ class Node:
             await self.bus.subscribe(work_subject(agent_type), self._on_work,
                                      queue=f"agents-{agent_type}")
         await self.bus.subscribe(CANCEL_WORK, self._on_cancel_work)
-        for subject in ("task.created", "task.requeued", "task.completed", "task.failed",
-                        "task.cancelled", "agent.configured"):
-            await self.bus.subscribe(subject, self._on_public_event)
 
     async def _announce_agents(self) -> None:
         for spec in self.config.agents:
@@ -264,18 +289,34 @@ class Node:
     async def _on_cancel_work(self, msg: Msg) -> None:
         self.runner.cancel(cancel_work_decoder.decode(msg.data).task_id)
 
-    async def _on_public_event(self, msg: Msg) -> None:
-        event = decode_event(msg.data)
+    async def _follow_log(self, from_position: int) -> None:
+        async for batch in self.store.subscribe_batches(from_position):
+            for event in batch:
+                if event.type in _FOLLOWED:
+                    try:
+                        await self._on_committed(event)
+                    except Exception:
+                        log.exception("could not act on %s at %d", event.type, event.position)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(_TICK)
+            self.scheduler.tell(Tick())
+
+    async def _on_committed(self, event: Event) -> None:
         data = event.data
         match event.type:
             case "task.created":
                 self.scheduler.tell(Queued(task_id=data.task_id, task_type=data.task_type,
                                            priority=data.priority, attempt=1))
             case "task.requeued":
+                await self.projections.wait_for(event.position, _CATCH_UP_TIMEOUT, "tasks")
                 row = await self._task_row(data.task_id)
                 if row is not None:
                     self.scheduler.tell(Queued(task_id=data.task_id, task_type=row[0],
                                                priority=row[1], attempt=data.attempt + 1))
+            case "task.started":
+                self.scheduler.tell(Started(data.task_id, data.attempt))
             case "task.completed" | "task.failed" | "task.cancelled":
                 self.scheduler.tell(Ended(data.task_id))
             case "agent.configured":
@@ -315,6 +356,54 @@ class Node:
             Meta(actor="supervisor"),
         )
         self.scheduler.tell(Configure(agent_id=spec.agent_id, up=True))
+
+    # -- the broker: outages are recorded, and the embedded server is brought back --------
+
+    async def _watch_nats_server(self, server: EmbeddedNatsServer) -> None:
+        delay = 0.1
+        while True:
+            await asyncio.sleep(_NATS_WATCH)
+            if not server.died() or self._stopping:
+                continue
+            log.error("the embedded nats-server exited; starting it again")
+            try:
+                await server.start()
+            except Exception as e:
+                log.error("nats-server did not start again (%r); next try in %.1f s", e, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            delay = 0.1
+            await self._alert("warning", "NATS_RESTARTED",
+                              "the embedded nats-server exited and was started again",
+                              {"url": server.url, "pid": server.pid})
+
+    async def _nats_lost(self) -> None:
+        if self._stopping or self._nats_down_since is not None:
+            return
+        self._nats_down_since = time.monotonic()
+        await self._alert("error", "NATS_DOWN",
+                          "lost the connection to NATS; writes answer 503 until it is back",
+                          {"url": self.nats_url})
+
+    async def _nats_back(self) -> None:
+        if self._nats_down_since is None:
+            return
+        outage = time.monotonic() - self._nats_down_since
+        self._nats_down_since = None
+        await self._alert("info", "NATS_RECOVERED", f"NATS is back after {outage:.1f} s",
+                          {"url": self.nats_url, "outage_seconds": round(outage, 3)})
+
+    async def _alert(self, level: str, code: str, message: str, details: dict[str, Any]) -> None:
+        """A system.alert in the log; the relay publishes it once NATS can carry it."""
+        if self._stopping or self.store.closed:
+            return
+        try:
+            await self.store.append("system", ANY_VERSION, [SystemAlerted(
+                level=level, code=code, message=message, details=details)],  # type: ignore[arg-type]
+                Meta(actor="node"))
+        except Exception:
+            log.exception("could not record the alert %s", code)
 
     # -- queries the actors need at start (from projections, never from other actors) ---
 

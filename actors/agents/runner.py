@@ -3,6 +3,11 @@
 Every step goes through the task manager over NATS (`amas.cmd.task.*`), so the log
 decides: a claim that loses (the task was cancelled, or another agent has it) runs
 nothing; a report for a task that is no longer ours is refused and dropped.
+
+A claim or a result that cannot reach the task manager (the broker is restarting) is
+asked again until it gets an answer: the task manager grants a repeated claim and
+refuses a repeated report, so asking twice never does a thing twice. Progress reports
+are sent without asking and may be dropped.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import msgspec
 
 from actors.agents.messages import Finished
 from actors.agents.skills import SKILLS
+from amas.bus import BusUnavailable
 from amas.messages import (
     START_TASK,
     CompleteTask,
@@ -28,6 +34,8 @@ from amas.messages import (
 )
 
 log = logging.getLogger(__name__)
+
+_RETRY_FIRST, _RETRY_MAX = 0.2, 2.0
 
 Request = Callable[[str, msgspec.Struct], Awaitable[Reply]]
 Publish = Callable[[str, bytes], Awaitable[None]]
@@ -57,7 +65,7 @@ class WorkRunner:
             agent.tell(Finished(work.task_id))
 
     async def _run(self, work: Work, timeout: float) -> None:
-        claim = await self.request(
+        claim = await self._ask(
             START_TASK, StartTask(task_id=work.task_id, agent_id=work.agent_id,
                                   attempt=work.attempt)
         )
@@ -72,10 +80,13 @@ class WorkRunner:
             # Sent, not asked: a lost progress report costs nothing, and the skill need not
             # wait a round trip per step. NATS keeps one connection's messages in order, so
             # it still reaches the task manager before the completion that follows it.
-            await self.publish(self.report_subject, command_encoder.encode(ReportProgress(
-                task_id=task_id, agent_id=agent_id, attempt=attempt, progress=percent,
-                message=message,
-            )))
+            try:
+                await self.publish(self.report_subject, command_encoder.encode(ReportProgress(
+                    task_id=task_id, agent_id=agent_id, attempt=attempt, progress=percent,
+                    message=message,
+                )))
+            except Exception as e:  # the broker is away; the result will still be asked for
+                log.debug("progress of %s dropped: %r", task_id, e)
 
         def failed(reason: str, error: str) -> FailTask:
             return FailTask(task_id=task_id, agent_id=agent_id, attempt=attempt, reason=reason,
@@ -98,9 +109,24 @@ class WorkRunner:
                                             attempt=attempt, result=result))
 
     async def _report(self, report: msgspec.Struct) -> None:
-        reply = await self.request(self.report_subject, report)
+        reply = await self._ask(self.report_subject, report)
         if not reply.ok:
             log.info("report refused: %s", reply.message)
+
+    async def _ask(self, subject: str, command: msgspec.Struct) -> Reply:
+        """The task manager's answer, however long the bus takes to carry it."""
+        delay = _RETRY_FIRST
+        while True:
+            try:
+                reply = await self.request(subject, command)
+            except BusUnavailable as e:
+                log.info("%s: %s; asking again in %.1f s", subject, e.reason, delay)
+            else:
+                if reply.code != "SERVICE_UNAVAILABLE":
+                    return reply
+                log.info("%s: %s; asking again in %.1f s", subject, reply.message, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _RETRY_MAX)
 
     def cancel(self, task_id: str) -> None:
         entry = self.running.get(task_id)

@@ -124,8 +124,12 @@ def cancel(state: TaskState | None, command: CancelTask) -> Decision:
 
 
 def start(state: TaskState | None, command: StartTask) -> Decision:
+    """A claim. The same claim again (its answer was lost on the way) is granted again."""
     if state is None:
         return _not_found(command.task_id)
+    if (state.status == "in_progress" and state.agent_id == command.agent_id
+            and state.attempt == command.attempt):
+        return []
     if state.status != "queued" or command.attempt != state.attempt + 1:
         return Rejection(
             code="CONFLICT",

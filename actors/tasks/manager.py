@@ -171,7 +171,9 @@ class TaskManager(SupervisedActor):
         reply: ReplyFn | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
-        if not events:
+        if not events:  # nothing to change: the command was already in effect
+            if reply is not None:
+                self.bridge.call(reply, Reply(ok=True, data=data or {}))
             return
         expected = state.version if state is not None else 0
         new = state is None
