@@ -16,7 +16,7 @@ from api import errors
 from api.middleware.body_limit import BodyLimitMiddleware
 from api.middleware.guard import GuardMiddleware
 from api.middleware.request_id import RequestIdMiddleware
-from api.routes import agents, apikeys, health, system, tasks
+from api.routes import agents, apikeys, events, health, system, tasks
 
 API_PREFIX = "/api/v1"
 _EXPOSED = ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
@@ -36,7 +36,8 @@ def create_app(node: Node, settings: EdgeSettings | None = None) -> FastAPI:
     )
     app.state.node = node
     app.state.settings = settings
-    for router in (health.router, system.router, tasks.router, agents.router, apikeys.router):
+    for router in (health.router, system.router, tasks.router, agents.router, apikeys.router,
+                   events.router):
         app.include_router(router, prefix=API_PREFIX)
     errors.install(app)
     # add_middleware wraps what is there: the last added is the outermost.

@@ -11,6 +11,8 @@ import asyncio
 import itertools
 import sqlite3
 from collections.abc import AsyncIterator, Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,71 @@ _REPLAY_TYPES = " AND type IN (SELECT value FROM json_each(?3))"
 _TAIL_SIZE = 20_000
 _READ_LIMIT = 5000
 
+# An envelope as the relay publishes it, built from the stored row: data and meta are the
+# stored bytes (what the hash covers), so an export can be re-hashed by an auditor. A row
+# whose data or meta is no longer JSON (tampered) shows it as a JSON string instead.
+_AS_JSON = "iif(json_valid(CAST({c} AS TEXT)), {c}, CAST(json_quote(CAST({c} AS TEXT)) AS BLOB))"
+_ENVELOPE_COLUMNS = (
+    "position, event_id, stream, version, type, schema, ts,"
+    f" {_AS_JSON.format(c='data')}, {_AS_JSON.format(c='meta')}, hash"
+)
+
+
+class _Envelope(msgspec.Struct, frozen=True):
+    event_id: str
+    stream: str
+    version: int
+    position: int
+    type: str
+    schema: int
+    data: msgspec.Raw
+    meta: msgspec.Raw
+    ts: datetime
+    hash: str
+
+
+_encode_envelope = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """Which events `read_envelopes` returns; a field left empty matches every event.
+
+    `stream` and each of `types` is exact, or a prefix when it ends with '*'
+    ('task-*', 'task.*'); `since_ts` and `until_ts` are inclusive bounds on the commit
+    time, in microseconds since the epoch (UTC).
+    """
+
+    stream: str | None = None
+    types: tuple[str, ...] = ()
+    since_ts: int | None = None
+    until_ts: int | None = None
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """The WHERE terms (each starting with ' AND') and their parameters."""
+        terms: list[str] = []
+        params: list[Any] = []
+        if self.stream is not None:
+            terms.append(_match("stream", self.stream, params))
+        if self.types:
+            terms.append("(" + " OR ".join(_match("type", t, params) for t in self.types) + ")")
+        if self.since_ts is not None:
+            params.append(self.since_ts)
+            terms.append(f"ts >= ?{len(params)}")
+        if self.until_ts is not None:
+            params.append(self.until_ts)
+            terms.append(f"ts <= ?{len(params)}")
+        return "".join(f" AND {term}" for term in terms), params
+
+
+def _match(column: str, pattern: str, params: list[Any]) -> str:
+    # substr rather than LIKE or GLOB: '_', '%', '[' and '?' in a name stay literal.
+    if pattern.endswith("*"):
+        params.append(pattern[:-1])
+        return f"substr({column}, 1, length(?{len(params)})) = ?{len(params)}"
+    params.append(pattern)
+    return f"{column} = ?{len(params)}"
+
 
 class SQLiteEventStore(EventStore):
     """Open with `await SQLiteEventStore.open(path)`; close with `await store.close()`."""
@@ -89,6 +156,22 @@ class SQLiteEventStore(EventStore):
     ) -> SQLiteEventStore:
         store = cls(Path(path), event_registry)
         await store._open()
+        return store
+
+    @classmethod
+    async def open_readonly(
+        cls, path: str | Path, event_registry: EventRegistry = registry
+    ) -> SQLiteEventStore:
+        """A store that only reads (append raises StoreClosedError; `head` stays 0, ask
+        `last_position()`): safe beside a running node, which may keep writing. Raises
+        FileNotFoundError when there is no log at `path`."""
+        store = cls(Path(path), event_registry)
+        if not store.path.is_file():
+            raise FileNotFoundError(f"no event log at {store.path}")
+        store._reader_db = await aiosqlite.connect(
+            f"{store.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        await store._reader_db.execute("PRAGMA busy_timeout=5000")
+        await store._reader_db.execute("PRAGMA cache_size=-65536")
         return store
 
     async def _open(self) -> None:
@@ -174,6 +257,33 @@ class SQLiteEventStore(EventStore):
             f"SELECT {COLUMNS} FROM events WHERE position >= ? ORDER BY position LIMIT ?",
             (from_position, limit),
         )
+
+    async def read_envelopes(
+        self, from_position: int, to_position: int, where: LogFilter | None = None,
+        limit: int = 1000,
+    ) -> list[tuple[int, bytes]]:
+        """(position, JSON envelope) of the first `limit` events matching `where` with
+        from_position <= position < to_position, in position order.
+
+        The envelopes are what the relay publishes, made from the stored bytes without
+        decoding `data`, so an unknown type or an old schema reads as it is stored. The
+        range keeps a filter that matches little from scanning the whole log at once.
+        """
+        terms, params = (where or LogFilter()).sql()
+        offset = len(params)
+        rows = await self._fetch(
+            f"SELECT {_ENVELOPE_COLUMNS} FROM events"
+            f" WHERE position >= ?{offset + 1} AND position < ?{offset + 2}{terms}"
+            f" ORDER BY position LIMIT ?{offset + 3}",
+            (*params, from_position, to_position, limit),
+        )
+        return [
+            (position, _encode_envelope(_Envelope(
+                event_id, stream, version, position, type_name, schema, msgspec.Raw(data),
+                msgspec.Raw(meta), utc_from_micros(ts), digest)))
+            for position, event_id, stream, version, type_name, schema, ts, data, meta, digest
+            in rows
+        ]
 
     async def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         if self._reader_db is None:
