@@ -32,6 +32,9 @@ class KeyState(msgspec.Struct, kw_only=True):
     version: int
     revoked: bool = False
     expires_at: str | None = None
+    request_hash: str | None = None
+    rotations: dict[str, str | None] = {}
+    """Idempotency-Key -> request hash of the rotations that carried one."""
 
 
 def stream_of(key_id: str) -> str:
@@ -40,11 +43,14 @@ def stream_of(key_id: str) -> str:
 
 def evolve(state: KeyState | None, event: EventData) -> KeyState | None:
     match event:
-        case ApiKeyCreated(key_id=key_id, expires_at=expires_at):
-            return KeyState(key_id=key_id, version=1, expires_at=expires_at)
-        case ApiKeyRotated(expires_at=expires_at) if state is not None:
+        case ApiKeyCreated(key_id=key_id, expires_at=expires_at, request_hash=digest):
+            return KeyState(key_id=key_id, version=1, expires_at=expires_at, request_hash=digest)
+        case ApiKeyRotated(expires_at=expires_at) as rotated if state is not None:
+            rotations = state.rotations
+            if rotated.idempotency_key is not None:
+                rotations = {**rotations, rotated.idempotency_key: rotated.request_hash}
             return msgspec.structs.replace(state, version=state.version + 1,
-                                           expires_at=expires_at)
+                                           expires_at=expires_at, rotations=rotations)
         case ApiKeyRevoked() if state is not None:
             return msgspec.structs.replace(state, version=state.version + 1, revoked=True)
     return state
@@ -54,12 +60,15 @@ def decide(state: KeyState | None, command: KeyCommand) -> list[EventData] | Rep
     """The events a command makes, or the Reply refusing it."""
     if isinstance(command, CreateApiKey):
         if state is not None:
+            if command.request_hash is not None and command.request_hash == state.request_hash:
+                return _replayed(command.key_id)  # a retry with the same Idempotency-Key
             return rejected("CONFLICT", f"API key {command.key_id!r} already exists",
                             key_id=command.key_id)
         return [ApiKeyCreated(
             key_id=command.key_id, name=command.name, prefix=command.prefix,
             secret_hash=command.secret_hash, scopes=command.scopes, tier=command.tier,
             owner=command.owner, expires_at=command.expires_at,
+            request_hash=command.request_hash,
         )]
     if state is None:
         return rejected("NOT_FOUND", f"API key {command.key_id!r} not found",
@@ -68,10 +77,21 @@ def decide(state: KeyState | None, command: KeyCommand) -> list[EventData] | Rep
         return rejected("CONFLICT", f"API key {command.key_id!r} is revoked",
                         key_id=command.key_id)
     if isinstance(command, RotateApiKey):
+        if command.idempotency_key is not None and command.idempotency_key in state.rotations:
+            if state.rotations[command.idempotency_key] == command.request_hash:
+                return _replayed(command.key_id)
+            return rejected("CONFLICT", "this Idempotency-Key was used for a different request",
+                            key_id=command.key_id)
         return [ApiKeyRotated(key_id=command.key_id, prefix=command.prefix,
                               secret_hash=command.secret_hash,
-                              expires_at=command.expires_at or state.expires_at)]
+                              expires_at=command.expires_at or state.expires_at,
+                              idempotency_key=command.idempotency_key,
+                              request_hash=command.request_hash)]
     return [ApiKeyRevoked(key_id=command.key_id, reason=command.reason)]
+
+
+def _replayed(key_id: str) -> Reply:
+    return Reply(ok=True, data={"key_id": key_id, "replayed": True})
 
 
 async def execute(store: EventStore, command: KeyCommand) -> Reply:

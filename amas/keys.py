@@ -81,14 +81,15 @@ def same_hash(presented: str, stored: str) -> bool:
 
 
 def create_command(name: str, scopes: list[str], tier: str, owner: str | None = None,
-                   expires_at: str | None = None, meta: Meta | None = None
+                   expires_at: str | None = None, meta: Meta | None = None,
+                   key_id: str | None = None, request_hash: str | None = None,
                    ) -> tuple[NewKey, CreateApiKey]:
     """A new key and the command recording it; the raw key stays with the caller."""
-    key = generate()
+    key = generate(key_id)
     return key, CreateApiKey(
         key_id=key.key_id, name=name, prefix=key.prefix, secret_hash=key.secret_hash,
         scopes=sorted(set(scopes)), tier=tier, owner=owner, expires_at=expires_at,
-        meta=meta or Meta(),
+        request_hash=request_hash, meta=meta or Meta(),
     )
 
 

@@ -39,6 +39,10 @@ class SubmitTask(msgspec.Struct, frozen=True, kw_only=True, tag="task.submit"):
     max_attempts: int = 3
     max_active: int | None = None
     """How many unfinished tasks the submitting key may have (its tier's); None: any."""
+    task_id: str | None = None
+    """Set when the request carried an Idempotency-Key (derived from it); else new."""
+    request_hash: str | None = None
+    estimated_completion: str | None = None
     meta: Meta = Meta()
 
 
@@ -67,6 +71,8 @@ class CreateApiKey(msgspec.Struct, frozen=True, kw_only=True, tag="apikey.create
     tier: str
     owner: str | None = None
     expires_at: str | None = None
+    request_hash: str | None = None
+    """Set when the request carried an Idempotency-Key (the key id is derived from it)."""
     meta: Meta = Meta()
 
 
@@ -76,6 +82,8 @@ class RotateApiKey(msgspec.Struct, frozen=True, kw_only=True, tag="apikey.rotate
     secret_hash: str
     expires_at: str | None = None
     """The new expiry; None keeps the key's current one."""
+    idempotency_key: str | None = None
+    request_hash: str | None = None
     meta: Meta = Meta()
 
 

@@ -13,6 +13,7 @@ from amas import __version__
 from amas.node import Node
 from amas.settings import EdgeSettings
 from api import errors
+from api.idempotency import FirstAnswers
 from api.middleware.body_limit import BodyLimitMiddleware
 from api.middleware.guard import GuardMiddleware
 from api.middleware.request_id import RequestIdMiddleware
@@ -36,6 +37,7 @@ def create_app(node: Node, settings: EdgeSettings | None = None) -> FastAPI:
     )
     app.state.node = node
     app.state.settings = settings
+    app.state.first_answers = FirstAnswers()
     for router in (health.router, system.router, tasks.router, agents.router, apikeys.router,
                    events.router):
         app.include_router(router, prefix=API_PREFIX)

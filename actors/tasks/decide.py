@@ -15,6 +15,7 @@ from amas.messages import (
     CancelTask,
     CompleteTask,
     FailTask,
+    Reply,
     ReportProgress,
     StartTask,
     SubmitTask,
@@ -45,6 +46,7 @@ class TaskState(msgspec.Struct, kw_only=True):
     max_attempts: int = 3
     agent_id: str | None = None
     api_key_id: str | None = None
+    request_hash: str | None = None
 
 
 class Rejection(msgspec.Struct, frozen=True, kw_only=True):
@@ -102,9 +104,19 @@ def submit(
             task_id=task_id, task_type=command.task_type, parameters=command.parameters,
             priority=command.priority, callback_url=command.callback_url,
             assigned_agents=list(agents), max_attempts=command.max_attempts,
-            api_key_id=command.meta.api_key_id,
+            api_key_id=command.meta.api_key_id, request_hash=command.request_hash,
+            estimated_completion=command.estimated_completion,
         )
     ]
+
+
+def retried(state: TaskState, command: SubmitTask) -> Reply:
+    """The answer to a submit whose task (by its Idempotency-Key) already exists."""
+    if state.request_hash is not None and state.request_hash == command.request_hash:
+        return Reply(ok=True, data={"task_id": state.task_id, "replayed": True})
+    return Reply(ok=False, code="CONFLICT",
+                 message="this Idempotency-Key was used for a different request",
+                 details={"task_id": state.task_id})
 
 
 def _not_found(task_id: str) -> Rejection:
@@ -188,6 +200,7 @@ def evolve(state: TaskState | None, event: EventData) -> TaskState | None:
             task_id=event.task_id, task_type=event.task_type, parameters=event.parameters,
             priority=event.priority, status="queued", version=1,
             max_attempts=event.max_attempts, api_key_id=event.api_key_id,
+            request_hash=event.request_hash,
         )
     if state is None:
         return None

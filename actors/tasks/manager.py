@@ -130,8 +130,14 @@ class TaskManager(SupervisedActor):
         state: TaskState | None
         data: dict[str, Any] = {}
         match command:
+            case SubmitTask(task_id=str() as task_id) if (
+                (known := self.tasks.get(task_id) or self.finished.get(task_id)) is not None
+            ):  # a retry with the same Idempotency-Key: answer as the first time
+                if reply is not None:
+                    self.bridge.call(reply, decide.retried(known, command))
+                return
             case SubmitTask():
-                task_id = new_prefixed_id("task")
+                task_id = command.task_id or new_prefixed_id("task")
                 decision = decide.submit(task_id, command, self.agents_by_type, self.validators,
                                          self.active[command.meta.api_key_id or ""])
                 state = None

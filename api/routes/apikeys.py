@@ -21,6 +21,7 @@ from amas.messages import (
     RevokeApiKey,
     RotateApiKey,
 )
+from api import idempotency
 from api.auth.scopes import ADMIN
 from api.deps import NodeDep, ReaderDep, request_meta
 from api.errors import ApiError
@@ -62,13 +63,42 @@ def _with_secret(view: dict[str, Any], key: NewKey) -> dict[str, Any]:
 @router.post("", status_code=201)
 async def create_api_key(body: CreateApiKeyBody, request: Request, node: NodeDep,
                          db: ReaderDep) -> dict[str, Any]:
+    """Make a key. With an `Idempotency-Key` header, a retry gets the first answer."""
     if body.expires_at is not None and body.expires_at <= datetime.now(UTC):
         raise ApiError("INVALID_PARAMETER", "expires_at is in the past",
                        {"parameter": "expires_at", "provided": _utc(body.expires_at)})
+    idem = idempotency.key_of(request)
+    digest = idempotency.request_hash(request, body) if idem else None
+    key_id = idempotency.derived_id(request, idem, "apikey", 16) if idem else None
+    if key_id is not None and (first := await queries.get_key(db, key_id)) is not None:
+        return _again(request, key_id, first, digest, idem)
     key, command = create_command(body.name, list(body.scopes), body.tier, body.owner,
-                                  _utc(body.expires_at), request_meta(request))
+                                  _utc(body.expires_at), request_meta(request), key_id, digest)
     reply = await node.bus.request(CREATE_API_KEY, command)
-    return _with_secret(await _after(node, reply, db, key.key_id), key)
+    view = await _after(node, reply, db, key.key_id)
+    if reply.data.get("replayed"):  # a retry that overtook the first one
+        return _again(request, key.key_id, await _key_or_404(db, key.key_id), digest, idem)
+    return _first(request, key_id, _with_secret(view, key))
+
+
+def _first(request: Request, rid: str | None, answer: dict[str, Any]) -> dict[str, Any]:
+    if rid is not None:
+        request.app.state.first_answers.keep(rid, answer)
+    return answer
+
+
+def _again(request: Request, rid: str, row: dict[str, Any], digest: str | None,
+           idem: str | None) -> dict[str, Any]:
+    """The answer to a retry: the first answer while it is kept, else the key without
+    its secret (shown once, to the first request)."""
+    if row["request_hash"] != digest:
+        raise idempotency.reused(idem or "")
+    kept = request.app.state.first_answers.recall(rid)
+    if kept is not None:
+        return kept  # type: ignore[no-any-return]
+    return {**queries.view(row), "api_key": None,
+            "message": "made by an earlier request with this Idempotency-Key; its secret was"
+                       " shown to that request only (rotate the key for a new one)"}
 
 
 @router.get("")
@@ -85,12 +115,24 @@ async def get_api_key(key_id: str, db: ReaderDep) -> dict[str, Any]:
 @router.post("/{key_id}/rotate")
 async def rotate_api_key(key_id: str, request: Request, node: NodeDep, db: ReaderDep,
                          body: RotateApiKeyBody | None = None) -> dict[str, Any]:
+    """A new secret for the key. With an `Idempotency-Key`, a retry rotates nothing."""
+    idem = idempotency.key_of(request)
+    digest = idempotency.request_hash(request, body) if idem else None
     key = generate(key_id)
     reply = await node.bus.request(ROTATE_API_KEY, RotateApiKey(
         key_id=key_id, prefix=key.prefix, secret_hash=key.secret_hash,
-        expires_at=_utc(body.expires_at) if body else None, meta=request_meta(request),
+        expires_at=_utc(body.expires_at) if body else None, idempotency_key=idem,
+        request_hash=digest, meta=request_meta(request),
     ))
-    return _with_secret(await _after(node, reply, db, key_id), key)
+    view = await _after(node, reply, db, key_id)
+    rid = f"{key_id}/rotate/{idem}" if idem else None
+    if reply.data.get("replayed") and rid is not None:
+        kept = request.app.state.first_answers.recall(rid)
+        return kept if kept is not None else {
+            **view, "api_key": None,
+            "message": "rotated by an earlier request with this Idempotency-Key; the new"
+                       " secret was shown to that request only"}
+    return _first(request, rid, _with_secret(view, key))
 
 
 @router.delete("/{key_id}")

@@ -7,12 +7,14 @@ sees it (read-your-writes).
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
 from amas.messages import CANCEL_TASK, SUBMIT_TASK, CancelTask, Reply, SubmitTask
+from api import idempotency
 from api.auth.scopes import READ, WRITE
 from api.deps import NodeDep, ReaderDep, request_meta
 from api.errors import ApiError
@@ -63,21 +65,50 @@ def _status_view(task: dict[str, Any]) -> dict[str, Any]:
 @router.post("", status_code=201, dependencies=[WRITE])
 async def submit_task(body: SubmitTaskBody, request: Request, node: NodeDep,
                       db: ReaderDep) -> dict[str, Any]:
+    """Submit a task. With an `Idempotency-Key` header, a retry gets the first answer."""
+    key = idempotency.key_of(request)
+    digest = idempotency.request_hash(request, body) if key else None
+    task_id = f"task-{idempotency.derived_id(request, key, 'task')}" if key else None
+    if task_id is not None:
+        first = await queries.get_task(db, task_id)
+        if first is not None:
+            return _submitted(first, digest, key)
+    agents = [s.agent_id for s in node.config.agents if body.task_type in s.task_types]
     command = SubmitTask(
         task_type=body.task_type, parameters=body.parameters, priority=body.priority,
         callback_url=str(body.callback_url) if body.callback_url else None,
         max_attempts=body.max_attempts, max_active=request.state.principal.tier.concurrent_tasks,
+        task_id=task_id, request_hash=digest,
+        estimated_completion=await _estimate(db, agents) if agents else None,
         meta=request_meta(request),
     )
     reply = await node.bus.request(SUBMIT_TASK, command)
     _raise_rejection(reply)
     await node.projections.wait_for(reply.position, _READ_YOUR_WRITES_TIMEOUT, "tasks")
-    assigned = reply.data["assigned_agents"]
+    return _submitted(await _read_created(node, db, reply.data["task_id"]), digest, key)
+
+
+async def _read_created(node: Any, db: Any, task_id: str) -> dict[str, Any]:
+    """The task's row; a retry can overtake the request that creates it, so wait a little."""
+    deadline = time.monotonic() + _READ_YOUR_WRITES_TIMEOUT
+    while (row := await queries.get_task(db, task_id)) is None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ApiError("SERVICE_UNAVAILABLE", "the task was accepted but cannot be read yet",
+                           {"task_id": task_id})
+        await node.projections.wait_for(node.projections.position("tasks") + 1, left, "tasks")
+    return row
+
+
+def _submitted(task: dict[str, Any], digest: str | None, key: str | None) -> dict[str, Any]:
+    """The answer to a submit, rebuilt from what its task.created recorded."""
+    if key is not None and task["request_hash"] != digest:
+        raise idempotency.reused(key)
     return {
-        "task_id": reply.data["task_id"],
+        "task_id": task["task_id"],
         "status": "queued",
-        "estimated_completion": await _estimate(db, assigned),
-        "assigned_agents": assigned,
+        "estimated_completion": task["estimated_completion"],
+        "assigned_agents": task["assigned_agents"],
     }
 
 

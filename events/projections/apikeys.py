@@ -12,7 +12,7 @@ from events.types import ApiKeyCreated, ApiKeyRevoked, ApiKeyRotated
 
 class ApiKeysProjection(RowProjection):
     name: ClassVar[str] = "api_keys"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
     event_types: ClassVar[frozenset[str] | None] = frozenset(
         {"apikey.created", "apikey.rotated", "apikey.revoked"}
     )
@@ -22,6 +22,7 @@ class ApiKeysProjection(RowProjection):
     columns: ClassVar[tuple[str, ...]] = (
         "key_id", "name", "prefix", "secret_hash", "scopes", "tier", "owner", "status",
         "created_at", "expires_at", "rotated_at", "revoked_at", "position", "version",
+        "request_hash",
     )
     json_columns: ClassVar[frozenset[str]] = frozenset({"scopes"})
 
@@ -41,7 +42,8 @@ class ApiKeysProjection(RowProjection):
             rotated_at  TEXT,
             revoked_at  TEXT,
             position    INTEGER NOT NULL,
-            version     INTEGER NOT NULL
+            version     INTEGER NOT NULL,
+            request_hash TEXT
         );
         """
 
@@ -61,6 +63,7 @@ class ApiKeysProjection(RowProjection):
                 "owner": data.owner, "status": "active", "created_at": at,
                 "expires_at": data.expires_at, "rotated_at": None, "revoked_at": None,
                 "position": event.position, "version": event.version,
+                "request_hash": data.request_hash,
             }
         if row is None:
             return None

@@ -41,7 +41,7 @@ def iso(ts: datetime) -> str:
 
 class TasksProjection(RowProjection):
     name: ClassVar[str] = "tasks"
-    version: ClassVar[int] = 2
+    version: ClassVar[int] = 3
     event_types: ClassVar[frozenset[str] | None] = frozenset(
         {"task.created", "task.started", "task.progress", "task.completed", "task.failed",
          "task.cancelled", "task.requeued"}
@@ -59,7 +59,8 @@ class TasksProjection(RowProjection):
         "task_id", "task_type", "status", "priority", "progress", "parameters", "result",
         "error", "reason", "agent_id", "agents", "attempt", "max_attempts", "callback_url",
         "assigned_agents", "created_at", "started_at", "updated_at", "completed_at",
-        "cancelled_at", "position", "version", "api_key_id",
+        "cancelled_at", "position", "version", "api_key_id", "request_hash",
+        "estimated_completion",
     )
     json_columns: ClassVar[frozenset[str]] = frozenset(
         {"parameters", "result", "agents", "assigned_agents"}
@@ -90,7 +91,9 @@ class TasksProjection(RowProjection):
             cancelled_at    TEXT,
             position        INTEGER NOT NULL,
             version         INTEGER NOT NULL,
-            api_key_id      TEXT
+            api_key_id      TEXT,
+            request_hash    TEXT,
+            estimated_completion TEXT
         );
         """
 
@@ -112,7 +115,8 @@ class TasksProjection(RowProjection):
                 "callback_url": data.callback_url, "assigned_agents": data.assigned_agents,
                 "created_at": at, "started_at": None, "updated_at": at, "completed_at": None,
                 "cancelled_at": None, "position": event.position, "version": event.version,
-                "api_key_id": data.api_key_id,
+                "api_key_id": data.api_key_id, "request_hash": data.request_hash,
+                "estimated_completion": data.estimated_completion,
             }
         if row is None:  # an event for a task whose creation this model never saw
             return None

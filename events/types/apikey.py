@@ -25,6 +25,8 @@ class ApiKeyCreated(EventData, frozen=True, kw_only=True):
     owner: str | None = None
     expires_at: str | None = None
     """UTC, ISO 8601; None for a key that does not expire."""
+    request_hash: str | None = None
+    """Of the request that made it, when it carried an Idempotency-Key."""
 
 
 class ApiKeyRotated(EventData, frozen=True, kw_only=True):
@@ -36,6 +38,8 @@ class ApiKeyRotated(EventData, frozen=True, kw_only=True):
     prefix: str
     secret_hash: str
     expires_at: str | None = None
+    idempotency_key: str | None = None
+    request_hash: str | None = None
 
 
 class ApiKeyRevoked(EventData, frozen=True, kw_only=True):

@@ -21,6 +21,9 @@ class TaskCreated(EventData, frozen=True, kw_only=True):
     max_attempts: int = 3
     api_key_id: str | None = None
     """The key that submitted it: its tier bounds that key's unfinished tasks."""
+    request_hash: str | None = None
+    """Of the request that created it, when it carried an Idempotency-Key."""
+    estimated_completion: str | None = None
 
 
 class TaskStarted(EventData, frozen=True, kw_only=True):

@@ -40,7 +40,6 @@ async def test_a_killed_nats_server_is_restarted_and_the_outage_recorded(
     await wait_task(before, "completed")
     old_pid = _kill_nats(node)
 
-    await eventually(lambda: not node.bus.connected, "the node notices the outage")
     reads = await api.get(f"/tasks/{before}")  # reads come from projections: still served
     assert reads.status_code == 200 and reads.json()["status"] == "completed"
 
@@ -91,7 +90,6 @@ async def test_work_in_flight_finishes_after_the_broker_comes_back(
     task_id = submitted.json()["task_id"]
     await wait_task(task_id, "in_progress")
     _kill_nats(node)
-    await eventually(lambda: not node.bus.connected, "the node notices the outage")
     task = await wait_task(task_id, "completed", "failed", timeout=WAIT)
     assert task["status"] == "completed", task
     assert task["attempt"] == 1
