@@ -23,7 +23,7 @@ _PRUNE_AT = 50_000
 """Clients tracked by one limiter before those back at a full bucket are forgotten."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Verdict:
     allowed: bool
     limit: int
@@ -77,6 +77,14 @@ class Gcra:
         """Would one more request by `client` be allowed? Counts nothing."""
         return self._check(client, time.monotonic() if now is None else now, consume=False)
 
+    def refusal(self, client: str) -> Verdict | None:
+        """The refusal one more request by `client` would get, or None; cheap for a client
+        this limiter has not seen (the common case for the failed-authentication one)."""
+        if client not in self._tat:
+            return None
+        verdict = self.peek(client)
+        return None if verdict.allowed else verdict
+
     def _check(self, client: str, now: float, consume: bool) -> Verdict:
         tat = max(self._tat.get(client, now), now)
         new_tat = tat + self.interval
@@ -128,6 +136,7 @@ class RateLimiter:
 
     def __init__(self, groups: tuple[Group, ...] = GROUPS) -> None:
         self.groups = groups
+        self._group_paths = tuple(g.path.rstrip("/") for g in groups)
         self._tiers: dict[str, Gcra] = {}
         self._groups = {g.name: Gcra(g.per_minute, 60.0, g.per_minute, f"{g.name} requests")
                         for g in groups}
@@ -135,7 +144,8 @@ class RateLimiter:
     def check(self, principal: Principal, method: str, path: str) -> Verdict | None:
         """The binding verdict (a refusal, or the tightest pass); None if unlimited."""
         client = principal.key_id or ""
-        limiters = [self._groups[g.name] for g in self.groups if g.matches(method, path)]
+        limiters = ([self._groups[g.name] for g in self.groups if g.matches(method, path)]
+                    if path.startswith(self._group_paths) else [])
         tier = principal.tier
         if tier.requests_per_hour is not None:
             limiters.append(self._tier(tier))

@@ -4,7 +4,7 @@ Pure ASGI, before routing, so that a refused request costs no routing, no body
 parsing and no handler, and every response (404s included) carries the limit headers.
 
     /api/v0/...                   410 GONE (v0's sunset date has passed)
-    health, docs, OpenAPI         open; limited per client address
+    health, docs, OpenAPI         open; without a key, limited per client address
     anything else                 X-API-Key required: 401 UNAUTHORIZED, and after
                                   repeated failures from one address 429 for a while
     authenticated                 the key's tier and route group limits: 429 RATE_LIMITED
@@ -59,30 +59,30 @@ class GuardMiddleware:
             await self.app(scope, receive, send)
             return
         client = scope["client"][0] if scope.get("client") else "unknown"
-        if path in OPEN_PATHS:
-            verdict = self.anonymous.take(client)
-            if not verdict.allowed:
-                await self._too_many(scope, receive, send, verdict)
-                return
-            await self.app(scope, receive, _with_headers(send, verdict.headers()))
-            return
-
         raw = _header(scope, b"x-api-key")
-        blocked = self.failures.peek(client)
-        if not blocked.allowed:
-            await self._too_many(scope, receive, send, blocked)
-            return
-        if not raw:
-            await self._refuse(scope, receive, send, 401, "UNAUTHORIZED",
-                               "missing API key: send it in the X-API-Key header",
-                               {"header": "X-API-Key"}, _plain(blocked.headers()))
-            return
-        try:
-            principal = self.keyring.authenticate(raw, time.time())
-        except Refusal as e:
-            counted = self.failures.take(client)
-            await self._refuse(scope, receive, send, 401, "UNAUTHORIZED", str(e),
-                               {"header": "X-API-Key"}, _plain(counted.headers()))
+        is_open = path in OPEN_PATHS
+        principal = None
+        if raw:
+            blocked = None if is_open else self.failures.refusal(client)
+            if blocked is not None:
+                await self._too_many(scope, receive, send, blocked)
+                return
+            try:
+                principal = self.keyring.authenticate(raw, time.time())
+            except Refusal as e:
+                if not is_open:  # an open endpoint just treats the caller as anonymous
+                    counted = self.failures.take(client)
+                    await self._refuse(scope, receive, send, 401, "UNAUTHORIZED", str(e),
+                                       {"header": "X-API-Key"}, _plain(counted.headers()))
+                    return
+        if principal is None:
+            if is_open:
+                await self._anonymous(scope, receive, send, client)
+            else:
+                await self._refuse(scope, receive, send, 401, "UNAUTHORIZED",
+                                   "missing API key: send it in the X-API-Key header",
+                                   {"header": "X-API-Key"},
+                                   _plain(self.failures.peek(client).headers()))
             return
         state["principal"] = principal
         verdict_or_none = self.limits.check(principal, scope["method"], path)
@@ -94,6 +94,13 @@ class GuardMiddleware:
         else:
             headers = verdict_or_none.headers()
         await self.app(scope, receive, _with_headers(send, headers))
+
+    async def _anonymous(self, scope: Scope, receive: Receive, send: Send, client: str) -> None:
+        verdict = self.anonymous.take(client)
+        if not verdict.allowed:
+            await self._too_many(scope, receive, send, verdict)
+            return
+        await self.app(scope, receive, _with_headers(send, verdict.headers()))
 
     async def _too_many(self, scope: Scope, receive: Receive, send: Send,
                         verdict: Verdict) -> None:
