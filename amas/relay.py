@@ -11,8 +11,9 @@ last message's ack covers the batch, unless the connection was replaced in betwe
 (then the batch is sent again). A quarter-second saver checkpoints the acknowledged
 position in relay.db. Two rewinds cover what an ack cannot: nats-server acknowledges
 before its file store reaches the disk, so after a reconnect, and after the node
-restarts, the relay re-publishes from where it stood `_REWIND` seconds earlier; the
-stream drops what it already has by Nats-Msg-Id.
+restarts from a crash, the relay re-publishes from where it stood `_REWIND` seconds
+earlier; the stream drops what it already has by Nats-Msg-Id (plain subscribers may
+see those messages twice). After a clean stop nothing is sent again.
 
 Without JetStream (a joined server that has none), a flush round trip stands in for
 the ack.
@@ -68,6 +69,8 @@ class Relay:
         """Acknowledged, perhaps not yet saved."""
         self.published = 0
         """Handed to the NATS client, perhaps not yet acknowledged."""
+        self.sent = 0
+        """Events published since the relay started, repeats included."""
         self._start_from = 1
         self._pending: deque[tuple[int, asyncio.Future[Any] | None, int, float]] = deque()
         """(position, ack, the connection it was sent on, when) per batch, in order"""
@@ -175,6 +178,7 @@ class Relay:
                 await publish(last.type, encode_event(last), {"Nats-Msg-Id": last.event_id})
             self._pending.append((last.position, ack, connection, time.monotonic()))
             self.published = last.position
+            self.sent += len(batch)
 
     def _check_acks(self) -> None:
         """Move `acked` over the acknowledged batches; raise _Restart on a lost one."""
@@ -262,5 +266,8 @@ class Relay:
                 if last is not None:
                     await asyncio.wait_for(asyncio.shield(last), 2.0)
             await self._save()
+            # A clean stop: what was acknowledged stays (nats-server flushes its store when
+            # it stops), so the next start need not send the last seconds again.
+            await self.db.execute("UPDATE relay_checkpoint SET safe_position = position")
         self._drop_pending()
         await self.db.close()
