@@ -43,6 +43,8 @@ class Bus:
         self.nc = nc
         self.disconnected_at: float | None = None
         """When (monotonic) the connection last broke."""
+        self._waiting: set[asyncio.Task[Any]] = set()
+        self._interrupted: set[asyncio.Task[Any]] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @classmethod
@@ -55,6 +57,7 @@ class Bus:
         async def disconnected() -> None:
             for bus in made:
                 bus.disconnected_at = time.monotonic()
+                bus._interrupt_requests()
             if on_disconnect is not None:
                 await on_disconnect()
 
@@ -77,8 +80,18 @@ class Bus:
     async def request(self, subject: str, command: msgspec.Struct, timeout: float = 5.0) -> Reply:
         if not self.nc.is_connected:  # answer now rather than after the timeout
             raise BusUnavailable(subject, "not connected to NATS")
+        task = asyncio.current_task()
+        assert task is not None
+        self._waiting.add(task)
         try:
             msg = await self.nc.request(subject, command_encoder.encode(command), timeout=timeout)
+        except asyncio.CancelledError:
+            if task not in self._interrupted:
+                raise
+            self._interrupted.discard(task)
+            task.uncancel()
+            raise BusUnavailable(subject, "the connection to NATS broke before the answer came;"
+                                          " the command may have taken effect") from None
         except NoRespondersError as e:
             raise BusUnavailable(subject, "no node answers") from e
         except NatsTimeoutError as e:
@@ -86,7 +99,16 @@ class Bus:
         except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError,
                 nats.errors.OutboundBufferLimitError) as e:
             raise BusUnavailable(subject, "not connected to NATS") from e
+        finally:
+            self._waiting.discard(task)
         return reply_decoder.decode(msg.data)
+
+    def _interrupt_requests(self) -> None:
+        """The connection broke: the answers awaited will not come; say so now, not after
+        the timeout."""
+        for task in self._waiting:
+            self._interrupted.add(task)
+            task.cancel()
 
     async def publish(self, subject: str, payload: bytes,
                       headers: dict[str, str] | None = None) -> None:

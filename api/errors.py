@@ -120,7 +120,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(BusUnavailable)
     async def on_bus(request: Request, exc: BusUnavailable) -> JSONResponse:
         return envelope(request, 503, "SERVICE_UNAVAILABLE",
-                        "the command bus is unavailable; try again shortly",
+                        "the command bus is unavailable; try again shortly (with the same"
+                        " Idempotency-Key, a retry cannot create anything twice)",
                         {"subject": exc.subject, "reason": exc.reason})
 
     @app.exception_handler(ProjectionTimeoutError)
