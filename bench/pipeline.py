@@ -46,6 +46,7 @@ import ctypes
 import importlib.util
 import os
 import platform
+import secrets
 import shutil
 import signal
 import ssl
@@ -65,6 +66,9 @@ if str(ROOT) not in sys.path:  # `python bench/pipeline.py` puts bench/, not the
     sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+
+ADMIN_KEY = f"bench-{secrets.token_urlsafe(16)}"
+"""Made for this run; the node accepts it as its AMAS_API_KEY."""
 import msgspec  # noqa: E402
 import nats  # noqa: E402
 from nats.aio.client import Client  # noqa: E402
@@ -337,7 +341,8 @@ class HttpClients:
         client = await self.idle.get()
         try:
             return await client.post(path, content=body,
-                                     headers={"content-type": "application/json"})
+                                     headers={"content-type": "application/json",
+                                              "x-api-key": ADMIN_KEY})
         finally:
             self.idle.put_nowait(client)
 
@@ -496,7 +501,8 @@ class NodeProcess:
 async def start_node(tmp: Path, timeout: float = 60.0) -> NodeProcess:
     port, nats_port = free_port(), free_port()
     log = tmp / "node.log"
-    env = {k: v for k, v in os.environ.items() if k not in ("AMAS_NATS_URL", "AMAS_DATA_DIR")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMAS_")}
+    env["AMAS_API_KEY"] = ADMIN_KEY  # an admin key: enterprise tier, no rate limit
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: ASYNC220 (returns once forked)
             [sys.executable, "-m", "amas.cli.main", "serve", "--host", "127.0.0.1",

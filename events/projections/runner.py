@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import heapq
+import itertools
 import logging
 import sqlite3
 from collections.abc import AsyncGenerator, Callable, Sequence
@@ -66,6 +68,9 @@ class ProjectionRunner:
         self._positions: dict[str, int] = {}
         self._persisted: dict[str, int] = {}
         self._advanced = asyncio.Event()
+        self._waiters: dict[str | None, list[tuple[int, int, asyncio.Future[None]]]] = {}
+        """Read-your-writes waits per projection (None: all), a heap by position."""
+        self._waiter_seq = itertools.count()
         self._tx_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self.errors: dict[str, str] = {}
@@ -171,6 +176,19 @@ class ProjectionRunner:
         self.errors.pop(name, None)
         advanced, self._advanced = self._advanced, asyncio.Event()
         advanced.set()
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
+        """Resolve the waits whose position has been reached, and only those: with many
+        requests waiting, waking every one on every batch cost more than the batches."""
+        for name, heap in self._waiters.items():
+            if not heap:
+                continue
+            reached = self.position(name)
+            while heap and heap[0][0] <= reached:
+                waiter = heapq.heappop(heap)[2]
+                if not waiter.done():
+                    waiter.set_result(None)
 
     async def _persist_skipped(self) -> None:
         for name, position in self._positions.items():
@@ -193,10 +211,14 @@ class ProjectionRunner:
         self, position: int, timeout: float = 5.0, name: str | None = None
     ) -> None:
         """Return once `name` (or every projection) has applied `position`."""
+        if self.position(name) >= position:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters.setdefault(name, []),
+                       (position, next(self._waiter_seq), waiter))
         try:
             async with asyncio.timeout(timeout):
-                while self.position(name) < position:
-                    await self._advanced.wait()
+                await waiter
         except TimeoutError:
             raise ProjectionTimeoutError(
                 name or "all", position, self.position(name), timeout
