@@ -28,6 +28,7 @@ from actors.supervision import Child, Supervisor
 from actors.tasks.decide import TaskState
 from actors.tasks.manager import AgentLost, TaskManager
 from amas import __version__
+from amas.broker_watch import BrokerWatch
 from amas.bus import Bus
 from amas.keyring import KeyRing
 from amas.messages import (
@@ -53,7 +54,7 @@ from amas.settings import DataPaths
 from events.envelope import Event, Meta
 from events.projections import ProjectionRunner, all_projections
 from events.store import ANY_VERSION, SQLiteEventStore
-from events.types import AgentErrored, AgentStarted, SystemAlerted
+from events.types import AgentErrored, AgentStarted
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,6 @@ _FOLLOWED = frozenset({"task.created", "task.requeued", "task.started", "task.co
 
 _CATCH_UP_TIMEOUT = 60.0
 _STOP_TIMEOUT = 15.0
-_NATS_WATCH = 0.25
-"""How often the node checks that its embedded nats-server still runs."""
 _TICK = 1.0
 """How often the scheduler looks for hand-outs no agent claimed."""
 
@@ -108,11 +107,11 @@ class Node:
         self.specs: dict[str, AgentSpec] = {}
         """Each agent's current configuration (the catalog's, then agent.configured)."""
         self.runner: WorkRunner
+        self.broker: BrokerWatch
         self.keyring: KeyRing
         self.key_commands: KeyCommands
         self._stack = contextlib.AsyncExitStack()
         self._stopping = False
-        self._nats_down_since: float | None = None
 
     async def __aenter__(self) -> Node:
         try:
@@ -135,10 +134,13 @@ class Node:
             await self.nats_server.start()
             self._on_stop(self.nats_server.stop)
             self.nats_url = self.nats_server.url
-            self._background(self._watch_nats_server(self.nats_server), "nats-watchdog")
+        self.broker = BrokerWatch(self.nats_url)
+        if self.nats_server is not None:
+            self._background(self.broker.keep_running(self.nats_server), "nats-watchdog")
 
         self.store = await SQLiteEventStore.open(paths.events_db)
         self._on_stop(self.store.close)
+        self.broker.store = self.store
         self.projections = await ProjectionRunner.open(
             self.store, paths.projections_db, all_projections()
         )
@@ -155,8 +157,8 @@ class Node:
         self._on_stop(self.keyring.stop)
 
         self.bus = await Bus.connect(self.nats_url, name=f"amas-node-{os.getpid()}",
-                                     on_disconnect=self._nats_lost,
-                                     on_reconnect=self._nats_back)
+                                     on_disconnect=self.broker.lost,
+                                     on_reconnect=self.broker.back)
         self._on_stop(self.bus.close)
         self.relay = await Relay.open(self.store, self.bus, paths.relay_db)
         self._on_stop(self.relay.close)
@@ -197,6 +199,8 @@ class Node:
 
     async def stop(self) -> None:
         self._stopping = True
+        if hasattr(self, "broker"):
+            self.broker.stopping = True
         if hasattr(self, "supervisor"):
             await asyncio.to_thread(self.supervisor.stop_all)
             await self.bridge.drain(timeout=2.0)
@@ -356,54 +360,6 @@ class Node:
             Meta(actor="supervisor"),
         )
         self.scheduler.tell(Configure(agent_id=spec.agent_id, up=True))
-
-    # -- the broker: outages are recorded, and the embedded server is brought back --------
-
-    async def _watch_nats_server(self, server: EmbeddedNatsServer) -> None:
-        delay = 0.1
-        while True:
-            await asyncio.sleep(_NATS_WATCH)
-            if not server.died() or self._stopping:
-                continue
-            log.error("the embedded nats-server exited; starting it again")
-            try:
-                await server.start()
-            except Exception as e:
-                log.error("nats-server did not start again (%r); next try in %.1f s", e, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            delay = 0.1
-            await self._alert("warning", "NATS_RESTARTED",
-                              "the embedded nats-server exited and was started again",
-                              {"url": server.url, "pid": server.pid})
-
-    async def _nats_lost(self) -> None:
-        if self._stopping or self._nats_down_since is not None:
-            return
-        self._nats_down_since = time.monotonic()
-        await self._alert("error", "NATS_DOWN",
-                          "lost the connection to NATS; writes answer 503 until it is back",
-                          {"url": self.nats_url})
-
-    async def _nats_back(self) -> None:
-        if self._nats_down_since is None:
-            return
-        outage = time.monotonic() - self._nats_down_since
-        self._nats_down_since = None
-        await self._alert("info", "NATS_RECOVERED", f"NATS is back after {outage:.1f} s",
-                          {"url": self.nats_url, "outage_seconds": round(outage, 3)})
-
-    async def _alert(self, level: str, code: str, message: str, details: dict[str, Any]) -> None:
-        """A system.alert in the log; the relay publishes it once NATS can carry it."""
-        if self._stopping or self.store.closed:
-            return
-        try:
-            await self.store.append("system", ANY_VERSION, [SystemAlerted(
-                level=level, code=code, message=message, details=details)],  # type: ignore[arg-type]
-                Meta(actor="node"))
-        except Exception:
-            log.exception("could not record the alert %s", code)
 
     # -- queries the actors need at start (from projections, never from other actors) ---
 
