@@ -44,8 +44,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
-import importlib.util
 import os
 import platform
 import random
@@ -60,7 +58,6 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -77,12 +74,11 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy  # noqa: E402
 from nats.js.client import JetStreamContext  # noqa: E402
 from nats.js.errors import NotFoundError  # noqa: E402
 
-from amas.nats_server import find_binary, free_port  # noqa: E402
+from amas.nats_server import free_port  # noqa: E402
 from amas.relay import STREAM  # noqa: E402
+from bench import machine, node_process  # noqa: E402
 
-# See bench/pipeline.py: without sniffio, httpcore retries the import on every request.
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
+node_process.no_sniffio_retries()
 
 TASKS_PATH = "/api/v1/tasks"
 HEALTH_PATH = "/api/v1/health"
@@ -108,14 +104,6 @@ class ChaosAborted(RuntimeError):
 
 
 # -- the node, restartable ---------------------------------------------------------------
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM the node if this run dies first."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PDEATHSIG
-    os.setpgrp()  # Ctrl-C here reaches only this process; it then stops the node
 
 
 def _alive(pid: int) -> bool:
@@ -171,13 +159,9 @@ class NodeProcess:
             out.write(f"\n===== chaos: start #{self.starts} at {time.strftime('%H:%M:%S')}"
                       " =====\n".encode())
             out.flush()
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "amas.cli.main", "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--data-dir", str(self.data_dir),
-                 "--nats-port", str(self.nats_port)],
-                cwd=self.data_dir.parent, env=self.env, stdin=subprocess.DEVNULL,
-                stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
-            )
+            self.process = node_process.spawn_serve(
+                port=self.port, nats_port=self.nats_port, data_dir=self.data_dir, log=out,
+                cwd=self.data_dir.parent, env=self.env)
 
     async def healthy(self, client: httpx.AsyncClient, timeout: float) -> float:
         """Seconds until /health says 200 (every part running, NATS connected)."""
@@ -213,21 +197,10 @@ class NodeProcess:
     def stop(self, timeout: float = 30.0) -> str:
         if self.process is None or not self.alive():
             return "was not running"
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            code = self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            code = self.process.wait()
-            return f"did not stop within {timeout:g} s of SIGTERM: killed ({code})"
-        return f"stopped with code {code}"
+        return node_process.stop(self.process, timeout)
 
     def tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log.read_text(errors="replace").splitlines()
-        except OSError:
-            return "(no log)"
-        return "\n".join(f"  | {line}" for line in text[-lines:]) or "(empty log)"
+        return node_process.log_tail(self.log, lines)
 
 
 # -- submitters --------------------------------------------------------------------------
@@ -704,8 +677,7 @@ def report(args: argparse.Namespace, node: NodeProcess, subs: Submissions, subsc
 
     kills = Counter(c.kind for c in cycles)
     log_text = node.log.read_text(errors="replace").splitlines()
-    noisy = [line for line in log_text
-             if any(word in line for word in ("ERROR", "CRITICAL", "Traceback"))]
+    noisy = node_process.noisy_lines(log_text, ("ERROR", "CRITICAL", "Traceback"))
 
     print(f"\n{len(cycles)} kill cycles: {kills['node']} of amas serve (SIGKILL), "
           f"{kills['nats-server']} of its nats-server (SIGKILL)"
@@ -773,22 +745,6 @@ def report(args: argparse.Namespace, node: NodeProcess, subs: Submissions, subsc
     return 1 if lost or broken or missed else 0
 
 
-def version_of(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "?"
-
-
-def nats_server_version() -> str:
-    try:
-        out = subprocess.run([find_binary(), "--version"], capture_output=True, text=True,
-                             timeout=10, check=False).stdout
-    except Exception:
-        return "?"
-    return out.strip().rsplit(" ", 1)[-1] or "?"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--node-kills", type=int, default=5,
@@ -832,8 +788,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print("AMAS chaos run (bench/chaos.py): HTTP submits while amas serve and its nats-server "
           "are SIGKILLed")
-    print(f"python {platform.python_version()}, nats-server {nats_server_version()}, "
-          f"nats-py {version_of('nats-py')}, httpx {version_of('httpx')}; loopback only")
+    print(f"python {platform.python_version()}, nats-server {machine.nats_server_version()}, "
+          f"{machine.versions('nats-py', 'httpx')}; loopback only")
     plan = " ".join(kill_plan(args.node_kills, args.nats_kills, args.both_kills))
     print(f"plan: {plan}, one every ~{args.interval:g} s of healthy running; "
           f"{args.submitters} submitters at {args.rate:g}/s in all, >= {args.tasks:,} tasks; "

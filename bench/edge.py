@@ -58,16 +58,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
-import importlib.util
 import math
 import os
 import platform
 import secrets
 import shutil
-import signal
 import ssl
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,7 +71,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import cast
 
@@ -86,11 +81,11 @@ if str(ROOT) not in sys.path:  # `python bench/edge.py` puts bench/, not the roo
 import httpx  # noqa: E402
 
 from amas.nats_server import free_port  # noqa: E402
+from bench import machine, node_process  # noqa: E402
+from bench.figures import med, percentile  # noqa: E402
+from bench.node_process import BenchAborted  # noqa: E402
 
-# httpcore 1.0 tries `import sniffio` on every request; without sniffio installed each
-# failed import searches sys.path again (see bench/pipeline.py). Fail it at once.
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
+node_process.no_sniffio_retries()
 
 TARGET_RATIO = 0.90
 PRO_LIMIT = b"10000"
@@ -106,77 +101,7 @@ KEYS_PATH = "/api/v1/api-keys"
 clock = time.perf_counter
 
 
-# -- CPU of the processes involved, from /proc --------------------------------------------
-
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _cpu_seconds(stat_path: str) -> float:
-    try:
-        with open(stat_path) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
-
-
-def _machine_busy_seconds() -> float | None:
-    """CPU seconds all cores spent on anything but idle and iowait, since boot."""
-    try:
-        with open("/proc/stat") as f:
-            ticks = [int(v) for v in f.readline().split()[1:9]]
-    except (OSError, ValueError):
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks
-    return (user + nice + system + irq + softirq + steal) / _TICK
-
-
-def _processes() -> dict[int, tuple[str, float]]:
-    """pid -> (short command line, CPU seconds so far) for every process we may read."""
-    found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        words = [os.path.basename(argv[0].decode(errors="replace"))]
-        words += [a.decode(errors="replace") for a in argv[1:4] if a]
-        found[int(entry)] = (" ".join(words)[:48], _cpu_seconds(f"/proc/{entry}/stat"))
-    return found
-
-
-def _nats_child(pid: int) -> int | None:
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if ppid == pid and os.path.basename(os.readlink(f"/proc/{entry}/exe")) == (
-                "nats-server"
-            ):
-                return int(entry)
-        except (OSError, IndexError, ValueError):
-            continue
-    return None
-
-
 # -- the nodes ----------------------------------------------------------------------------
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM the node if this benchmark dies first."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PDEATHSIG
-    os.setpgrp()  # Ctrl-C here reaches only this process; it then stops the nodes
-
-
-class BenchAborted(RuntimeError):
-    """A node could not be started or died: there is nothing meaningful to print."""
 
 
 @dataclass
@@ -199,11 +124,7 @@ class Node:
         return {"x-api-key": self.admin_key} if self.admin_key else {}
 
     def tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log.read_text(errors="replace").splitlines()
-        except OSError:
-            return "(no log)"
-        return "\n".join(f"  | {line}" for line in text[-lines:]) or "  (empty log)"
+        return node_process.log_tail(self.log, lines)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -217,14 +138,7 @@ class Node:
     def stop(self, timeout: float = 30.0) -> str:
         if not self.alive():
             return f"had already exited with code {self.process.returncode}"
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            code = self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            code = self.process.wait()
-            return f"did not stop within {timeout:g} s of SIGTERM: killed ({code})"
-        return f"stopped with code {code}"
+        return node_process.stop(self.process, timeout)
 
 
 def launch(name: str, auth: bool, tmp: Path) -> Node:
@@ -245,13 +159,9 @@ def launch(name: str, auth: bool, tmp: Path) -> Node:
     else:
         env["AMAS_AUTH"] = "off"
     with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "amas.cli.main", "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--data-dir", str(folder / "data"),
-             "--nats-port", str(nats_port)],
-            cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=out,
-            stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
-        )  # fmt: skip
+        process = node_process.spawn_serve(
+            port=port, nats_port=nats_port, data_dir=folder / "data", log=out, cwd=folder, env=env
+        )
     return Node(name, auth, process, log, port, admin_key=admin_key)
 
 
@@ -261,7 +171,7 @@ async def ready(node: Node, client: httpx.AsyncClient, timeout: float = 60.0) ->
         node.check_alive()
         with contextlib.suppress(httpx.HTTPError):
             if (await client.get(node.base_url + HEALTH_PATH)).status_code == 200:
-                node.nats_pid = _nats_child(node.process.pid)
+                node.nats_pid = machine.nats_child(node.process.pid)
                 return
         await asyncio.sleep(0.2)
     raise BenchAborted(f"the {node.name} node was not healthy within {timeout:g} s")
@@ -485,11 +395,6 @@ class Round:
         )
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
-
-
 _LIMIT_HEADER = b"\r\nx-ratelimit-limit: "
 
 
@@ -542,19 +447,16 @@ class Probe:
     idle: Node
 
     def sample(self) -> dict[str, float]:
-        own = os.times()
         pid = self.loaded.process.pid
         out = {
-            "node": _cpu_seconds(f"/proc/{pid}/stat"),
-            "loop": _cpu_seconds(f"/proc/{pid}/task/{pid}/stat"),
-            "nats": _cpu_seconds(f"/proc/{self.loaded.nats_pid}/stat")
-            if self.loaded.nats_pid
-            else 0.0,
-            "idle": _cpu_seconds(f"/proc/{self.idle.process.pid}/stat")
-            + (_cpu_seconds(f"/proc/{self.idle.nats_pid}/stat") if self.idle.nats_pid else 0.0),
-            "gen": own.user + own.system,
+            "node": machine.cpu_seconds(pid),
+            "loop": machine.cpu_seconds(pid, thread=pid),
+            "nats": machine.cpu_seconds(self.loaded.nats_pid) if self.loaded.nats_pid else 0.0,
+            "idle": machine.cpu_seconds(self.idle.process.pid)
+            + (machine.cpu_seconds(self.idle.nats_pid) if self.idle.nats_pid else 0.0),
+            "gen": machine.own_cpu_seconds(),
         }
-        busy = _machine_busy_seconds()
+        busy = machine.machine_busy_seconds()
         if busy is not None:
             out["machine"] = busy
         return out
@@ -587,7 +489,7 @@ async def run_round(
                 run.bad[wrong] += 1
 
     probe = Probe(node, other)
-    others_before = _processes()
+    others_before = machine.processes()
     before = probe.sample()
     run.started = wall = clock()
     try:
@@ -596,44 +498,14 @@ async def run_round(
         after, wall = probe.sample(), clock() - wall
         await clients.close()
     run.wall = wall
-    run.cpu = {k: (after[k] - before[k]) / wall for k in after if k in before}
-    if "machine" in run.cpu:
-        ours = sum(run.cpu.get(k, 0.0) for k in ("node", "nats", "idle", "gen"))
-        run.cpu["other"] = max(0.0, run.cpu.pop("machine") - ours)
-        mine = {os.getpid(), node.process.pid, node.nats_pid, other.process.pid, other.nats_pid}
-        used = [
-            (cpu - others_before.get(pid, ("", 0.0))[1], name)  # new ones: all of it
-            for pid, (name, cpu) in _processes().items()
-            if pid not in mine
-        ]
-        run.busiest_others = [
-            (name, seconds / wall)
-            for seconds, name in sorted(used, reverse=True)[:3]
-            if seconds / wall >= 0.02
-        ]
+    run.cpu = machine.shares(before, after, wall, ours=("node", "nats", "idle", "gen"))
+    if "other" in run.cpu:
+        mine = (node.process.pid, node.nats_pid, other.process.pid, other.nats_pid)
+        run.busiest_others = machine.busiest_others(others_before, mine, wall)
     return run
 
 
 # -- the report ---------------------------------------------------------------------------
-
-
-def med(values: Sequence[float]) -> float:
-    return statistics.median(values) if values else 0.0
-
-
-def version_of(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "?"
-
-
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "?"
 
 
 def print_table(results: dict[str, list[Round]], labels: dict[str, str]) -> None:
@@ -719,11 +591,7 @@ async def bench(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, list[Rou
         for node in nodes.values():
             stopped = node.stop()
             log_lines = node.log.read_text(errors="replace").splitlines()
-            noisy = [
-                line
-                for line in log_lines
-                if any(w in line for w in ("WARNING", "ERROR", "CRITICAL", "Traceback"))
-            ]
+            noisy = node_process.noisy_lines(log_lines)
             print(f"{node.name} node {stopped}; its log has {len(noisy)} warning/error lines")
             if noisy:
                 print(node.tail())
@@ -770,17 +638,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.rounds, args.requests, args.warmup = 2, 600, 200
     args.rounds = max(1, args.rounds)
 
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = machine.nproc()
     labels = {"off": "auth off (AMAS_AUTH=off)", "on": "auth on (pro keys, rate-limited)"}
     print("AMAS edge benchmark (bench/edge.py): GET /api/v1/tasks/{id}, auth+limits on vs off")
     print(
         f"python {platform.python_version()} ({platform.python_implementation()}), "
-        f"uvicorn {version_of('uvicorn')}, fastapi {version_of('fastapi')}, "
-        f"starlette {version_of('starlette')}, h11 {version_of('h11')}, "
-        f"httptools {version_of('httptools')}, uvloop {version_of('uvloop')}"
+        + machine.versions("uvicorn", "fastapi", "starlette", "h11", "httptools", "uvloop")
     )
     print(
-        f"nproc {cpus}, {cpu_model()}, {platform.machine()}; two `amas serve` subprocesses "
+        f"nproc {cpus}, {machine.cpu_model()}, {platform.machine()}; two `amas serve` subprocesses "
         "(off, on), one loaded at a time, loopback only"
     )
     print(

@@ -42,15 +42,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
-import importlib.util
 import os
 import platform
 import secrets
 import shutil
-import signal
 import ssl
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,7 +54,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,13 +70,12 @@ from nats.aio.client import Client  # noqa: E402
 from nats.aio.msg import Msg  # noqa: E402
 
 from amas.messages import SUBMIT_TASK, SubmitTask, command_encoder, reply_decoder  # noqa: E402
-from amas.nats_server import find_binary, free_port  # noqa: E402
+from amas.nats_server import free_port  # noqa: E402
+from bench import machine, node_process  # noqa: E402
+from bench.figures import med, percentile, verdict  # noqa: E402
+from bench.node_process import BenchAborted  # noqa: E402
 
-# httpcore 1.0 tries `import sniffio` on every request; without sniffio installed (anyio 4
-# no longer needs it) each failed import searches sys.path again, which cost the load
-# generator ~2 s of CPU per 5,000 requests. A None entry makes the import fail at once.
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
+node_process.no_sniffio_retries()
 
 TARGET_NATS_RATE = 1000.0
 TARGET_HTTP_RATE = 500.0
@@ -136,69 +130,7 @@ class Completions:
             self.arrived[event.data.task_id] = (now, event.type)
 
 
-# -- CPU of the processes involved, from /proc -------------------------------------------
-
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _cpu_seconds(stat_path: str) -> float:
-    try:
-        with open(stat_path) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
-
-
-def _machine_busy_seconds() -> float | None:
-    """CPU seconds all cores spent on anything but idle and iowait, since boot."""
-    try:
-        with open("/proc/stat") as f:
-            ticks = [int(v) for v in f.readline().split()[1:9]]
-    except (OSError, ValueError):
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks
-    return (user + nice + system + irq + softirq + steal) / _TICK
-
-
-def _processes() -> dict[int, tuple[str, float]]:
-    """pid -> (short command line, CPU seconds so far) for every process we may read."""
-    found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        words = [os.path.basename(argv[0].decode(errors="replace"))]
-        words += [a.decode(errors="replace") for a in argv[1:4] if a]
-        found[int(entry)] = (" ".join(words)[:48], _cpu_seconds(f"/proc/{entry}/stat"))
-    return found
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == pid:
-            found.append(int(entry))
-    return found
-
-
-def _nats_child(pid: int) -> int | None:
-    for child in _children(pid):
-        with contextlib.suppress(OSError):
-            if os.path.basename(os.readlink(f"/proc/{child}/exe")) == "nats-server":
-                return child
-    return None
+# -- CPU of the processes involved, from /proc (bench/machine.py) -----------------------
 
 
 @dataclass
@@ -210,15 +142,14 @@ class CpuProbe:
     nats_pid: int | None
 
     def sample(self) -> dict[str, float]:
-        own = os.times()
         out = {
-            "node": _cpu_seconds(f"/proc/{self.node_pid}/stat"),
-            "loop": _cpu_seconds(f"/proc/{self.node_pid}/task/{self.node_pid}/stat"),
-            "gen": own.user + own.system,
+            "node": machine.cpu_seconds(self.node_pid),
+            "loop": machine.cpu_seconds(self.node_pid, thread=self.node_pid),
+            "gen": machine.own_cpu_seconds(),
         }
         if self.nats_pid is not None:
-            out["nats"] = _cpu_seconds(f"/proc/{self.nats_pid}/stat")
-        busy = _machine_busy_seconds()
+            out["nats"] = machine.cpu_seconds(self.nats_pid)
+        busy = machine.machine_busy_seconds()
         if busy is not None:
             out["machine"] = busy
         return out
@@ -289,11 +220,6 @@ class Run:
             out.append(f"{len(self.missing)} accepted but never finished "
                        f"(e.g. {', '.join(self.missing[:3])})")
         return out
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
 Send = Callable[[int, Run], Awaitable[None]]
@@ -434,37 +360,19 @@ async def measure(
     probe: CpuProbe, stall: float, target_rate: float = 0.0,
 ) -> Run:
     run = Run(label=label, requested=requested, target_rate=target_rate)
-    others_before = _processes()
+    others_before = machine.processes()
     before, wall = probe.sample(), clock()
     await go(run)
     await finish(run, completions, stall)
     after, wall = probe.sample(), clock() - wall
-    run.cpu = {k: (after[k] - before[k]) / wall for k in after if k in before}
-    if "machine" in run.cpu:  # whatever else ran on this machine meanwhile
-        ours = sum(run.cpu.get(k, 0.0) for k in ("node", "nats", "gen"))
-        run.cpu["other"] = max(0.0, run.cpu.pop("machine") - ours)
-        mine = {os.getpid(), probe.node_pid, probe.nats_pid}
-        used = [(cpu - others_before.get(pid, ("", 0.0))[1], name)  # new ones: all of it
-                for pid, (name, cpu) in _processes().items() if pid not in mine]
-        run.busiest_others = [(name, seconds / wall)
-                              for seconds, name in sorted(used, reverse=True)[:3]
-                              if seconds / wall >= 0.02]
+    run.cpu = machine.shares(before, after, wall, ours=("node", "nats", "gen"))
+    if "other" in run.cpu:
+        mine = (probe.node_pid, probe.nats_pid)
+        run.busiest_others = machine.busiest_others(others_before, mine, wall)
     return run
 
 
 # -- the node --------------------------------------------------------------------------
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM the node if this benchmark dies first."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PDEATHSIG
-    os.setpgrp()  # Ctrl-C here reaches only this process; it then stops the node
-
-
-class BenchAborted(RuntimeError):
-    """The node could not be started or died: there is nothing meaningful to print."""
 
 
 @dataclass
@@ -476,11 +384,7 @@ class NodeProcess:
     nats_pid: int | None = None
 
     def tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log.read_text(errors="replace").splitlines()
-        except OSError:
-            return "(no log)"
-        return "\n".join(text[-lines:]) or "(empty log)"
+        return node_process.log_tail(self.log, lines, prefix="")
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -488,14 +392,7 @@ class NodeProcess:
     def stop(self, timeout: float = 30.0) -> str:
         if not self.alive():
             return f"had already exited with code {self.process.returncode}"
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            code = self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            code = self.process.wait()
-            return f"did not stop within {timeout:g} s of SIGTERM: killed ({code})"
-        return f"stopped with code {code}"
+        return node_process.stop(self.process, timeout)
 
 
 async def start_node(tmp: Path, timeout: float = 60.0) -> NodeProcess:
@@ -504,13 +401,8 @@ async def start_node(tmp: Path, timeout: float = 60.0) -> NodeProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMAS_")}
     env["AMAS_API_KEY"] = ADMIN_KEY  # an admin key: enterprise tier, no rate limit
     with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: ASYNC220 (returns once forked)
-            [sys.executable, "-m", "amas.cli.main", "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--data-dir", str(tmp / "data"),
-             "--nats-port", str(nats_port)],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
-        )
+        process = node_process.spawn_serve(port=port, nats_port=nats_port, data_dir=tmp / "data",
+                                           log=out, cwd=ROOT, env=env)
     node = NodeProcess(process, log, f"http://127.0.0.1:{port}", f"nats://127.0.0.1:{nats_port}")
     deadline = clock() + timeout
     async with httpx.AsyncClient(base_url=node.base_url, timeout=2.0) as client:
@@ -525,7 +417,7 @@ async def start_node(tmp: Path, timeout: float = 60.0) -> NodeProcess:
         else:
             node.stop()
             raise BenchAborted(f"the node was not healthy within {timeout:g} s:\n{node.tail()}")
-    node.nats_pid = _nats_child(process.pid)
+    node.nats_pid = machine.nats_child(process.pid)
     return node
 
 
@@ -539,38 +431,6 @@ class PathResult:
     target_rate: float
     saturated: list[Run] = field(default_factory=list)
     paced: list[Run] = field(default_factory=list)
-
-
-def med(values: Sequence[float]) -> float:
-    return statistics.median(values) if values else 0.0
-
-
-def version_of(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "?"
-
-
-def nats_server_version() -> str:
-    try:
-        out = subprocess.run([find_binary(), "--version"], capture_output=True, text=True,
-                             timeout=10, check=False).stdout
-    except Exception:
-        return "?"
-    return out.strip().rsplit(" ", 1)[-1] or "?"
-
-
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "?"
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
 
 
 def print_path(result: PathResult) -> None:
@@ -736,14 +596,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.paced_seconds, args.warmup = 3.0, 50
     args.reps = max(1, args.reps)
 
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = machine.nproc()
     print("AMAS pipeline benchmark (bench/pipeline.py): echo tasks, submit -> task.completed")
     print(f"python {platform.python_version()} ({platform.python_implementation()}), "
-          f"nats-server {nats_server_version()}, nats-py {version_of('nats-py')}, "
-          f"httpx {version_of('httpx')}, uvicorn {version_of('uvicorn')}, "
-          f"fastapi {version_of('fastapi')}, msgspec {version_of('msgspec')}")
-    print(f"nproc {cpus}, {cpu_model()}, {platform.machine()}; node: `amas serve` subprocess, "
-          "embedded nats-server, loopback only; load generator: this process")
+          f"nats-server {machine.nats_server_version()}, "
+          + machine.versions("nats-py", "httpx", "uvicorn", "fastapi", "msgspec"))
+    print(f"nproc {cpus}, {machine.cpu_model()}, {platform.machine()}; node: `amas serve` "
+          "subprocess, embedded nats-server, loopback only; load generator: this process")
     print(f"saturated: {args.nats_tasks:,} tasks via NATS, {args.http_tasks:,} via HTTP; "
           f"paced: {args.paced_seconds:g} s at {args.paced_fraction:.0%} of the measured rate; "
           f"{args.warmup} warm-up tasks per path; median of {args.reps} rep(s)", flush=True)
@@ -757,8 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         stopped = node.stop()
         log_lines = node.log.read_text(errors="replace").splitlines()
-        noisy = [line for line in log_lines
-                 if any(word in line for word in ("WARNING", "ERROR", "CRITICAL", "Traceback"))]
+        noisy = node_process.noisy_lines(log_lines)
         for result in results:
             print_path(result)
         print("\nlatency: submit sent -> task.completed received here; ack: submit sent -> "

@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import os
 import platform
 import shutil
 import sqlite3
@@ -53,7 +52,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from hashlib import sha256
-from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +60,8 @@ if str(ROOT) not in sys.path:  # `python bench/store.py` puts bench/, not the ro
 
 import msgspec  # noqa: E402
 
+from bench import machine  # noqa: E402
+from bench.figures import percentile, verdict  # noqa: E402
 from events.envelope import EventData, Meta  # noqa: E402
 from events.ids import new_id, new_ids  # noqa: E402
 from events.projections.runner import ProjectionRunner  # noqa: E402
@@ -317,22 +317,6 @@ def bare_loop_seconds(steps: int = 10_000_000) -> float:
     return time.perf_counter() - start
 
 
-def version_of(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "?"
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=100_000, help="events per append rep")
@@ -352,11 +336,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     total = tasks * EVENTS_PER_TASK
     reps = max(1, args.reps)
 
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = machine.nproc()
     print("AMAS event store benchmark (bench/store.py)")
     print(f"python {platform.python_version()} ({platform.python_implementation()}), "
-          f"sqlite {sqlite3.sqlite_version}, msgspec {version_of('msgspec')}, "
-          f"aiosqlite {version_of('aiosqlite')}, nproc {cpus}, {platform.machine()}")
+          f"sqlite {sqlite3.sqlite_version}, {machine.versions('msgspec', 'aiosqlite')}, "
+          f"nproc {cpus}, {platform.machine()}")
 
     print(f"a bare 10M-step Python loop takes {bare_loop_seconds():.2f} s now")
     tmp = Path(tempfile.mkdtemp(prefix="amas-bench-store-", dir=args.dir))
