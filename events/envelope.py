@@ -20,7 +20,11 @@ from events.errors import EventDecodeError, UnknownEventType
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-class EventData(msgspec.Struct, frozen=True, kw_only=True):
+# gc=False on the envelope, its meta and every event type: a node holds tens of
+# thousands of events (the store's tail, the relay, projections); as GC-tracked objects
+# they made each full collection a 60-100 ms pause under load (measured with a
+# gc.callbacks hook; 20-25 ms without them). They never form reference cycles.
+class EventData(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Base of every event's typed payload; subclasses register themselves."""
 
     type_name: ClassVar[str] = ""
@@ -32,7 +36,7 @@ class EventData(msgspec.Struct, frozen=True, kw_only=True):
             registry.register(cls)
 
 
-class Meta(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class Meta(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     """Why an event happened and on whose behalf."""
 
     correlation_id: str | None = None
@@ -43,7 +47,7 @@ class Meta(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     trace: dict[str, str] = {}
 
 
-class Event(msgspec.Struct, frozen=True, kw_only=True):
+class Event(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A committed event: what the log stores and what NATS subscribers receive."""
 
     event_id: str

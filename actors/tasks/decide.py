@@ -35,7 +35,7 @@ TERMINAL = frozenset({"completed", "failed", "cancelled"})
 MAX_ATTEMPTS = 10
 
 
-class TaskState(msgspec.Struct, kw_only=True):
+class TaskState(msgspec.Struct, kw_only=True, gc=False):
     task_id: str
     task_type: str
     parameters: dict[str, Any]
