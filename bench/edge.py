@@ -35,8 +35,8 @@ node no X-RateLimit header at all. Anything else is counted, printed, and makes 
 exit status 1 (2 if a node could not start or died; the tail of its log is printed).
 
 The load generator is this one process, a minimal HTTP/1.1 client on asyncio
-protocols (uvloop when installed): it writes a prebuilt request and parses the status
-line, the headers and a Content-Length body, nothing more. On a 2-core machine the
+protocols (bench/http_raw.py; uvloop when installed): it writes a prebuilt request and
+parses the status line, the headers and a Content-Length body, nothing more. On a 2-core machine the
 generator shares the CPU with the node, so it must be cheap: httpx costs about a core
 per 600 requests/s here (more than the node itself), while this client costs ~10% of
 a core at ~1,000/s. The CPU of the node (and of its event-loop thread alone), its
@@ -72,7 +72,6 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/edge.py` puts bench/, not the root, first
@@ -81,7 +80,7 @@ if str(ROOT) not in sys.path:  # `python bench/edge.py` puts bench/, not the roo
 import httpx  # noqa: E402
 
 from amas.nats_server import free_port  # noqa: E402
-from bench import machine, node_process  # noqa: E402
+from bench import http_raw, machine, node_process  # noqa: E402
 from bench.figures import med, percentile  # noqa: E402
 from bench.node_process import BenchAborted  # noqa: E402
 
@@ -228,75 +227,22 @@ async def prepare(node: Node, client: httpx.AsyncClient, keys: int) -> None:
 # -- the load generator -------------------------------------------------------------------
 
 
-_LENGTH_HEADER = b"\r\ncontent-length:"
-
-
-class _Connection(asyncio.Protocol):
-    """One keep-alive HTTP/1.1 connection, one request at a time, Content-Length bodies."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
-        self.waiter: asyncio.Future[tuple[int, bytes, bytes]] | None = None
-        self.lost: Exception | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.lost = exc or ConnectionError("the server closed the connection")
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(self.lost)
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        end = self.buffer.find(b"\r\n\r\n")
-        if end < 0:
-            return
-        head = bytes(self.buffer[:end]).lower()
-        at = head.find(_LENGTH_HEADER)
-        if at < 0:
-            error = ValueError("an answer without Content-Length")
-            if self.waiter is not None and not self.waiter.done():
-                self.waiter.set_exception(error)
-            return
-        stop = head.find(b"\r\n", at + 2)
-        length = int(head[at + len(_LENGTH_HEADER) : stop if stop >= 0 else len(head)])
-        if len(self.buffer) < end + 4 + length:
-            return
-        body = bytes(self.buffer[end + 4 : end + 4 + length])
-        del self.buffer[: end + 4 + length]
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result((int(head[9:12]), head, body))
-
-    def request(self, data: bytes) -> asyncio.Future[tuple[int, bytes, bytes]]:
-        if self.lost is not None or self.transport is None:
-            raise self.lost or ConnectionError("not connected")
-        self.waiter = asyncio.get_running_loop().create_future()
-        self.transport.write(data)
-        return self.waiter
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-
 Fetch = Callable[[bytes], Awaitable[tuple[int, bytes, bytes]]]
 """Sends one prebuilt request; returns (status, lowercased head, body)."""
 
 
 class RawClients:
+    """`count` connections of bench/http_raw.py, one fetch function bound to each."""
+
     def __init__(self, port: int) -> None:
         self.port = port
-        self.connections: list[_Connection] = []
+        self.connections: list[http_raw.Connection] = []
 
     async def open(self, count: int) -> list[Fetch]:
-        loop = asyncio.get_running_loop()
         for _ in range(count):
-            _, protocol = await loop.create_connection(_Connection, "127.0.0.1", self.port)
-            self.connections.append(protocol)
+            self.connections.append(await http_raw.connect("127.0.0.1", self.port))
 
-        def fetcher(connection: _Connection) -> Fetch:
+        def fetcher(connection: http_raw.Connection) -> Fetch:
             async def fetch(data: bytes) -> tuple[int, bytes, bytes]:
                 return await connection.request(data)
 
