@@ -117,8 +117,19 @@ def format_event(event: Event) -> str:
     return f"{event.position:>8}  {ts}  {event.type:<16} {event.stream}@{event.version}  {data}"
 
 
+async def _open_log(args: argparse.Namespace, command: str) -> SQLiteEventStore | None:
+    """The log, read-only: a running node may be writing it, and must not wait on us."""
+    try:
+        return await SQLiteEventStore.open_readonly(data_paths(args).events_db)
+    except FileNotFoundError as e:
+        print(f"amas events {command}: {e}", file=sys.stderr)
+        return None
+
+
 async def _tail(args: argparse.Namespace) -> int:
-    store = await SQLiteEventStore.open(data_paths(args).events_db)
+    store = await _open_log(args, "tail")
+    if store is None:
+        return 1
     try:
         # Another process (the node) may be writing: follow by reading, not by waiting.
         head = await store.last_position()
@@ -143,7 +154,9 @@ async def _tail(args: argparse.Namespace) -> int:
 
 async def _verify(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
-    store = await SQLiteEventStore.open(data_paths(args).events_db)
+    store = await _open_log(args, "verify")
+    if store is None:
+        return 1
     try:
         started = time.perf_counter()
         result = await verify_log(store)

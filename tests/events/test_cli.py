@@ -114,3 +114,12 @@ def test_replay_rebuilds_the_projections_and_says_how_many_events_it_read(
     assert done.returncode == 0, done.stderr
     assert f"replayed {len(written)} events" in done.stdout
     assert query(data_dir / "projections.db", "SELECT count(*) FROM tasks") == [(TASKS,)]
+
+
+def test_verify_and_tail_say_when_there_is_no_log_and_create_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-data"
+    for command in (["verify"], ["tail", "--no-follow"]):
+        done = amas("events", *command, "--data-dir", str(missing), cwd=tmp_path)
+        assert done.returncode == 1
+        assert "no event log at" in done.stderr
+    assert not missing.exists()  # read-only: a wrong folder is not turned into a new log
