@@ -5,9 +5,11 @@ start and kept across restarts) with its own data folder and a random admin key 
 `AMAS_API_KEY`. Three things run at once in this process:
 
 * **submitters**: a few coroutines POST echo tasks (`delay` 0-0.3 s, 2 steps) to
-  `/api/v1/tasks` at a steady rate. A task counts as *acknowledged* only on a 2xx
-  answer. Refused connections, 503s and timeouts while the node or NATS is down are
-  expected: they are counted, the submitter backs off briefly and goes on.
+  `/api/v1/tasks` at a steady rate, each task with its own Idempotency-Key. A task
+  counts as *acknowledged* only on a 2xx answer. Refused connections, 503s and
+  timeouts while the node or NATS is down are expected: they are counted, and the
+  submitter sends the same request again (same key, same body) after a short pause,
+  so a task whose answer was lost is acknowledged by its retry, not created twice.
 * **a subscriber**: a JetStream durable push consumer on stream `AMAS_EVENTS`, filter
   `task.*`, manual acks, on a NATS connection that reconnects for ever. It records each
   envelope's event_id (at-least-once: duplicates are counted and dropped). The stream
@@ -212,6 +214,8 @@ class Submissions:
     """task id -> (when its POST went out, when its 2xx answer came), monotonic"""
     errors: Counter[str] = field(default_factory=Counter)
     attempts: int = 0
+    retries: int = 0
+    """POSTs sent again with the same Idempotency-Key after no answer or a 503"""
 
 
 def _error_kind(e: Exception) -> str:
@@ -226,25 +230,41 @@ def _error_kind(e: Exception) -> str:
 
 async def submitter(base_url: str, key: str, rate: float, stop: asyncio.Event,
                     out: Submissions, rng: random.Random) -> None:
-    """POST echo tasks, one at a time, about `rate` per second, until `stop`."""
+    """POST echo tasks, one at a time, about `rate` per second, until `stop`.
+
+    Each task has its own Idempotency-Key, and a submit that got no answer, or a 503, is
+    sent again with the same key and body until it gets one: as a careful client would,
+    so a command that went through but whose answer was lost is acknowledged by the
+    retry instead of being made twice."""
     # Longer than the node's own 5 s command timeout: its answer is seen, not our timeout.
     async with httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(10.0),
                                  headers={"X-API-Key": key}) as client:
+        pending: tuple[str, dict[str, object], float] | None = None
         while not stop.is_set():
-            began = clock()
-            body = {"task_type": "echo",
+            if pending is None:
+                body: dict[str, object] = {
+                    "task_type": "echo",
                     "parameters": {"delay": round(rng.uniform(0.0, 0.3), 3), "steps": 2}}
+                pending = (f"chaos-{rng.getrandbits(64):016x}", body, clock())
+            else:
+                out.retries += 1
+            idempotency_key, body, began = pending
             out.attempts += 1
+            sent = clock()
             pause = 1.0 / rate
             try:
-                response = await client.post(TASKS_PATH, json=body)
+                response = await client.post(TASKS_PATH, json=body,
+                                             headers={"Idempotency-Key": idempotency_key})
             except httpx.HTTPError as e:
                 out.errors[_error_kind(e)] += 1
                 pause = 0.2
             else:
                 if 200 <= response.status_code < 300:
                     out.acknowledged[response.json()["task_id"]] = (began, clock())
+                    pending = None
                 else:
+                    if response.status_code < 500 and response.status_code != 429:
+                        pending = None  # refused for good: do not ask again
                     try:
                         error = response.json()["error"]
                         code = error["code"]
@@ -256,7 +276,7 @@ async def submitter(base_url: str, key: str, rate: float, stop: asyncio.Event,
                     out.errors[f"HTTP {response.status_code} {code}"] += 1
                     pause = 0.2
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), max(0.0, pause - (clock() - began)))
+                await asyncio.wait_for(stop.wait(), max(0.0, pause - (clock() - sent)))
 
 
 # -- the task.* subscriber ---------------------------------------------------------------
@@ -690,7 +710,8 @@ def report(args: argparse.Namespace, node: NodeProcess, subs: Submissions, subsc
             if values:
                 print(f"  back after a {kind} kill: {min(values):.2f}-{max(values):.2f} s "
                       f"(mean {sum(values) / len(values):.2f} s), kill to /health 200")
-    print(f"submitters: {subs.attempts:,} POSTs, {len(acked):,} answered 2xx; errors: "
+    print(f"submitters: {subs.attempts:,} POSTs ({subs.retries:,} of them retries with the same"
+          f" Idempotency-Key), {len(acked):,} tasks answered 2xx; errors: "
           + describe(subs.errors))
     print(f"subscriber: {subscriber.deliveries:,} deliveries, {len(subscriber.received):,} "
           f"distinct, {subscriber.duplicates:,} duplicates (at-least-once), "
