@@ -57,14 +57,23 @@ def test_a_key_made_with_the_cli_works_against_the_running_server(tmp_path: Path
         assert entry["name"] == "CLI app" and entry["status"] == "active"
         assert raw not in listed.stdout
 
+        rotated = node.cli("api-key", "rotate", key_id, "--expires", "7d")
+        assert rotated.returncode == 0, rotated.stderr
+        new_raw = rotated.stdout.strip()
+        assert new_raw.startswith(f"amas_{key_id}_") and new_raw != raw
+        assert _get(node.base, "/tasks", raw).status_code == 401  # the old secret, at once
+        assert _get(node.base, "/tasks", new_raw).status_code == 200
+        raw_secrets = [raw.split("_", 2)[2], new_raw.split("_", 2)[2]]
+        raw = new_raw
+
         revoked = node.cli("api-key", "revoke", key_id)
         assert revoked.returncode == 0, revoked.stderr
         assert _get(node.base, "/tasks", raw).status_code == 401  # at once
         assert node.cli("api-key", "revoke", key_id).returncode == 1
 
-        secret = raw.split("_", 2)[2]
-        assert not files_containing(node.data_dir, secret)
-        assert secret not in node.output()
+        for secret in raw_secrets:
+            assert not files_containing(node.data_dir, secret)
+            assert secret not in node.output()
 
 
 def test_keys_made_while_no_node_runs_work_when_it_starts(tmp_path: Path) -> None:
