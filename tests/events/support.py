@@ -29,6 +29,8 @@ from events.types import (
 WAIT = 3.0
 """Upper bound for one awaited step (a commit, a close): a guard against hangs, never a
 measure of speed."""
+LOG_TASKS = 12
+"""Task lifecycles in the `written` fixture's log."""
 
 OpenStore = Callable[..., Awaitable[SQLiteEventStore]]
 

@@ -2,48 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
 from events.envelope import Event, decode_event
-from events.store import SQLiteEventStore
-from events.verify import verify_log
+from tests.served import run_cli
 
-from .support import WAIT, append_task_mix, close_store, execute, query
-
-TASKS = 12
+from .support import LOG_TASKS, execute, query
 
 
 def amas(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "amas.cli.main", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=60, check=False,
-    )
-
-
-async def _fill(events_db: Path) -> list[Event]:
-    store = await SQLiteEventStore.open(events_db)
-    try:
-        head = await append_task_mix(store, tasks=TASKS)
-        assert (await verify_log(store)).ok
-        return await store.read_all(1, head)
-    finally:
-        await close_store(store)
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def written(data_dir: Path) -> list[Event]:
-    """The events written to data_dir's log (the store is closed again)."""
-    return asyncio.run(asyncio.wait_for(_fill(data_dir / "events.db"), WAIT * 4))
+    return run_cli(*args, cwd=cwd)
 
 
 def test_verify_exits_0_on_an_intact_log(
@@ -113,7 +82,7 @@ def test_replay_rebuilds_the_projections_and_says_how_many_events_it_read(
 
     assert done.returncode == 0, done.stderr
     assert f"replayed {len(written)} events" in done.stdout
-    assert query(data_dir / "projections.db", "SELECT count(*) FROM tasks") == [(TASKS,)]
+    assert query(data_dir / "projections.db", "SELECT count(*) FROM tasks") == [(LOG_TASKS,)]
 
 
 def test_verify_and_tail_say_when_there_is_no_log_and_create_nothing(tmp_path: Path) -> None:

@@ -22,9 +22,8 @@ from events.store import SQLiteEventStore
 from events.store.chain import GENESIS, canonical_bytes
 from tests.served import run_cli
 
-from .support import WAIT, append_task_mix, close_store, query
+from .support import WAIT, close_store, query
 
-TASKS = 12
 PROJECTION_TABLES = ("tasks", "agents", "api_keys")
 
 
@@ -52,25 +51,6 @@ class _Exported(msgspec.Struct):
     data: msgspec.Raw
     meta: msgspec.Raw
     hash: str
-
-
-async def _fill(events_db: Path) -> list[Event]:
-    store = await SQLiteEventStore.open(events_db)
-    try:
-        head = await append_task_mix(store, tasks=TASKS)
-        return await store.read_all(1, head)
-    finally:
-        await close_store(store)
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def written(data_dir: Path) -> list[Event]:
-    return asyncio.run(asyncio.wait_for(_fill(data_dir / "events.db"), WAIT * 4))
 
 
 # -- export ------------------------------------------------------------------------------
