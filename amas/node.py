@@ -111,7 +111,6 @@ class Node:
         self.keyring: KeyRing
         self.key_commands: KeyCommands
         self._stack = contextlib.AsyncExitStack()
-        self._stopping = False
 
     async def __aenter__(self) -> Node:
         try:
@@ -198,7 +197,6 @@ class Node:
         self._stack.push_async_callback(bounded)
 
     async def stop(self) -> None:
-        self._stopping = True
         if hasattr(self, "broker"):
             self.broker.stopping = True
         if hasattr(self, "supervisor"):

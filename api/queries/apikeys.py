@@ -45,7 +45,3 @@ async def get_key(db: aiosqlite.Connection, key_id: str) -> dict[str, Any] | Non
         f"SELECT {_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,)))
     return _row(rows[0]) if rows else None
 
-
-async def any_key(db: aiosqlite.Connection) -> bool:
-    rows = list(await db.execute_fetchall("SELECT 1 FROM api_keys LIMIT 1"))
-    return bool(rows)

@@ -51,9 +51,10 @@ async def _key_or_404(db: Any, key_id: str) -> dict[str, Any]:
 
 
 async def _after(node: Any, reply: Reply, db: Any, key_id: str) -> dict[str, Any]:
+    """The key's row once the read model has the command's events."""
     _check(reply)
     await node.projections.wait_for(reply.position, 5.0, "api_keys")
-    return queries.view(await _key_or_404(db, key_id))
+    return await _key_or_404(db, key_id)
 
 
 def _with_secret(view: dict[str, Any], key: NewKey) -> dict[str, Any]:
@@ -75,10 +76,10 @@ async def create_api_key(body: CreateApiKeyBody, request: Request, node: NodeDep
     key, command = create_command(body.name, list(body.scopes), body.tier, body.owner,
                                   _utc(body.expires_at), request_meta(request), key_id, digest)
     reply = await node.bus.request(CREATE_API_KEY, command)
-    view = await _after(node, reply, db, key.key_id)
+    row = await _after(node, reply, db, key.key_id)
     if reply.data.get("replayed"):  # a retry that overtook the first one
-        return _again(request, key.key_id, await _key_or_404(db, key.key_id), digest, idem)
-    return _first(request, key_id, _with_secret(view, key))
+        return _again(request, key.key_id, row, digest, idem)
+    return _first(request, key_id, _with_secret(queries.view(row), key))
 
 
 def _first(request: Request, rid: str | None, answer: dict[str, Any]) -> dict[str, Any]:
@@ -93,12 +94,18 @@ def _again(request: Request, rid: str, row: dict[str, Any], digest: str | None,
     its secret (shown once, to the first request)."""
     if row["request_hash"] != digest:
         raise idempotency.reused(idem or "")
-    kept = request.app.state.first_answers.recall(rid)
+    return _replayed(request, rid, row,
+                     "made by an earlier request with this Idempotency-Key; its secret was"
+                     " shown to that request only (rotate the key for a new one)")
+
+
+def _replayed(request: Request, rid: str, row: dict[str, Any], unkept: str) -> dict[str, Any]:
+    """A retry's answer: the first one while it is kept, else the key without its secret
+    and `unkept` saying why."""
+    kept: dict[str, Any] | None = request.app.state.first_answers.recall(rid)
     if kept is not None:
-        return kept  # type: ignore[no-any-return]
-    return {**queries.view(row), "api_key": None,
-            "message": "made by an earlier request with this Idempotency-Key; its secret was"
-                       " shown to that request only (rotate the key for a new one)"}
+        return kept
+    return {**queries.view(row), "api_key": None, "message": unkept}
 
 
 @router.get("")
@@ -124,15 +131,13 @@ async def rotate_api_key(key_id: str, request: Request, node: NodeDep, db: Reade
         expires_at=_utc(body.expires_at) if body else None, idempotency_key=idem,
         request_hash=digest, meta=request_meta(request),
     ))
-    view = await _after(node, reply, db, key_id)
+    row = await _after(node, reply, db, key_id)
     rid = f"{key_id}/rotate/{idem}" if idem else None
     if reply.data.get("replayed") and rid is not None:
-        kept = request.app.state.first_answers.recall(rid)
-        return kept if kept is not None else {
-            **view, "api_key": None,
-            "message": "rotated by an earlier request with this Idempotency-Key; the new"
-                       " secret was shown to that request only"}
-    return _first(request, rid, _with_secret(view, key))
+        return _replayed(request, rid, row,
+                         "rotated by an earlier request with this Idempotency-Key; the new"
+                         " secret was shown to that request only")
+    return _first(request, rid, _with_secret(queries.view(row), key))
 
 
 @router.delete("/{key_id}")
@@ -140,4 +145,4 @@ async def revoke_api_key(key_id: str, request: Request, node: NodeDep,
                          db: ReaderDep) -> dict[str, Any]:
     reply = await node.bus.request(REVOKE_API_KEY, RevokeApiKey(
         key_id=key_id, meta=request_meta(request)))
-    return await _after(node, reply, db, key_id)
+    return queries.view(await _after(node, reply, db, key_id))
