@@ -67,6 +67,33 @@ def _die_with_parent() -> None:
     os.setpgrp()  # Ctrl-C in a terminal goes to the node, which then stops the server
 
 
+def process_alive(pid: int) -> bool:
+    """Running, and not a zombie waiting for a parent (or init) to reap it (Linux /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
+
+
+def servers_using(store_dir: Path) -> list[int]:
+    """Pids of live nats-server processes whose command line names `store_dir` (Linux
+    /proc): the embedded server of a node, found from outside it (tests, benchmarks)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"nats-server") and any(
+            str(store_dir).encode() in arg for arg in argv
+        ) and process_alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
 class EmbeddedNatsServer:
     """`start()`, use `url`, `stop()`; also an async context manager."""
 

@@ -76,7 +76,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy  # noqa: E402
 from nats.js.client import JetStreamContext  # noqa: E402
 from nats.js.errors import NotFoundError  # noqa: E402
 
-from amas.nats_server import free_port  # noqa: E402
+from amas.nats_server import free_port, process_alive, servers_using  # noqa: E402
 from amas.relay import STREAM  # noqa: E402
 from bench import machine, node_process  # noqa: E402
 
@@ -106,32 +106,6 @@ class ChaosAborted(RuntimeError):
 
 
 # -- the node, restartable ---------------------------------------------------------------
-
-
-def _alive(pid: int) -> bool:
-    """Running, and not a zombie (tests/served.py)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
-
-
-def nats_servers_for(data_dir: Path) -> list[int]:
-    """Pids of nats-server processes whose command line names `data_dir`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if argv and argv[0].endswith(b"nats-server") and any(
-            str(data_dir).encode() in arg for arg in argv
-        ) and _alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
 
 
 @dataclass
@@ -185,7 +159,7 @@ class NodeProcess:
             if not self.alive():
                 raise ChaosAborted(f"amas serve exited while its nats-server was down:\n"
                                    f"{self.tail()}")
-            fresh = [pid for pid in nats_servers_for(self.data_dir) if pid not in killed]
+            fresh = [pid for pid in servers_using(self.data_dir) if pid not in killed]
             if fresh:
                 return fresh[0]
             await asyncio.sleep(0.02)
@@ -513,7 +487,7 @@ def kill_plan(node_kills: int, nats_kills: int, both_kills: int = 0) -> list[str
 
 async def wait_gone(pids: Sequence[int], timeout: float) -> bool:
     deadline = clock() + timeout
-    while any(_alive(p) for p in pids):
+    while any(process_alive(p) for p in pids):
         if clock() > deadline:
             return False
         await asyncio.sleep(0.02)
@@ -549,7 +523,7 @@ async def run(args: argparse.Namespace, node: NodeProcess, began: float) -> int:
         first = await node.healthy(health, args.start_timeout)
         pid = node.process.pid if node.process else "?"
         print(f"{stamp()}  node up in {first:.1f} s (pid {pid}, nats-server "
-              f"{nats_servers_for(node.data_dir)})", flush=True)
+              f"{servers_using(node.data_dir)})", flush=True)
         await subscriber.start()
         per_worker = args.rate / args.submitters
         workers = [asyncio.create_task(submitter(node.base_url, key, per_worker, stop_submitting,
@@ -564,7 +538,7 @@ async def run(args: argparse.Namespace, node: NodeProcess, began: float) -> int:
             killed_at = clock()
             if kind in ("node", "both"):
                 assert node.process is not None
-                old_pid, old_nats = node.process.pid, nats_servers_for(node.data_dir)
+                old_pid, old_nats = node.process.pid, servers_using(node.data_dir)
                 if kind == "both":  # the server first: otherwise it gets a SIGTERM and flushes
                     for pid in old_nats:
                         with contextlib.suppress(ProcessLookupError):
@@ -580,7 +554,7 @@ async def run(args: argparse.Namespace, node: NodeProcess, began: float) -> int:
                 if kind == "both":
                     what = f"SIGKILL nats-server {old_nats}, then {what.removeprefix('SIGKILL ')}"
             else:
-                pids = nats_servers_for(node.data_dir)
+                pids = servers_using(node.data_dir)
                 if not pids:
                     print(f"  ! no nats-server found for {node.data_dir}", flush=True)
                 for pid in pids:
@@ -830,7 +804,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if node.alive():
             node.kill()
-        for pid in nats_servers_for(node.data_dir):  # never leave one behind
+        for pid in servers_using(node.data_dir):  # never leave one behind
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         if args.keep:

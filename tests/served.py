@@ -17,35 +17,9 @@ from pathlib import Path
 
 import httpx
 
-from amas.nats_server import free_port
+from amas.nats_server import free_port, servers_using
 
 WAIT = 20.0
-
-
-def alive(pid: int) -> bool:
-    """Running, and not a zombie waiting for a parent (or init) to reap it."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
-
-
-def nats_servers_for(data_dir: Path) -> list[int]:
-    """Pids of nats-server processes whose command line names `data_dir`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if argv and argv[0].endswith(b"nats-server") and any(
-            str(data_dir).encode() in arg for arg in argv
-        ):
-            found.append(int(entry.name))
-    return found
 
 
 def wait_until(check: Callable[[], object], what: str, timeout: float = WAIT) -> None:
@@ -86,7 +60,7 @@ class Served:
             return False
 
     def nats_server_pid(self) -> int:
-        [pid] = nats_servers_for(self.data_dir)
+        [pid] = servers_using(self.data_dir)
         return pid
 
     def cli(self, *args: str, env: Mapping[str, str] | None = None
@@ -127,6 +101,6 @@ def serve_process(tmp_path: Path, env: Mapping[str, str] | None = None,
         if process.poll() is None:
             process.kill()
         process.wait()
-        for pid in nats_servers_for(data_dir):  # never leave one behind, even on failure
+        for pid in servers_using(data_dir):  # never leave one behind, even on failure
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

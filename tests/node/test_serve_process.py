@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.served import WAIT, Served, alive, serve_process, wait_until
+from amas.nats_server import process_alive
+from tests.served import WAIT, Served, serve_process, wait_until
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 def test_serve_stops_its_nats_server_and_exits_cleanly_on_sigterm(served):
     pid = served.nats_server_pid()
-    assert alive(pid)
+    assert process_alive(pid)
     assert (served.data_dir / "node.pid").read_text() == str(served.process.pid)
     wait_until(lambda: "ready" in served.output(), "amas serve says it is ready")
 
@@ -31,7 +32,7 @@ def test_serve_stops_its_nats_server_and_exits_cleanly_on_sigterm(served):
     except subprocess.TimeoutExpired:
         raise AssertionError(f"amas serve still running {WAIT:g} s after SIGTERM") from None
     assert code == 0, served.output()
-    assert not alive(pid), f"nats-server {pid} outlived amas serve"
+    assert not process_alive(pid), f"nats-server {pid} outlived amas serve"
     assert not (served.data_dir / "node.pid").exists()
 
 
@@ -41,5 +42,5 @@ def test_nats_server_dies_with_a_killed_amas_serve(served):
     served.process.kill()
     served.process.wait(timeout=WAIT)
 
-    wait_until(lambda: not alive(pid), f"nats-server {pid} exits after SIGKILL of amas",
+    wait_until(lambda: not process_alive(pid), f"nats-server {pid} exits after SIGKILL of amas",
                 timeout=5.0)
