@@ -71,6 +71,8 @@ class Relay:
         """Handed to the NATS client, perhaps not yet acknowledged."""
         self.sent = 0
         """Events published since the relay started, repeats included."""
+        self._saved_safe = -1
+        """The safe position last written to relay.db (-1: none yet)."""
         self._start_from = 1
         self._pending: deque[tuple[int, asyncio.Future[Any] | None, int, float]] = deque()
         """(position, ack, the connection it was sent on, when) per batch, in order"""
@@ -251,8 +253,6 @@ class Relay:
             " VALUES (1, ?, ?)", (self.acked, safe),
         )
         self.position, self._saved_safe = self.acked, safe
-
-    _saved_safe = -1
 
     async def close(self) -> None:
         for task in (self._task, self._saver):
