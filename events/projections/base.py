@@ -17,7 +17,6 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
-import aiosqlite
 import msgspec
 
 from events.envelope import Event
@@ -41,8 +40,10 @@ class Projection(abc.ABC):
         """DDL creating this projection's tables; run on every start (IF NOT EXISTS)."""
 
     @abc.abstractmethod
-    async def apply(self, db: aiosqlite.Connection, events: Sequence[Event]) -> None:
-        """Fold `events` (already filtered by `event_types`) into the tables."""
+    def apply(self, db: sqlite3.Connection, events: Sequence[Event]) -> None:
+        """Fold `events` (already filtered by `event_types`) into the tables.
+
+        Runs on the projections database's thread, inside the runner's transaction."""
 
 
 Row = dict[str, Any]
@@ -77,13 +78,13 @@ class RowProjection(Projection):
         """True if `event` starts a new row, so the row need not be looked up first."""
         return False
 
-    async def apply(self, db: aiosqlite.Connection, events: Sequence[Event]) -> None:
+    def apply(self, db: sqlite3.Connection, events: Sequence[Event]) -> None:
         keyed, keys, created = self.keyed(events)
         if not keys:
             return
-        rows = await self._load(db, keys - created) if len(created) < len(keys) else {}
+        rows = self.load_rows(db, keys - created) if len(created) < len(keys) else {}
         for sql, params in self.writes(self.fold_all(rows, keyed, keys)):
-            await db.execute(sql, params)
+            db.execute(sql, params)
 
     # -- the steps of `apply`, which a rebuild drives one by one -------------------------
 
@@ -116,9 +117,8 @@ class RowProjection(Projection):
     def writes(self, changed: dict[str, Row | None]) -> list[tuple[str, list[Any]]]:
         """The statements storing `changed`: a few multi-row INSERTs, one DELETE.
 
-        Each statement is one step for SQLite, so a writer thread takes the GIL back a
-        few times per batch rather than once per row (executemany), which on a busy
-        process costs up to a switch interval (5 ms) each time.
+        A few large statements rather than one per row (executemany): each `execute`
+        is a trip through the sqlite3 module's statement cache and bindings.
         """
         out: list[tuple[str, list[Any]]] = []
         upserts = [row for row in changed.values() if row is not None]
@@ -133,12 +133,8 @@ class RowProjection(Projection):
         return out
 
     def load_rows(self, db: sqlite3.Connection, keys: set[str]) -> dict[str, Row | None]:
-        """`_load` on a plain sqlite3 connection (a rebuild's writer thread)."""
+        """The stored rows of `keys` (those that exist)."""
         rows = db.execute(self._sql.load, (_json_encode(list(keys)),)).fetchall()
-        return {values[0]: self.decode_row(values) for values in rows}
-
-    async def _load(self, db: aiosqlite.Connection, keys: set[str]) -> dict[str, Row | None]:
-        rows = await db.execute_fetchall(self._sql.load, (_json_encode(list(keys)),))
         return {values[0]: self.decode_row(values) for values in rows}
 
     @classmethod

@@ -13,8 +13,7 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
+from events.db_thread import DbThread
 from events.envelope import Event
 from events.errors import ProjectionTimeoutError, StoreClosedError
 from events.projections.base import Projection, Row, RowProjection
@@ -34,12 +33,18 @@ _ROW_CACHE = 20_000
 _SET_CHECKPOINT = "UPDATE projection_checkpoints SET position = ? WHERE name = ?"
 
 
-def _open_writer(path: str) -> sqlite3.Connection:
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    for pragma in ("PRAGMA synchronous=NORMAL", "PRAGMA cache_size=-65536",
-                   "PRAGMA busy_timeout=5000"):
-        db.execute(pragma)
-    return db
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    # The log is the durable copy: a projection transaction lost to a power cut is
+    # re-applied from its checkpoint, so the read models need no fsync per commit.
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA cache_size=-65536",
+    "PRAGMA busy_timeout=5000",
+)
+_RETRY_DELAY = 1.0
+
+Work = list[tuple[Projection, Sequence[Event], int]]
+"""Per projection: its events of a batch, and the position the batch ends at."""
 
 
 def _write(db: sqlite3.Connection, statements: list[tuple[str, Any]]) -> None:
@@ -53,14 +58,42 @@ def _write(db: sqlite3.Connection, statements: list[tuple[str, Any]]) -> None:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
-_RETRY_DELAY = 1.0
+
+
+def _apply_batch(db: sqlite3.Connection, work: Work) -> dict[str, Exception]:
+    """One transaction for every projection's share of a batch, checkpoints included;
+    runs on the database's thread. A projection that raises is rolled back to its
+    savepoint and returned, so it cannot stop the others."""
+    failed: dict[str, Exception] = {}
+    isolate = len(work) > 1
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for projection, events, last in work:
+            if isolate:
+                db.execute("SAVEPOINT projection")
+            try:
+                projection.apply(db, events)
+                db.execute(_SET_CHECKPOINT, (last, projection.name))
+            except Exception as e:
+                if not isolate:
+                    raise
+                db.execute("ROLLBACK TO projection")
+                failed[projection.name] = e
+            if isolate:
+                db.execute("RELEASE projection")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return failed
 
 
 class ProjectionRunner:
     """Open with `await ProjectionRunner.open(store, path, projections)`, then `start()`."""
 
     def __init__(
-        self, store: EventStore, db: aiosqlite.Connection, projections: Sequence[Projection]
+        self, store: EventStore, db: DbThread, projections: Sequence[Projection]
     ) -> None:
         self._store = store
         self._db = db
@@ -71,8 +104,7 @@ class ProjectionRunner:
         self._waiters: dict[str | None, list[tuple[int, int, asyncio.Future[None]]]] = {}
         """Read-your-writes waits per projection (None: all), a heap by position."""
         self._waiter_seq = itertools.count()
-        self._tx_lock = asyncio.Lock()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
         self.errors: dict[str, str] = {}
 
     @classmethod
@@ -80,12 +112,7 @@ class ProjectionRunner:
         cls, store: EventStore, path: str | Path, projections: Sequence[Projection]
     ) -> ProjectionRunner:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path, isolation_level=None)
-        # The log is the durable copy: a projection transaction lost to a power cut is
-        # re-applied from its checkpoint, so the read models need no fsync per commit.
-        for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                       "PRAGMA cache_size=-65536", "PRAGMA busy_timeout=5000"):
-            await db.execute(pragma)
+        db = await DbThread.open(path, _PRAGMAS)
         await db.executescript(_CHECKPOINTS)
         runner = cls(store, db, projections)
         await runner._prepare()
@@ -94,7 +121,7 @@ class ProjectionRunner:
     async def _prepare(self) -> None:
         stored: dict[str, tuple[int, int]] = {
             name: (version, position)
-            for name, version, position in await self._db.execute_fetchall(
+            for name, version, position in await self._db.fetchall(
                 "SELECT name, version, position FROM projection_checkpoints"
             )
         }
@@ -118,65 +145,91 @@ class ProjectionRunner:
     # -- running ----------------------------------------------------------------------
 
     def start(self) -> None:
-        for projection in self.projections.values():
-            self._tasks.append(
-                asyncio.create_task(self._follow(projection), name=f"projection-{projection.name}")
-            )
+        """Follow the log: one follower for every projection, one transaction per batch."""
+        self._spawn_follower(list(self.projections.values()))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        while self._tasks:
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._tasks.difference_update(tasks)
         await self._persist_skipped()
 
     async def close(self) -> None:
         await self.stop()
         await self._db.close()
 
-    async def _follow(self, projection: Projection) -> None:
-        while True:
+    def _spawn_follower(self, group: list[Projection], delay: float = 0.0) -> None:
+        names = ",".join(p.name for p in group)
+        task = asyncio.create_task(self._follow(group, delay), name=f"projections-{names}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _follow(self, group: list[Projection], delay: float) -> None:
+        """Apply the log to `group` from the earliest of their positions. A projection
+        that fails leaves the group and retries on its own after a delay; a bug in one
+        read model must not stop the others, nor the node."""
+        await asyncio.sleep(delay)
+        while group:
             try:
-                start = self._positions[projection.name] + 1
+                start = min(self._positions[p.name] for p in group) + 1
                 async for batch in self._store.subscribe_batches(start):
-                    await self._apply(projection, batch)
+                    failed = await self._apply(group, batch)
+                    if failed:
+                        for projection in [p for p in group if p.name in failed]:
+                            group.remove(projection)
+                            self._spawn_follower([projection], _RETRY_DELAY)
+                        if not group:
+                            return
                 return  # the store closed
             except asyncio.CancelledError:
                 raise
             except StoreClosedError:
                 return
-            except Exception as e:  # a projection bug must not stop the node; say so, retry
-                self.errors[projection.name] = f"{type(e).__name__}: {e}"
-                log.exception("projection %s failed; retrying in %.0f s", projection.name,
-                              _RETRY_DELAY)
+            except Exception as e:
+                for projection in group:
+                    self.errors[projection.name] = f"{type(e).__name__}: {e}"
+                log.exception("projections %s failed; retrying in %.0f s",
+                              ", ".join(p.name for p in group), _RETRY_DELAY)
                 await asyncio.sleep(_RETRY_DELAY)
 
-    async def _apply(self, projection: Projection, batch: Sequence[Event]) -> None:
-        name, last = projection.name, batch[-1].position
-        types = projection.event_types
-        relevant = batch if types is None else [e for e in batch if e.type in types]
-        if relevant:
-            async with self._tx_lock:
-                await self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    await projection.apply(self._db, relevant)
-                    await self._db.execute(
-                        "UPDATE projection_checkpoints SET position = ? WHERE name = ?",
-                        (last, name),
-                    )
-                    await self._db.execute("COMMIT")
-                except BaseException:
-                    if self._db.in_transaction:
-                        await self._db.execute("ROLLBACK")
-                    raise
-            self._persisted[name] = last
-        # A batch with nothing for this projection moves only the in-memory position:
-        # re-reading such events after a crash changes nothing.
-        self._positions[name] = last
-        self.errors.pop(name, None)
+    async def _apply(self, group: Sequence[Projection], batch: Sequence[Event]) -> set[str]:
+        """Apply `batch` to each projection of `group` that has not seen it, in one
+        database call; returns the names of those that failed."""
+        first, last = batch[0].position, batch[-1].position
+        work: Work = []
+        moved: list[str] = []
+        for projection in group:
+            name = projection.name
+            done = self._positions[name]
+            if done >= last:
+                continue
+            moved.append(name)
+            events = batch if done < first else [e for e in batch if e.position > done]
+            types = projection.event_types
+            relevant = events if types is None else [e for e in events if e.type in types]
+            if relevant:
+                work.append((projection, relevant, last))
+        failed = await self._db.run(_apply_batch, work) if work else {}
+        for name, error in failed.items():
+            self.errors[name] = f"{type(error).__name__}: {error}"
+            log.error("projection %s failed at %d; retrying in %.0f s", name, first,
+                      _RETRY_DELAY, exc_info=error)
+        for projection, _, _ in work:
+            if projection.name not in failed:
+                self._persisted[projection.name] = last
+        for name in moved:
+            if name not in failed:
+                # A batch with nothing for a projection moves only its in-memory position:
+                # re-reading such events after a crash changes nothing.
+                self._positions[name] = last
+                self.errors.pop(name, None)
         advanced, self._advanced = self._advanced, asyncio.Event()
         advanced.set()
         self._wake_waiters()
+        return set(failed)
 
     def _wake_waiters(self) -> None:
         """Resolve the waits whose position has been reached, and only those: with many
@@ -246,10 +299,9 @@ class ProjectionRunner:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            path = await self._file()
             replay = getattr(self._store, "replay", None)
-            if replay is not None and path is not None:
-                read = await self._rebuild_fast(chosen, until, progress, replay, path)
+            if replay is not None:
+                read = await self._rebuild_fast(chosen, until, progress, replay)
             else:
                 read = await self._rebuild_slow(chosen, until, progress)
         finally:
@@ -270,8 +322,7 @@ class ProjectionRunner:
             position = batch[-1].position + 1
             # Read the next batch while this one is folded and written.
             reading = asyncio.create_task(self._read_upto(position, until))
-            for projection in chosen:
-                await self._apply(projection, batch)
+            await self._apply_or_raise(chosen, batch)
             read += len(batch)
             if progress is not None:
                 progress(len(batch))
@@ -283,10 +334,9 @@ class ProjectionRunner:
         until: int | None,
         progress: Callable[[int], Any] | None,
         replay: Callable[..., AsyncGenerator[tuple[int, list[Event]], None]],
-        path: str,
     ) -> int:
         """Three stages at once: the store's thread reads batch n+1, this thread folds
-        batch n in memory, a writer thread (own connection) commits batch n-1 with every
+        batch n in memory, the database's thread commits batch n-1 with every
         projection's checkpoint. Row projections keep the rows of recent batches, so a
         row is read back from the database only when its last change is long past."""
         rowed = [p for p in chosen if isinstance(p, RowProjection)]
@@ -297,7 +347,6 @@ class ProjectionRunner:
                 wanted = None
             else:
                 wanted |= projection.event_types
-        writer = await asyncio.to_thread(_open_writer, path)
         writing: asyncio.Future[None] | None = None
         caches: dict[str, dict[str, Row | None]] = {p.name: {} for p in rowed}
         read, previous = 0, 0
@@ -324,8 +373,7 @@ class ProjectionRunner:
                             if writing is not None:
                                 await writing
                                 writing = None
-                            rows.update(await asyncio.to_thread(
-                                projection.load_rows, writer, missing))
+                            rows.update(await self._db.run(projection.load_rows, missing))
                         changed = projection.fold_all(rows, keyed, keys)
                         statements += projection.writes(changed)
                         if len(cache) > _ROW_CACHE:
@@ -335,11 +383,9 @@ class ProjectionRunner:
                         statements.append((_SET_CHECKPOINT, (last, projection.name)))
                     if writing is not None:
                         await writing
-                    writing = asyncio.ensure_future(
-                        asyncio.to_thread(_write, writer, statements))
-                    for projection in others:
-                        if events:
-                            await self._apply(projection, events)
+                    writing = asyncio.ensure_future(self._db.run(_write, statements))
+                    if others and events:
+                        await self._apply_or_raise(others, events)
                     for projection in chosen:
                         self._positions[projection.name] = last
                     read += last - previous
@@ -354,15 +400,13 @@ class ProjectionRunner:
         finally:
             if writing is not None:
                 await asyncio.gather(writing, return_exceptions=True)
-            writer.close()
         return read
 
-    async def _file(self) -> str | None:
-        """The projections database's file, or None for an in-memory one."""
-        for _, schema, file in await self._db.execute_fetchall("PRAGMA database_list"):
-            if schema == "main":
-                return str(file) or None
-        return None
+    async def _apply_or_raise(self, group: Sequence[Projection], batch: Sequence[Event]) -> None:
+        failed = await self._apply(group, batch)
+        if failed:
+            names = ", ".join(sorted(failed))
+            raise RuntimeError(f"projections {names} failed: {self.errors[min(failed)]}")
 
     async def _read_upto(self, position: int, until: int | None) -> list[Event]:
         limit = _REBUILD_BATCH if until is None else min(_REBUILD_BATCH, until - position + 1)

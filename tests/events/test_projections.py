@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-import aiosqlite
 import pytest
 
 from events.envelope import Event
@@ -46,9 +47,9 @@ class CountingTasks(TasksProjection):
     def __init__(self) -> None:
         self.applied: list[int] = []
 
-    async def apply(self, db: aiosqlite.Connection, events: Sequence[Event]) -> None:
+    def apply(self, db: sqlite3.Connection, events: Sequence[Event]) -> None:
         self.applied.extend(e.position for e in events)
-        await super().apply(db, events)
+        super().apply(db, events)
 
 
 class TasksV2(TasksProjection):
@@ -60,12 +61,12 @@ class Broken(Projection):
     tables: ClassVar[tuple[str, ...]] = ("broken",)
 
     def __init__(self) -> None:
-        self.called = asyncio.Event()
+        self.called = threading.Event()  # set on the database's thread
 
     def schema(self) -> str:
         return "CREATE TABLE IF NOT EXISTS broken (x INTEGER);"
 
-    async def apply(self, db: aiosqlite.Connection, events: Sequence[Event]) -> None:
+    def apply(self, db: sqlite3.Connection, events: Sequence[Event]) -> None:
         self.called.set()
         raise RuntimeError("this projection has a bug")
 
@@ -372,8 +373,7 @@ async def test_a_failing_projection_is_reported_and_does_not_stop_the_others(
         head = await append_task_mix(store, tasks=5)
 
         await runner.wait_for(head, name="tasks")
-        async with asyncio.timeout(WAIT):
-            await broken.called.wait()
+        assert await asyncio.to_thread(broken.called.wait, WAIT)
 
         assert len(dump_table(projections_db, "tasks")) == 5
         assert runner.position("broken") == 0
