@@ -1,14 +1,17 @@
-"""The bridge between actor threads and the node's event loop.
+"""The bridge between actors, other threads and the node's event loop.
 
 Actors decide; the loop does I/O. An actor hands the loop a coroutine (an append,
 a publish, an HTTP call) and carries on with its mailbox; the coroutine reports back
-to the actor with a message when it matters. Nothing here blocks an actor.
+to the actor with a message when it matters. Nothing here blocks an actor. Loop actors
+(actors/loop_actor.py) are served on the loop's thread, where handing over is a plain
+`call_soon`; from any other thread (a database's, a test's) it is thread-safe.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -29,17 +32,29 @@ class Incoming(msgspec.Struct, frozen=True):
 
 
 class LoopBridge:
+    running_thread: int | None = None
+    """The thread of the last bridge made: where loop actors must not block on an ask."""
+
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Make it on the loop's own thread."""
         self.loop = loop
+        self.thread = LoopBridge.running_thread = threading.get_ident()
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         """Run `coroutine` on the loop; safe from any thread."""
-        self.loop.call_soon_threadsafe(self._start, coroutine)
+        if threading.get_ident() == self.thread:
+            self._start(coroutine)
+        else:
+            self.loop.call_soon_threadsafe(self._start, coroutine)
 
     def call(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Call `fn(*args)` on the loop; safe from any thread."""
-        self.loop.call_soon_threadsafe(fn, *args)
+        """Call `fn(*args)` on the loop soon (never at once: callers keep their order);
+        safe from any thread."""
+        if threading.get_ident() == self.thread:
+            self.loop.call_soon(fn, *args)
+        else:
+            self.loop.call_soon_threadsafe(fn, *args)
 
     def _start(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         task = self.loop.create_task(coroutine)

@@ -22,6 +22,7 @@ import pykka
 from pykka.messages import _ActorStop
 
 from actors.io import LoopBridge
+from actors.loop_actor import LoopActor
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,9 @@ CrashHook = Callable[[str, BaseException, int], None]
 _MAX_HELD = 10_000
 
 
-class SupervisedActor(pykka.ThreadingActor):
-    # Daemon threads: a bug that leaves an actor running must not keep the node alive.
-    use_daemon_thread = True
-
+class SupervisedActor(LoopActor):
     def __init__(self, supervisor: Supervisor, name: str) -> None:
-        super().__init__()
+        super().__init__(supervisor.bridge)
         self.supervisor = supervisor
         self.name = name
 
@@ -52,7 +50,7 @@ class SupervisedActor(pykka.ThreadingActor):
         traceback: TracebackType | None,
     ) -> None:
         # pykka drops the messages still in the inbox as the actor stops: keep them for
-        # the next instance (this runs in the actor's thread, before that teardown).
+        # the next instance (this runs before that teardown).
         self.supervisor.child_failed(self.name, exception_value or RuntimeError("unknown"),
                                      _left_in_inbox(self.actor_inbox))
 
@@ -137,8 +135,8 @@ class Supervisor:
         return child
 
     def child_failed(self, name: str, error: BaseException, left: list[Any]) -> None:
-        """Runs in the failed actor's thread, as pykka stops it; `left` are the messages
-        that were queued behind the crash, delivered first to the next instance."""
+        """Runs as pykka stops the failed actor; `left` are the messages that were
+        queued behind the crash, delivered first to the next instance."""
         child = self.children.get(name)
         if child is None or self._stopping:
             return
@@ -154,9 +152,7 @@ class Supervisor:
             except Exception:
                 log.exception("crash hook of %s failed", name)
         delay = self.restart_delay(crashes)
-        self.bridge.loop.call_soon_threadsafe(
-            self.bridge.loop.call_later, delay, self._restart, name
-        )
+        self.bridge.call(self.bridge.loop.call_later, delay, self._restart, name)
 
     def restart_delay(self, crashes: int) -> float:
         """Seconds between a child's `crashes`-th crash and its restart."""

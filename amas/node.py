@@ -337,7 +337,7 @@ class Node:
                                            priority=data.priority))
 
     def _agent_crashed(self, agent_id: str, error: BaseException, crashes: int) -> None:
-        """Runs in the crashed agent's thread: record it, release its tasks."""
+        """Runs as the crashed agent stops: record it, release its tasks."""
         spec = self.specs[agent_id]
         self.bridge.call(self.runner.cancel_agent, agent_id)
         self.task_manager.tell(AgentLost(agent_id, f"agent crashed: {error!r}"))

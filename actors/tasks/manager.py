@@ -208,7 +208,7 @@ class TaskManager(SupervisedActor):
             if self.active[owner] <= 0:
                 del self.active[owner]
 
-    # -- coroutines: these run on the event loop, never in the actor's thread ----------
+    # -- coroutines: the loop runs them between messages; the actor never waits on them -
 
     async def _append(
         self,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-import time
 from typing import Any
 
 from actors.io import LoopBridge
@@ -22,7 +21,6 @@ class Recorder(SupervisedActor):
     def on_receive(self, message: Any) -> Any:
         if message == "crash":
             self.crashing.set()
-            time.sleep(0.1)  # the next messages land in this instance's inbox meanwhile
             raise RuntimeError("boom")
         self.seen.put(message)
 
@@ -37,9 +35,9 @@ async def test_messages_queued_behind_the_crashing_one_reach_the_restarted_actor
         on_crash=lambda name, error, count: crashes.append(f"{name}:{error}:{count}"),
     )
     try:
+        # Told together: the third waits in this instance's inbox when the second crashes it.
         child.tell("before")
         child.tell("crash")
-        await asyncio.to_thread(crashing.wait, 5)
         child.tell("queued behind the crash")
         received = [await asyncio.to_thread(seen.get, timeout=5) for _ in range(2)]
         child.tell("after the restart")
