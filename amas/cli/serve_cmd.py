@@ -85,6 +85,8 @@ async def serve_node(args: argparse.Namespace) -> int:
         server = _Server(uvicorn.Config(
             create_app(node, edge), host=args.host, port=args.port, log_level="warning",
             access_log=False, lifespan="off", server_header=False,
+            # The edge is reached directly (loopback by default); no proxy's headers to trust.
+            proxy_headers=False,
         ))
         serving = asyncio.create_task(server.serve())
         while not server.started and not serving.done():  # noqa: ASYNC110 (uvicorn has no event)
