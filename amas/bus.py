@@ -10,8 +10,8 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from collections import deque
+from collections.abc import Awaitable, Callable
 
 import msgspec
 import nats
@@ -55,7 +55,8 @@ class Bus:
         self.nc = nc
         self.disconnected_at: float | None = None
         """When (monotonic) the connection last broke."""
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._outbox: deque[tuple[str, bytes, dict[str, str] | None]] = deque()
+        self._sender: asyncio.Task[None] | None = None
         # Requests share one reply subscription: `<inbox>.<n>` -> the future awaiting it.
         # (nats-py's own request draws 2 random bytes from os.urandom per call: 6% of the
         # node's event loop under load.)
@@ -145,9 +146,9 @@ class Bus:
                              queue: str = "") -> None:
         """Decode each command on `subject` and hand it, with a way to answer, to `handler`.
 
-        The answer may come from any thread (an actor's): it is sent from the loop.
+        The answer is a plain call on the loop's thread (an actor's decision, a future's
+        callback); it is queued and sent in order.
         """
-        loop = asyncio.get_running_loop()
 
         async def on_message(msg: Msg) -> None:
             try:
@@ -158,23 +159,37 @@ class Bus:
 
             def reply(answer: Reply) -> None:
                 if msg.reply:
-                    self._spawn(loop, msg.respond(_reply_encoder.encode(answer)))
+                    self.send_soon(msg.reply, _reply_encoder.encode(answer), msg.headers)
 
             handler(command, reply)
 
         await self.nc.subscribe(subject, queue=queue, cb=on_message)
 
+    def send_soon(self, subject: str, payload: bytes,
+                  headers: dict[str, str] | None = None) -> None:
+        """Publish from a plain callback on the loop: queued, and sent in order by one
+        task per burst rather than a task per message. Best effort, like any reply: a
+        message that cannot go out (NATS is away) is dropped and logged."""
+        self._outbox.append((subject, payload, headers))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.get_running_loop().create_task(self._send_outbox())
+
+    async def _send_outbox(self) -> None:
+        outbox = self._outbox
+        while outbox:
+            subject, payload, headers = outbox.popleft()
+            try:
+                await self.nc.publish(subject, payload, headers=headers)
+            except Exception as e:
+                log.info("reply on %s dropped: %r", subject, e)
+
     async def subscribe(self, subject: str, callback: Callable[[Msg], Awaitable[None]],
                         queue: str = "") -> None:
         await self.nc.subscribe(subject, queue=queue, cb=callback)
 
-    def _spawn(self, loop: asyncio.AbstractEventLoop,
-               coroutine: Coroutine[Any, Any, None]) -> None:
-        task = loop.create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def close(self) -> None:
+        if self._sender is not None:
+            await asyncio.gather(self._sender, return_exceptions=True)
         try:
             await self.nc.drain()
         except Exception:  # closing: a broken connection has nothing left to drain

@@ -7,6 +7,8 @@ event loop. The reply to the caller goes out once the events are durable.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -33,7 +35,7 @@ from amas.messages import (
 from events.envelope import EventData, Meta
 from events.errors import ConcurrencyError, EventsError
 from events.ids import new_prefixed_id
-from events.store.base import EventStore
+from events.store.base import AppendResult, EventStore
 
 log = logging.getLogger(__name__)
 
@@ -197,8 +199,15 @@ class TaskManager(SupervisedActor):
             if new:
                 self._count(state, +1)
             self.tasks[state.task_id] = state
-        self.bridge.spawn(self._append(state.task_id, expected, list(events), meta, reply,
-                                       data or {}))
+        # On the loop (this actor is served there): queue the append without a coroutine
+        # and answer from its future's callback.
+        stream = state.task_id
+        try:
+            appended = self.store.append_soon(stream, expected, list(events), meta)
+        except EventsError as e:
+            self._append_failed(stream, e, reply)
+            return
+        appended.add_done_callback(functools.partial(self._appended, stream, reply, data or {}))
 
     def _count(self, state: TaskState, change: int) -> None:
         """Keep `active` (unfinished tasks per key) in step with `tasks`."""
@@ -210,26 +219,24 @@ class TaskManager(SupervisedActor):
 
     # -- coroutines: the loop runs them between messages; the actor never waits on them -
 
-    async def _append(
-        self,
-        stream: str,
-        expected: int,
-        events: list[EventData],
-        meta: Meta,
-        reply: ReplyFn | None,
-        data: dict[str, Any],
-    ) -> None:
-        try:
-            result = await self.store.append(stream, expected, events, meta)
-        except EventsError as e:
-            log.warning("append to %s failed: %s", stream, e)
-            self.me.tell(Reload(stream))
-            if reply is not None:
-                code = "CONFLICT" if isinstance(e, ConcurrencyError) else "SERVICE_UNAVAILABLE"
-                reply(Reply(ok=False, code=code, message=str(e)))
+    def _appended(self, stream: str, reply: ReplyFn | None, data: dict[str, Any],
+                  appended: asyncio.Future[AppendResult]) -> None:
+        if appended.cancelled():
             return
+        error = appended.exception()
+        if isinstance(error, EventsError):
+            self._append_failed(stream, error, reply)
+        elif error is not None:
+            log.error("append to %s failed", stream, exc_info=error)
+        elif reply is not None:
+            reply(Reply(ok=True, position=appended.result().last_position, data=data))
+
+    def _append_failed(self, stream: str, error: EventsError, reply: ReplyFn | None) -> None:
+        log.warning("append to %s failed: %s", stream, error)
+        self.me.tell(Reload(stream))
         if reply is not None:
-            reply(Reply(ok=True, position=result.last_position, data=data))
+            code = "CONFLICT" if isinstance(error, ConcurrencyError) else "SERVICE_UNAVAILABLE"
+            reply(Reply(ok=False, code=code, message=str(error)))
 
     async def _broadcast_cancel(self, task_id: str) -> None:
         await self.publish(CANCEL_WORK, command_encoder.encode(CancelWork(task_id=task_id)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 
 import msgspec
@@ -40,6 +41,17 @@ class EventStore(abc.ABC):
         meta: Meta | None = None,
     ) -> AppendResult:
         """Commit `events` to `stream` durably, or raise ConcurrencyError."""
+
+    def append_soon(
+        self,
+        stream: str,
+        expected_version: int,
+        events: Sequence[EventData],
+        meta: Meta | None = None,
+    ) -> asyncio.Future[AppendResult]:
+        """`append`, queued now (in call order) with a future for its result: for a
+        caller on the loop that must not wait, such as an actor."""
+        return asyncio.ensure_future(self.append(stream, expected_version, events, meta))
 
     @abc.abstractmethod
     async def read_stream(self, stream: str, from_version: int = 1) -> list[Event]: ...

@@ -114,6 +114,12 @@ class GroupCommitter:
     async def append(
         self, stream: str, expected: int, events: Sequence[EventData], meta: Meta | None
     ) -> AppendResult:
+        return await self.submit(stream, expected, events, meta)
+
+    def submit(
+        self, stream: str, expected: int, events: Sequence[EventData], meta: Meta | None
+    ) -> asyncio.Future[AppendResult]:
+        """Queue an append; the future resolves once it has committed (or failed)."""
         if self._closed:
             raise StoreClosedError()
         if not events:
@@ -129,7 +135,7 @@ class GroupCommitter:
         encoded = [(event, _encode(event)) for event in events]
         self._pending.append(_Pending(stream, expected, encoded, meta, meta_bytes, future))
         self._wake.set()
-        return await future
+        return future
 
     async def close(self) -> None:
         """Commit what is queued, then stop."""

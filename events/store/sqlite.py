@@ -214,9 +214,18 @@ class SQLiteEventStore(EventStore):
         events: Sequence[EventData],
         meta: Meta | None = None,
     ) -> AppendResult:
+        return await self.append_soon(stream, expected_version, events, meta)
+
+    def append_soon(
+        self,
+        stream: str,
+        expected_version: int,
+        events: Sequence[EventData],
+        meta: Meta | None = None,
+    ) -> asyncio.Future[AppendResult]:
         if self._committer is None:
             raise StoreClosedError()
-        return await self._committer.append(stream, expected_version, events, meta)
+        return self._committer.submit(stream, expected_version, events, meta)
 
     def _on_commit(self, events: list[Event]) -> None:
         tail = self._tail
