@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 RANK = {"critical": 0, "high": 1, "normal": 2, "low": 3}
 
-Publish = Callable[[str, bytes], Any]
+Send = Callable[[str, bytes], None]
+"""Publish without waiting (Bus.send_soon): hand-outs are fire and forget."""
 
 
 class Queued(msgspec.Struct, frozen=True, kw_only=True):
@@ -106,12 +107,12 @@ def _preference(slot: Slot) -> tuple[int, float, str]:
 
 class Scheduler(SupervisedActor):
     def __init__(
-        self, supervisor: Supervisor, name: str, bridge: LoopBridge, publish: Publish,
+        self, supervisor: Supervisor, name: str, bridge: LoopBridge, send: Send,
         slots: list[Slot], load: Load, reoffer_after: float = 5.0,
     ) -> None:
         super().__init__(supervisor, name)
         self.bridge = bridge
-        self.publish = publish
+        self.send = send
         self.load = load
         # Until the queue and the placements are read back (at boot, after a crash),
         # messages wait: an Ended before its placement is known would leak a slot.
@@ -229,13 +230,8 @@ class Scheduler(SupervisedActor):
     def _offer(self, queued: Queued, work: Work) -> None:
         self.unclaimed[work.task_id] = (time.monotonic(), queued, work)
         agent_type = self.slots[work.agent_id].agent_type
-        self.bridge.spawn(self._publish(work_subject(agent_type), command_encoder.encode(work)))
-
-    async def _publish(self, subject: str, payload: bytes) -> None:
-        try:
-            await self.publish(subject, payload)
-        except Exception as e:  # the broker is away: the next tick offers it again
-            log.warning("could not hand out work on %s: %r", subject, e)
+        # Lost if the broker is away; the next tick offers it again.
+        self.send(work_subject(agent_type), command_encoder.encode(work))
 
     def _reoffer(self) -> None:
         stale = time.monotonic() - self.reoffer_after

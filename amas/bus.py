@@ -181,7 +181,7 @@ class Bus:
             try:
                 await self.nc.publish(subject, payload, headers=headers)
             except Exception as e:
-                log.info("reply on %s dropped: %r", subject, e)
+                log.info("message on %s dropped: %r", subject, e)
 
     async def subscribe(self, subject: str, callback: Callable[[Msg], Awaitable[None]],
                         queue: str = "") -> None:

@@ -224,7 +224,7 @@ class Node:
         )
         self.scheduler = sup.start(
             "scheduler",
-            lambda: Scheduler.start(sup, "scheduler", bridge, self.bus.publish, self._slots(),
+            lambda: Scheduler.start(sup, "scheduler", bridge, self.bus.send_soon, self._slots(),
                                     self._load_schedule),
         )
         self.runner = WorkRunner(self._request, self.bus.publish, REPORT_TASK)
