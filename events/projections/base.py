@@ -48,6 +48,8 @@ class Projection(abc.ABC):
 
 Row = dict[str, Any]
 
+_RECENT_ROWS = 20_000
+
 
 class RowProjection(Projection):
     """A projection with one row per key (a task, an agent ...), folded in memory.
@@ -79,12 +81,36 @@ class RowProjection(Projection):
         return False
 
     def apply(self, db: sqlite3.Connection, events: Sequence[Event]) -> None:
+        """Rows written by recent batches come from a cache rather than a SELECT: the
+        runner is the only writer of these tables, and it calls `forget()` when a
+        transaction holding this projection's writes does not commit."""
         keyed, keys, created = self.keyed(events)
         if not keys:
             return
-        rows = self.load_rows(db, keys - created) if len(created) < len(keys) else {}
-        for sql, params in self.writes(self.fold_all(rows, keyed, keys)):
+        cache = self._recent
+        rows: dict[str, Row | None] = {}
+        missing: set[str] = set()
+        for key in keys - created:
+            if key in cache:
+                rows[key] = cache[key]
+            else:
+                missing.add(key)
+        if missing:
+            rows.update(self.load_rows(db, missing))
+        changed = self.fold_all(rows, keyed, keys)
+        for sql, params in self.writes(changed):
             db.execute(sql, params)
+        if len(cache) > _RECENT_ROWS:
+            cache.clear()
+        cache.update(changed)
+
+    def forget(self) -> None:
+        """Drop the cached rows: the database is the truth again."""
+        self._recent.clear()
+
+    @functools.cached_property
+    def _recent(self) -> dict[str, Row | None]:
+        return {}
 
     # -- the steps of `apply`, which a rebuild drives one by one -------------------------
 

@@ -78,6 +78,7 @@ def _apply_batch(db: sqlite3.Connection, work: Work) -> dict[str, Exception]:
                 if not isolate:
                     raise
                 db.execute("ROLLBACK TO projection")
+                _forget(projection)
                 failed[projection.name] = e
             if isolate:
                 db.execute("RELEASE projection")
@@ -85,8 +86,15 @@ def _apply_batch(db: sqlite3.Connection, work: Work) -> dict[str, Exception]:
     except BaseException:
         if db.in_transaction:
             db.execute("ROLLBACK")
+        for projection, _, _ in work:
+            _forget(projection)
         raise
     return failed
+
+
+def _forget(projection: Projection) -> None:
+    if isinstance(projection, RowProjection):
+        projection.forget()
 
 
 class ProjectionRunner:
@@ -291,6 +299,7 @@ class ProjectionRunner:
         """
         chosen = [self.projections[n] for n in names] if names else list(self.projections.values())
         for projection in chosen:
+            _forget(projection)
             await self._drop(projection)
             await self._db.executescript(projection.schema())
             self._positions[projection.name] = 0
