@@ -65,7 +65,7 @@ def execute(path: Path, *statements: str | tuple[str, tuple[Any, ...]]) -> None:
 
 def dump_table(path: Path, table: str) -> list[tuple[Any, ...]]:
     """Every row of a projection table, in key order."""
-    key = {"tasks": "task_id", "agents": "agent_id"}[table]
+    key = {"tasks": "task_id", "agents": "agent_id", "ratios": "task_id"}[table]
     return query(path, f"SELECT * FROM {table} ORDER BY {key}")
 
 

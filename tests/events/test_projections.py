@@ -487,3 +487,37 @@ async def test_row_projection_keeps_a_real_column_exact_when_a_later_batch_loads
         await close_runner(runner)
 
     assert query(projections_db, "SELECT ratio, seen FROM ratios") == [(1 / 3, 2)]
+
+
+class RatiosFailingOnce(Ratios):
+    """Counts each task's progress events (not idempotent: a re-fold shows), and fails
+    the transaction once after writing, with its rows already cached."""
+
+    def __init__(self) -> None:
+        self.failed = False
+
+    def apply(self, db: sqlite3.Connection, events: Sequence[Event]) -> None:
+        super().apply(db, events)
+        if not self.failed and self._recent:
+            self.failed = True
+            raise RuntimeError("failed after writing")
+
+
+async def test_rows_cached_by_a_transaction_that_did_not_commit_are_forgotten(
+    store: SQLiteEventStore, projections_db: Path
+) -> None:
+    flaky = RatiosFailingOnce()
+    runner = await open_runner(store, projections_db, TasksProjection(), flaky)
+    try:
+        runner.start()
+        head = await append_task_mix(store, tasks=40)
+        await runner.wait_for(head, timeout=WAIT)  # after its retry, on its own
+        live = dump_table(projections_db, "ratios")
+        await runner.stop()
+
+        await runner.rebuild(["ratios"])
+
+        assert flaky.failed
+        assert dump_table(projections_db, "ratios") == live
+    finally:
+        await close_runner(runner)
