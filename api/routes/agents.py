@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from amas.messages import CONFIGURE_AGENT, ConfigureAgent
 from api.auth.scopes import ADMIN, READ
-from api.deps import NodeDep, ReaderDep, request_meta
+from api.deps import node_of, reader_of, request_meta
 from api.errors import ApiError
 from api.queries import agents as queries
 from api.schemas import AgentConfigBody
@@ -25,7 +25,8 @@ def _configuration(agent: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("", dependencies=[READ])
-async def list_agents(db: ReaderDep) -> dict[str, Any]:
+async def list_agents(request: Request) -> dict[str, Any]:
+    db = reader_of(request)
     return {
         "agents": [
             {
@@ -49,7 +50,8 @@ async def _agent_or_404(db: Any, agent_id: str) -> dict[str, Any]:
 
 
 @router.get("/{agent_id}", dependencies=[READ])
-async def get_agent(agent_id: str, db: ReaderDep) -> dict[str, Any]:
+async def get_agent(agent_id: str, request: Request) -> dict[str, Any]:
+    db = reader_of(request)
     agent = await _agent_or_404(db, agent_id)
     return {
         "id": agent["agent_id"],
@@ -66,8 +68,10 @@ async def get_agent(agent_id: str, db: ReaderDep) -> dict[str, Any]:
 
 
 @router.put("/{agent_id}/config", dependencies=[ADMIN])
-async def update_agent_config(agent_id: str, body: AgentConfigBody, request: Request,
-                              node: NodeDep, db: ReaderDep) -> dict[str, Any]:
+async def update_agent_config(agent_id: str, body: AgentConfigBody,
+                              request: Request) -> dict[str, Any]:
+    node = node_of(request)
+    db = reader_of(request)
     await _agent_or_404(db, agent_id)
     reply = await node.bus.request(
         CONFIGURE_AGENT,

@@ -23,7 +23,7 @@ from amas.messages import (
 )
 from api import idempotency
 from api.auth.scopes import ADMIN
-from api.deps import NodeDep, ReaderDep, request_meta
+from api.deps import node_of, reader_of, request_meta
 from api.errors import ApiError
 from api.queries import apikeys as queries
 from api.schemas import CreateApiKeyBody, RotateApiKeyBody
@@ -62,9 +62,10 @@ def _with_secret(view: dict[str, Any], key: NewKey) -> dict[str, Any]:
 
 
 @router.post("", status_code=201)
-async def create_api_key(body: CreateApiKeyBody, request: Request, node: NodeDep,
-                         db: ReaderDep) -> dict[str, Any]:
+async def create_api_key(body: CreateApiKeyBody, request: Request) -> dict[str, Any]:
     """Make a key. With an `Idempotency-Key` header, a retry gets the first answer."""
+    node = node_of(request)
+    db = reader_of(request)
     if body.expires_at is not None and body.expires_at <= datetime.now(UTC):
         raise ApiError("INVALID_PARAMETER", "expires_at is in the past",
                        {"parameter": "expires_at", "provided": _utc(body.expires_at)})
@@ -109,20 +110,24 @@ def _replayed(request: Request, rid: str, row: dict[str, Any], unkept: str) -> d
 
 
 @router.get("")
-async def list_api_keys(db: ReaderDep) -> dict[str, Any]:
+async def list_api_keys(request: Request) -> dict[str, Any]:
+    db = reader_of(request)
     keys = [queries.view(row) for row in await queries.list_keys(db)]
     return {"api_keys": keys, "total": len(keys)}
 
 
 @router.get("/{key_id}")
-async def get_api_key(key_id: str, db: ReaderDep) -> dict[str, Any]:
+async def get_api_key(key_id: str, request: Request) -> dict[str, Any]:
+    db = reader_of(request)
     return queries.view(await _key_or_404(db, key_id))
 
 
 @router.post("/{key_id}/rotate")
-async def rotate_api_key(key_id: str, request: Request, node: NodeDep, db: ReaderDep,
+async def rotate_api_key(key_id: str, request: Request,
                          body: RotateApiKeyBody | None = None) -> dict[str, Any]:
     """A new secret for the key. With an `Idempotency-Key`, a retry rotates nothing."""
+    node = node_of(request)
+    db = reader_of(request)
     idem = idempotency.key_of(request)
     digest = idempotency.request_hash(request, body) if idem else None
     key = generate(key_id)
@@ -141,8 +146,9 @@ async def rotate_api_key(key_id: str, request: Request, node: NodeDep, db: Reade
 
 
 @router.delete("/{key_id}")
-async def revoke_api_key(key_id: str, request: Request, node: NodeDep,
-                         db: ReaderDep) -> dict[str, Any]:
+async def revoke_api_key(key_id: str, request: Request) -> dict[str, Any]:
+    node = node_of(request)
+    db = reader_of(request)
     reply = await node.bus.request(REVOKE_API_KEY, RevokeApiKey(
         key_id=key_id, meta=request_meta(request)))
     return queries.view(await _after(node, reply, db, key_id))

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.auth.scopes import ADMIN
-from api.deps import NodeDep
+from api.deps import node_of
 from api.queries import events as queries
 from events.store.sqlite import LogFilter
 
@@ -46,7 +46,7 @@ def micros(moment: datetime) -> int:
                      "content": {"application/json": {"example": _PAGE_EXAMPLE}}}},
 )
 async def list_events(
-    node: NodeDep,
+    request: Request,
     stream: Annotated[str | None, Query(
         min_length=1, description="a stream, or a prefix ending in '*' (`task-*`)")] = None,
     types: Annotated[list[str] | None, Query(
@@ -63,6 +63,7 @@ async def list_events(
     `limit` events (maybe none) when the filters skip many: one page looks at no more
     than 100,000 positions.
     """
+    node = node_of(request)
     where = LogFilter(stream=stream, types=tuple(types or ()),
                       until_ts=micros(to_time) if to_time is not None else None)
     page = await queries.read_page(node.store, from_position, where, limit)
@@ -70,9 +71,10 @@ async def list_events(
 
 
 @router.get("/verify")
-async def verify_events(request: Request, node: NodeDep) -> dict[str, Any]:
+async def verify_events(request: Request) -> dict[str, Any]:
     """Walk the hash chain from position 1: `ok`, how many `events` checked out, and where
     and why it breaks. Runs in a thread of its own; one check at a time."""
+    node = node_of(request)
     state = request.app.state
     if getattr(state, "verify_lock", None) is None:
         state.verify_lock = asyncio.Lock()

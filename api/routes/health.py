@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import NodeDep
+from api.deps import node_of
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-async def get_health(node: NodeDep) -> JSONResponse:
+async def get_health(request: Request) -> JSONResponse:
+    node = node_of(request)
     services = node.services()
     healthy = all(state == "running" for state in services.values())
     body: dict[str, Any] = {

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api.auth.scopes import READ
-from api.deps import NodeDep, ReaderDep
+from api.deps import node_of, reader_of
 from api.queries import agents as agent_queries
 from api.queries import tasks as task_queries
 from events.projections.tasks import iso
@@ -17,7 +17,9 @@ router = APIRouter(prefix="/system", tags=["system"], dependencies=[READ])
 
 
 @router.get("/info")
-async def get_system_info(node: NodeDep, db: ReaderDep) -> dict[str, Any]:
+async def get_system_info(request: Request) -> dict[str, Any]:
+    node = node_of(request)
+    db = reader_of(request)
     agents = await agent_queries.list_agents(db)
     hour_ago = iso(datetime.now(UTC) - timedelta(hours=1))
     stats = await task_queries.task_stats(db, hour_ago)

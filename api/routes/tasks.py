@@ -19,7 +19,7 @@ from fastapi import APIRouter, Query, Request
 from amas.messages import CANCEL_TASK, SUBMIT_TASK, CancelTask, Reply, SubmitTask
 from api import idempotency
 from api.auth.scopes import READ, WRITE
-from api.deps import NodeDep, ReaderDep, request_meta
+from api.deps import node_of, reader_of, request_meta
 from api.errors import ApiError
 from api.queries import agents as agent_queries
 from api.queries import tasks as queries
@@ -66,9 +66,10 @@ def _status_view(task: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, dependencies=[WRITE])
-async def submit_task(body: SubmitTaskBody, request: Request, node: NodeDep,
-                      db: ReaderDep) -> dict[str, Any]:
+async def submit_task(body: SubmitTaskBody, request: Request) -> dict[str, Any]:
     """Submit a task. With an `Idempotency-Key` header, a retry gets the first answer."""
+    node = node_of(request)
+    db = reader_of(request)
     key = idempotency.key_of(request)
     digest = idempotency.request_hash(request, body) if key else None
     task_id = f"task-{idempotency.derived_id(request, key, 'task')}" if key else None
@@ -139,8 +140,7 @@ async def _estimate(request: Request, node: Any, db: Any, task_type: str) -> str
 
 @router.get("", dependencies=[READ])
 async def list_tasks(
-    node: NodeDep,
-    db: ReaderDep,
+    request: Request,
     status: Status | None = None,
     agent_id: str | None = None,
     task_type: str | None = None,
@@ -150,6 +150,8 @@ async def list_tasks(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
+    node = node_of(request)
+    db = reader_of(request)
     where = queries.TaskFilter(
         status=status, agent_id=agent_id, task_type=task_type, priority=priority,
         from_date=iso(_utc(from_date)) if from_date else None,
@@ -181,12 +183,16 @@ async def _task_or_404(node: Any, db: Any, task_id: str) -> dict[str, Any]:
 
 
 @router.get("/{task_id}", dependencies=[READ])
-async def get_task(task_id: str, node: NodeDep, db: ReaderDep) -> dict[str, Any]:
+async def get_task(task_id: str, request: Request) -> dict[str, Any]:
+    node = node_of(request)
+    db = reader_of(request)
     return _status_view(await _task_or_404(node, db, task_id))
 
 
 @router.get("/{task_id}/results", dependencies=[READ])
-async def get_task_results(task_id: str, node: NodeDep, db: ReaderDep) -> dict[str, Any]:
+async def get_task_results(task_id: str, request: Request) -> dict[str, Any]:
+    node = node_of(request)
+    db = reader_of(request)
     task = await _task_or_404(node, db, task_id)
     return {
         "task_id": task_id,
@@ -199,8 +205,9 @@ async def get_task_results(task_id: str, node: NodeDep, db: ReaderDep) -> dict[s
 
 
 @router.delete("/{task_id}", dependencies=[WRITE])
-async def cancel_task(task_id: str, request: Request, node: NodeDep,
-                      db: ReaderDep) -> dict[str, Any]:
+async def cancel_task(task_id: str, request: Request) -> dict[str, Any]:
+    node = node_of(request)
+    db = reader_of(request)
     reply = await node.bus.request(
         CANCEL_TASK, CancelTask(task_id=task_id, meta=request_meta(request))
     )
