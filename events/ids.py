@@ -39,6 +39,21 @@ class _UlidGenerator:
         self._last_ms = -1
         self._last_rand = 0
         self._prefix = ""
+        # A new millisecond draws 80 random bits; reading them from the OS one id at a time
+        # was a getrandom() system call per id. A forked child must not reuse the pool.
+        self._pool, self._at = b"", 0
+        os.register_at_fork(after_in_child=self._forget_pool)
+
+    def _forget_pool(self) -> None:
+        self._pool, self._at = b"", 0
+
+    def _random(self) -> int:
+        """80 random bits with the top one clear (called under the lock)."""
+        at = self._at
+        if at + 10 > len(self._pool):
+            self._pool, at = os.urandom(4000), 0
+        self._at = at + 10
+        return int.from_bytes(self._pool[at : at + 10], "big") >> 1
 
     def new(self) -> str:
         with self._lock:
@@ -47,12 +62,12 @@ class _UlidGenerator:
                 rand = self._last_rand + 1
                 if rand > _RANDOM_MAX:  # 2**79 ids in one ms: borrow the next ms
                     ms = self._last_ms + 1
-                    rand = int.from_bytes(os.urandom(10), "big") >> 1
+                    rand = self._random()
                 else:
                     ms = self._last_ms
             else:
                 # The top bit stays clear so increments within one ms never overflow.
-                rand = int.from_bytes(os.urandom(10), "big") >> 1
+                rand = self._random()
             if ms != self._last_ms:
                 self._prefix = _base32(ms, 10)
             self._last_ms, self._last_rand = ms, rand
@@ -63,13 +78,13 @@ class _UlidGenerator:
         with self._lock:
             ms = max(time.time_ns() // 1_000_000, self._last_ms)
             if ms != self._last_ms:
-                rand = int.from_bytes(os.urandom(10), "big") >> 1
+                rand = self._random()
                 self._prefix = _base32(ms, 10)
             else:
                 rand = self._last_rand + 1
             if rand + count > _RANDOM_MAX:
                 ms += 1
-                rand = int.from_bytes(os.urandom(10), "big") >> 1
+                rand = self._random()
                 self._prefix = _base32(ms, 10)
             self._last_ms, self._last_rand = ms, rand + count - 1
             prefix = self._prefix

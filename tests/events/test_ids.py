@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import threading
 import time
@@ -89,3 +90,18 @@ def test_new_prefixed_id_is_prefix_dash_lowercase_ulid_and_sorts_like_it() -> No
     assert ULID.fullmatch(ulid.upper())
     assert ulid == ulid.lower()
     assert first < second
+
+
+def test_a_forked_child_draws_its_own_random_bits() -> None:
+    new_id()  # the parent's pool of random bytes is filled
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a new millisecond, so fresh random bits
+        time.sleep(0.002)
+        os.write(write, new_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    time.sleep(0.002)
+    parent = new_id()
+    assert child[10:] != parent[10:]  # not the same bytes of one pool
