@@ -44,7 +44,7 @@ def create_app(node: Node, settings: EdgeSettings | None = None) -> FastAPI:
     app.state.node = node
     app.state.settings = settings
     app.state.first_answers = FirstAnswers()
-    app.state.estimates = {}  # task type -> (valid until, seconds); see routes/tasks.py
+    app.state.estimates = {}  # task type -> its estimate; see routes/tasks.py
     for router in (health.router, system.router, tasks.router, agents.router, apikeys.router,
                    events.router):
         app.include_router(router, prefix=API_PREFIX)
