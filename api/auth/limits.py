@@ -37,12 +37,12 @@ class Verdict:
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         headers = [
-            (b"x-ratelimit-limit", str(self.limit).encode()),
-            (b"x-ratelimit-remaining", str(self.remaining).encode()),
-            (b"x-ratelimit-reset", str(self.reset).encode()),
+            (b"x-ratelimit-limit", b"%d" % self.limit),
+            (b"x-ratelimit-remaining", b"%d" % self.remaining),
+            (b"x-ratelimit-reset", b"%d" % self.reset),
         ]
         if not self.allowed:
-            headers.append((b"retry-after", str(self.retry_after).encode()))
+            headers.append((b"retry-after", b"%d" % self.retry_after))
         return headers
 
 

@@ -93,14 +93,14 @@ class GuardMiddleware:
             return
         else:
             headers = verdict_or_none.headers()
-        await self.app(scope, receive, _with_headers(send, headers))
+        await self.app(scope, receive, _with_headers(scope, send, headers))
 
     async def _anonymous(self, scope: Scope, receive: Receive, send: Send, client: str) -> None:
         verdict = self.anonymous.take(client)
         if not verdict.allowed:
             await self._too_many(scope, receive, send, verdict)
             return
-        await self.app(scope, receive, _with_headers(send, verdict.headers()))
+        await self.app(scope, receive, _with_headers(scope, send, verdict.headers()))
 
     async def _too_many(self, scope: Scope, receive: Receive, send: Send,
                         verdict: Verdict) -> None:
@@ -130,7 +130,14 @@ def _plain(headers: Headers) -> dict[str, str]:
     return {k.decode(): v.decode() for k, v in headers}
 
 
-def _with_headers(send: Send, extra: Headers) -> Send:
+def _with_headers(scope: Scope, send: Send, extra: Headers) -> Send:
+    """`send`, adding `extra` to the response's headers: through the request-id
+    middleware's list when it is there (no second wrapper), else by wrapping `send`."""
+    carried = scope["state"].get("response_headers")
+    if carried is not None:
+        carried.extend(extra)
+        return send
+
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
             message["headers"] = [*message.get("headers", []), *extra]

@@ -1,4 +1,8 @@
-"""Every response carries X-Request-ID: the client's, or a new one."""
+"""Every response carries X-Request-ID: the client's, or a new one.
+
+Inner middleware add response headers of their own to `scope["state"]["response_headers"]`
+(the guard's rate-limit headers): one wrapper of `send` for all of them, rather than one
+per middleware, on every request's path."""
 
 from __future__ import annotations
 
@@ -23,13 +27,14 @@ class RequestIdMiddleware:
             return
         sent = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = sent if _ACCEPTABLE.match(sent) else new_prefixed_id("req")
-        scope.setdefault("state", {})["request_id"] = request_id
-        header = (b"x-request-id", request_id.encode())
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        extra = state["response_headers"] = [(b"x-request-id", request_id.encode())]
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [h for h in message.get("headers", []) if h[0] != b"x-request-id"]
-                message["headers"] = [*headers, header]
+                message["headers"] = headers + extra
             await send(message)
 
         await self.app(scope, receive, send_with_id)
