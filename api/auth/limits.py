@@ -68,6 +68,7 @@ class Gcra:
         self.interval = period / limit
         self.tolerance = self.interval * burst
         self._tat: dict[str, float] = {}
+        self._wall_offset, self._offset_until = 0.0, -1.0
 
     def take(self, client: str, now: float | None = None) -> Verdict:
         """Count one request by `client`, if it is allowed now."""
@@ -89,7 +90,9 @@ class Gcra:
         tat = max(self._tat.get(client, now), now)
         new_tat = tat + self.interval
         allowed_from = new_tat - self.tolerance
-        wall = time.time() - now  # monotonic to Unix time
+        if now > self._offset_until:  # monotonic to Unix time, read again once a minute
+            self._wall_offset, self._offset_until = time.time() - now, now + 60.0
+        wall = self._wall_offset
         if now < allowed_from:
             return Verdict(False, self.limit, 0, math.ceil(wall + tat),
                            max(1, math.ceil(allowed_from - now)), self.what)
@@ -144,6 +147,9 @@ class RateLimiter:
     def check(self, principal: Principal, method: str, path: str) -> Verdict | None:
         """The binding verdict (a refusal, or the tightest pass); None if unlimited."""
         client = principal.key_id or ""
+        if not path.startswith(self._group_paths):  # the common case: the tier's limit only
+            tier = principal.tier
+            return None if tier.requests_per_hour is None else self._tier(tier).take(client)
         limiters = ([self._groups[g.name] for g in self.groups if g.matches(method, path)]
                     if path.startswith(self._group_paths) else [])
         tier = principal.tier
