@@ -73,7 +73,7 @@ class _LoopFuture(pykka.ThreadingFuture[Any]):
     loop_thread: int | None = None
 
     def get(self, *, timeout: float | None = None) -> Any:
-        if self.loop_thread == threading.get_ident():
+        if self._result is None and self.loop_thread == threading.get_ident():
             raise RuntimeError("a blocking ask of a loop actor from the loop's own thread "
                                "would wait for itself")
         return super().get(timeout=timeout)

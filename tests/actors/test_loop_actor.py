@@ -73,6 +73,9 @@ async def test_a_blocking_ask_from_the_loop_thread_raises_instead_of_waiting_for
     try:
         with pytest.raises(RuntimeError, match="would wait for itself"):
             ref.ask("asked", timeout=1)
+        answer = ref.ask("asked again", block=False)
+        await settle()
+        assert answer.get() == "got asked again"  # answered already: nothing to wait for
     finally:
         ref.stop(block=False)
         await settle()
