@@ -217,7 +217,7 @@ class TaskManager(SupervisedActor):
             if self.active[owner] <= 0:
                 del self.active[owner]
 
-    # -- coroutines: the loop runs them between messages; the actor never waits on them -
+    # -- on the loop between messages: appends' answers, and coroutines never awaited --
 
     def _appended(self, stream: str, reply: ReplyFn | None, data: dict[str, Any],
                   appended: asyncio.Future[AppendResult]) -> None:

@@ -89,22 +89,13 @@ class RowProjection(Projection):
         keyed, keys, created = self.keyed(events)
         if not keys:
             return
-        cache = self._recent
-        rows: dict[str, Row | None] = {}
-        missing: set[str] = set()
-        for key in keys - created:
-            if key in cache:
-                rows[key] = cache[key]
-            else:
-                missing.add(key)
+        rows, missing = from_cache(self._recent, keys - created)
         if missing:
             rows.update(self.load_rows(db, missing))
         changed = self.fold_all(rows, keyed, keys)
         for sql, params in self.writes(changed):
             db.execute(sql, params)
-        if len(cache) > _RECENT_ROWS:
-            cache.clear()
-        cache.update(changed)
+        remember(self._recent, changed, _RECENT_ROWS)
 
     def forget(self) -> None:
         """Drop the cached rows: the database is the truth again."""
@@ -202,6 +193,27 @@ class RowProjection(Projection):
     @functools.cached_property
     def _sql(self) -> _RowSQL:
         return _RowSQL(self.table, self.key, self.columns, self.json_columns)
+
+
+def from_cache(
+    cache: dict[str, Row | None], keys: Iterable[str]
+) -> tuple[dict[str, Row | None], set[str]]:
+    """The rows of `keys` that `cache` holds, and the keys it does not (to be read)."""
+    rows: dict[str, Row | None] = {}
+    missing: set[str] = set()
+    for key in keys:
+        if key in cache:
+            rows[key] = cache[key]
+        else:
+            missing.add(key)
+    return rows, missing
+
+
+def remember(cache: dict[str, Row | None], changed: dict[str, Row | None], limit: int) -> None:
+    """Keep `changed` in `cache`, starting afresh once it holds more than `limit` rows."""
+    if len(cache) > limit:
+        cache.clear()
+    cache.update(changed)
 
 
 class _RowSQL:

@@ -16,7 +16,7 @@ from typing import Any
 from events.db_thread import DbThread
 from events.envelope import Event
 from events.errors import ProjectionTimeoutError, StoreClosedError
-from events.projections.base import Projection, Row, RowProjection
+from events.projections.base import Projection, Row, RowProjection, from_cache, remember
 from events.store.base import EventStore
 
 log = logging.getLogger(__name__)
@@ -371,13 +371,7 @@ class ProjectionRunner:
                             e for e in events if e.type in types]
                         keyed, keys, created = projection.keyed(relevant)
                         cache = caches[projection.name]
-                        rows: dict[str, Row | None] = {}
-                        missing: set[str] = set()
-                        for key in keys - created:
-                            if key in cache:
-                                rows[key] = cache[key]
-                            else:
-                                missing.add(key)
+                        rows, missing = from_cache(cache, keys - created)
                         if missing:  # written by an earlier batch: let that commit first
                             if writing is not None:
                                 await writing
@@ -385,9 +379,7 @@ class ProjectionRunner:
                             rows.update(await self._db.run(projection.load_rows, missing))
                         changed = projection.fold_all(rows, keyed, keys)
                         statements += projection.writes(changed)
-                        if len(cache) > _ROW_CACHE:
-                            cache.clear()
-                        cache.update(changed)
+                        remember(cache, changed, _ROW_CACHE)
                     for projection in rowed:
                         statements.append((_SET_CHECKPOINT, (last, projection.name)))
                     if writing is not None:
