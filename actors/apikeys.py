@@ -49,8 +49,9 @@ def evolve(state: KeyState | None, event: EventData) -> KeyState | None:
             rotations = state.rotations
             if rotated.idempotency_key is not None:
                 rotations = {**rotations, rotated.idempotency_key: rotated.request_hash}
-            return msgspec.structs.replace(state, version=state.version + 1,
-                                           expires_at=expires_at, rotations=rotations)
+            return msgspec.structs.replace(
+                state, version=state.version + 1, expires_at=expires_at, rotations=rotations
+            )
         case ApiKeyRevoked() if state is not None:
             return msgspec.structs.replace(state, version=state.version + 1, revoked=True)
     return state
@@ -62,31 +63,45 @@ def decide(state: KeyState | None, command: KeyCommand) -> list[EventData] | Rep
         if state is not None:
             if command.request_hash is not None and command.request_hash == state.request_hash:
                 return _replayed(command.key_id)  # a retry with the same Idempotency-Key
-            return rejected("CONFLICT", f"API key {command.key_id!r} already exists",
-                            key_id=command.key_id)
-        return [ApiKeyCreated(
-            key_id=command.key_id, name=command.name, prefix=command.prefix,
-            secret_hash=command.secret_hash, scopes=command.scopes, tier=command.tier,
-            owner=command.owner, expires_at=command.expires_at,
-            request_hash=command.request_hash,
-        )]
+            return rejected(
+                "CONFLICT", f"API key {command.key_id!r} already exists", key_id=command.key_id
+            )
+        return [
+            ApiKeyCreated(
+                key_id=command.key_id,
+                name=command.name,
+                prefix=command.prefix,
+                secret_hash=command.secret_hash,
+                scopes=command.scopes,
+                tier=command.tier,
+                owner=command.owner,
+                expires_at=command.expires_at,
+                request_hash=command.request_hash,
+            )
+        ]
     if state is None:
-        return rejected("NOT_FOUND", f"API key {command.key_id!r} not found",
-                        key_id=command.key_id)
+        return rejected("NOT_FOUND", f"API key {command.key_id!r} not found", key_id=command.key_id)
     if state.revoked:
-        return rejected("CONFLICT", f"API key {command.key_id!r} is revoked",
-                        key_id=command.key_id)
+        return rejected("CONFLICT", f"API key {command.key_id!r} is revoked", key_id=command.key_id)
     if isinstance(command, RotateApiKey):
         if command.idempotency_key is not None and command.idempotency_key in state.rotations:
             if state.rotations[command.idempotency_key] == command.request_hash:
                 return _replayed(command.key_id)
-            return rejected("CONFLICT", "this Idempotency-Key was used for a different request",
-                            key_id=command.key_id)
-        return [ApiKeyRotated(key_id=command.key_id, prefix=command.prefix,
-                              secret_hash=command.secret_hash,
-                              expires_at=command.expires_at or state.expires_at,
-                              idempotency_key=command.idempotency_key,
-                              request_hash=command.request_hash)]
+            return rejected(
+                "CONFLICT",
+                "this Idempotency-Key was used for a different request",
+                key_id=command.key_id,
+            )
+        return [
+            ApiKeyRotated(
+                key_id=command.key_id,
+                prefix=command.prefix,
+                secret_hash=command.secret_hash,
+                expires_at=command.expires_at or state.expires_at,
+                idempotency_key=command.idempotency_key,
+                request_hash=command.request_hash,
+            )
+        ]
     return [ApiKeyRevoked(key_id=command.key_id, reason=command.reason)]
 
 
@@ -104,8 +119,7 @@ async def execute(store: EventStore, command: KeyCommand) -> Reply:
     if isinstance(decision, Reply):
         return decision
     try:
-        result = await store.append(stream, state.version if state else 0, decision,
-                                    command.meta)
+        result = await store.append(stream, state.version if state else 0, decision, command.meta)
     except ConcurrencyError as e:
         return rejected("CONFLICT", f"API key {command.key_id!r} changed meanwhile: {e}")
     except EventsError as e:

@@ -74,8 +74,9 @@ class _LoopFuture(pykka.ThreadingFuture[Any]):
 
     def get(self, *, timeout: float | None = None) -> Any:
         if self._result is None and self.loop_thread == threading.get_ident():
-            raise RuntimeError("a blocking ask of a loop actor from the loop's own thread "
-                               "would wait for itself")
+            raise RuntimeError(
+                "a blocking ask of a loop actor from the loop's own thread would wait for itself"
+            )
         return super().get(timeout=timeout)
 
 

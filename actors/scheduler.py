@@ -101,14 +101,23 @@ def choose_agent(slots: Iterable[Slot], task_type: str) -> Slot | None:
 
 
 def _preference(slot: Slot) -> tuple[int, float, str]:
-    return (RANK.get(slot.priority, 2), len(slot.running) / slot.max_concurrent_tasks,
-            slot.agent_id)
+    return (
+        RANK.get(slot.priority, 2),
+        len(slot.running) / slot.max_concurrent_tasks,
+        slot.agent_id,
+    )
 
 
 class Scheduler(SupervisedActor):
     def __init__(
-        self, supervisor: Supervisor, name: str, bridge: LoopBridge, send: Send,
-        slots: list[Slot], load: Load, reoffer_after: float = 5.0,
+        self,
+        supervisor: Supervisor,
+        name: str,
+        bridge: LoopBridge,
+        send: Send,
+        slots: list[Slot],
+        load: Load,
+        reoffer_after: float = 5.0,
     ) -> None:
         super().__init__(supervisor, name)
         self.bridge = bridge

@@ -51,15 +51,17 @@ class SupervisedActor(LoopActor):
     ) -> None:
         # pykka drops the messages still in the inbox as the actor stops: keep them for
         # the next instance (this runs before that teardown).
-        self.supervisor.child_failed(self.name, exception_value or RuntimeError("unknown"),
-                                     _left_in_inbox(self.actor_inbox))
+        self.supervisor.child_failed(
+            self.name, exception_value or RuntimeError("unknown"), _left_in_inbox(self.actor_inbox)
+        )
 
 
 class Child:
     """A stable address for a supervised actor across its restarts."""
 
-    def __init__(self, name: str, factory: Callable[[], pykka.ActorRef[Any]],
-                 on_crash: CrashHook | None) -> None:
+    def __init__(
+        self, name: str, factory: Callable[[], pykka.ActorRef[Any]], on_crash: CrashHook | None
+    ) -> None:
         self.name = name
         self.factory = factory
         self.on_crash = on_crash

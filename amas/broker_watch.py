@@ -50,18 +50,24 @@ class BrokerWatch:
                 delay = min(delay * 2, _RESTART_BACKOFF_MAX)
                 continue
             delay = 0.1
-            await self.alert("warning", "NATS_RESTARTED",
-                             "the embedded nats-server exited and was started again",
-                             {"url": server.url, "pid": server.pid})
+            await self.alert(
+                "warning",
+                "NATS_RESTARTED",
+                "the embedded nats-server exited and was started again",
+                {"url": server.url, "pid": server.pid},
+            )
 
     async def lost(self) -> None:
         """The node's NATS connection broke (nats-py's disconnected callback)."""
         if self.stopping or self._down_since is not None:
             return
         self._down_since = time.monotonic()
-        await self.alert("error", "NATS_DOWN",
-                         "lost the connection to NATS; writes answer 503 until it is back",
-                         {"url": self.url})
+        await self.alert(
+            "error",
+            "NATS_DOWN",
+            "lost the connection to NATS; writes answer 503 until it is back",
+            {"url": self.url},
+        )
 
     async def back(self) -> None:
         """The connection is back (nats-py's reconnected callback)."""
@@ -69,17 +75,24 @@ class BrokerWatch:
             return
         outage = time.monotonic() - self._down_since
         self._down_since = None
-        await self.alert("info", "NATS_RECOVERED", f"NATS is back after {outage:.1f} s",
-                         {"url": self.url, "outage_seconds": round(outage, 3)})
+        await self.alert(
+            "info",
+            "NATS_RECOVERED",
+            f"NATS is back after {outage:.1f} s",
+            {"url": self.url, "outage_seconds": round(outage, 3)},
+        )
 
-    async def alert(self, level: Level, code: str, message: str,
-                    details: dict[str, Any]) -> None:
+    async def alert(self, level: Level, code: str, message: str, details: dict[str, Any]) -> None:
         store = self.store
         if self.stopping or store is None:
             return
         try:
-            await store.append("system", ANY_VERSION, [SystemAlerted(
-                level=level, code=code, message=message, details=details)], Meta(actor="node"))
+            await store.append(
+                "system",
+                ANY_VERSION,
+                [SystemAlerted(level=level, code=code, message=message, details=details)],
+                Meta(actor="node"),
+            )
         except StoreClosedError:
             return
         except Exception:

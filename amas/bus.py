@@ -65,9 +65,13 @@ class Bus:
         self._tokens = itertools.count()
 
     @classmethod
-    async def connect(cls, url: str, name: str = "amas",
-                      on_disconnect: Callable[[], Awaitable[None]] | None = None,
-                      on_reconnect: Callable[[], Awaitable[None]] | None = None) -> Bus:
+    async def connect(
+        cls,
+        url: str,
+        name: str = "amas",
+        on_disconnect: Callable[[], Awaitable[None]] | None = None,
+        on_reconnect: Callable[[], Awaitable[None]] | None = None,
+    ) -> Bus:
         """Connect, and reconnect for ever: an outage pauses the node, it never ends it."""
         made: list[Bus] = []
 
@@ -83,9 +87,16 @@ class Bus:
                 await on_reconnect()
 
         nc = await nats.connect(
-            servers=[url], name=name, allow_reconnect=True, max_reconnect_attempts=-1,
-            reconnect_time_wait=0.25, connect_timeout=2, ping_interval=5,
-            max_outstanding_pings=2, disconnected_cb=disconnected, reconnected_cb=reconnected,
+            servers=[url],
+            name=name,
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.25,
+            connect_timeout=2,
+            ping_interval=5,
+            max_outstanding_pings=2,
+            disconnected_cb=disconnected,
+            reconnected_cb=reconnected,
         )
         bus = cls(nc)
         await nc.subscribe(f"{bus._inbox}.*", cb=bus._on_answer)
@@ -107,16 +118,23 @@ class Bus:
         # no rescheduling per request (2-3% of the event loop under load, py-spy --gil).
         expiry = loop.call_later(timeout, _expire, answer)
         try:
-            await self.nc.publish(subject, command_encoder.encode(command),
-                                  reply=f"{self._inbox}.{token}")
+            await self.nc.publish(
+                subject, command_encoder.encode(command), reply=f"{self._inbox}.{token}"
+            )
             msg = await answer
         except _ConnectionBroke:
-            raise BusUnavailable(subject, "the connection to NATS broke before the answer came;"
-                                          " the command may have taken effect") from None
+            raise BusUnavailable(
+                subject,
+                "the connection to NATS broke before the answer came;"
+                " the command may have taken effect",
+            ) from None
         except TimeoutError as e:
             raise BusUnavailable(subject, f"no answer within {timeout:g} s") from e
-        except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError,
-                nats.errors.OutboundBufferLimitError) as e:
+        except (
+            nats.errors.ConnectionClosedError,
+            nats.errors.ConnectionReconnectingError,
+            nats.errors.OutboundBufferLimitError,
+        ) as e:
             raise BusUnavailable(subject, "not connected to NATS") from e
         finally:
             expiry.cancel()
@@ -126,7 +144,7 @@ class Bus:
         return reply_decoder.decode(msg.data)
 
     async def _on_answer(self, msg: Msg) -> None:
-        answer = self._answers.pop(msg.subject[len(self._inbox) + 1:], None)
+        answer = self._answers.pop(msg.subject[len(self._inbox) + 1 :], None)
         if answer is not None and not answer.done():
             answer.set_result(msg)
 
@@ -138,12 +156,12 @@ class Bus:
             if not answer.done():
                 answer.set_exception(_ConnectionBroke())
 
-    async def publish(self, subject: str, payload: bytes,
-                      headers: dict[str, str] | None = None) -> None:
+    async def publish(
+        self, subject: str, payload: bytes, headers: dict[str, str] | None = None
+    ) -> None:
         await self.nc.publish(subject, payload, headers=headers)
 
-    async def serve_commands(self, subject: str, handler: CommandHandler,
-                             queue: str = "") -> None:
+    async def serve_commands(self, subject: str, handler: CommandHandler, queue: str = "") -> None:
         """Decode each command on `subject` and hand it, with a way to answer, to `handler`.
 
         The answer is a plain call on the loop's thread (an actor's decision, a future's
@@ -165,8 +183,9 @@ class Bus:
 
         await self.nc.subscribe(subject, queue=queue, cb=on_message)
 
-    def send_soon(self, subject: str, payload: bytes,
-                  headers: dict[str, str] | None = None) -> None:
+    def send_soon(
+        self, subject: str, payload: bytes, headers: dict[str, str] | None = None
+    ) -> None:
         """Publish from a plain callback on the loop: queued, and sent in order by one
         task per burst rather than a task per message. Best effort, like any reply: a
         message that cannot go out (NATS is away) is dropped and logged."""
@@ -183,8 +202,9 @@ class Bus:
             except Exception as e:
                 log.info("message on %s dropped: %r", subject, e)
 
-    async def subscribe(self, subject: str, callback: Callable[[Msg], Awaitable[None]],
-                        queue: str = "") -> None:
+    async def subscribe(
+        self, subject: str, callback: Callable[[Msg], Awaitable[None]], queue: str = ""
+    ) -> None:
         await self.nc.subscribe(subject, queue=queue, cb=callback)
 
     async def close(self) -> None:

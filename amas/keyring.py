@@ -41,8 +41,9 @@ class Principal:
         return scope in self.scopes or "admin" in self.scopes
 
 
-ANONYMOUS_ADMIN = Principal(None, "anonymous (authentication off)", frozenset(SCOPES),
-                            TIERS["enterprise"])
+ANONYMOUS_ADMIN = Principal(
+    None, "anonymous (authentication off)", frozenset(SCOPES), TIERS["enterprise"]
+)
 
 
 @dataclass
@@ -75,7 +76,9 @@ class KeyRing:
         for key_id, name, secret_hash, scopes, tier, expires_at, status in rows:
             self._keys[key_id] = _Key(
                 Principal(key_id, name, frozenset(msgspec.json.decode(scopes)), TIERS[tier]),
-                secret_hash, _epoch(expires_at), revoked=status == "revoked",
+                secret_hash,
+                _epoch(expires_at),
+                revoked=status == "revoked",
             )
         self.position = loaded_to
         self._follow = asyncio.create_task(self._follow_log(loaded_to + 1))
@@ -133,7 +136,8 @@ class KeyRing:
             case ApiKeyCreated():
                 self._keys[data.key_id] = _Key(
                     Principal(data.key_id, data.name, frozenset(data.scopes), TIERS[data.tier]),
-                    data.secret_hash, _epoch(data.expires_at),
+                    data.secret_hash,
+                    _epoch(data.expires_at),
                 )
             case ApiKeyRotated() if data.key_id in self._keys:
                 key = self._keys[data.key_id]

@@ -71,7 +71,7 @@ def key_id_of(raw: str) -> str | None:
     """The key id a presented key claims, or None if it is not shaped like ours."""
     if not raw.startswith(KEY_PREFIX):
         return None
-    key_id, sep, secret = raw[len(KEY_PREFIX):].partition("_")
+    key_id, sep, secret = raw[len(KEY_PREFIX) :].partition("_")
     return key_id if sep and key_id and secret else None
 
 
@@ -80,16 +80,29 @@ def same_hash(presented: str, stored: str) -> bool:
     return hmac.compare_digest(presented.encode(), stored.encode())
 
 
-def create_command(name: str, scopes: list[str], tier: str, owner: str | None = None,
-                   expires_at: str | None = None, meta: Meta | None = None,
-                   key_id: str | None = None, request_hash: str | None = None,
-                   ) -> tuple[NewKey, CreateApiKey]:
+def create_command(
+    name: str,
+    scopes: list[str],
+    tier: str,
+    owner: str | None = None,
+    expires_at: str | None = None,
+    meta: Meta | None = None,
+    key_id: str | None = None,
+    request_hash: str | None = None,
+) -> tuple[NewKey, CreateApiKey]:
     """A new key and the command recording it; the raw key stays with the caller."""
     key = generate(key_id)
     return key, CreateApiKey(
-        key_id=key.key_id, name=name, prefix=key.prefix, secret_hash=key.secret_hash,
-        scopes=sorted(set(scopes)), tier=tier, owner=owner, expires_at=expires_at,
-        request_hash=request_hash, meta=meta or Meta(),
+        key_id=key.key_id,
+        name=name,
+        prefix=key.prefix,
+        secret_hash=key.secret_hash,
+        scopes=sorted(set(scopes)),
+        tier=tier,
+        owner=owner,
+        expires_at=expires_at,
+        request_hash=request_hash,
+        meta=meta or Meta(),
     )
 
 

@@ -125,8 +125,16 @@ class FailTask(msgspec.Struct, frozen=True, kw_only=True, tag="task.fail"):
 
 
 Command = (
-    SubmitTask | CancelTask | ConfigureAgent | StartTask | ReportProgress | CompleteTask | FailTask
-    | CreateApiKey | RotateApiKey | RevokeApiKey
+    SubmitTask
+    | CancelTask
+    | ConfigureAgent
+    | StartTask
+    | ReportProgress
+    | CompleteTask
+    | FailTask
+    | CreateApiKey
+    | RotateApiKey
+    | RevokeApiKey
 )
 
 

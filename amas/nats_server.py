@@ -87,9 +87,12 @@ def servers_using(store_dir: Path) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if argv and argv[0].endswith(b"nats-server") and any(
-            str(store_dir).encode() in arg for arg in argv
-        ) and process_alive(int(entry.name)):
+        if (
+            argv
+            and argv[0].endswith(b"nats-server")
+            and any(str(store_dir).encode() in arg for arg in argv)
+            and process_alive(int(entry.name))
+        ):
             found.append(int(entry.name))
     return found
 
@@ -126,13 +129,25 @@ class EmbeddedNatsServer:
             self._process.stderr.close()  # a dead predecessor's pipe
         self.store_dir.mkdir(parents=True, exist_ok=True)
         command = [
-            find_binary(), "-c", str(CONFIG), "-a", self.host, "-p", str(self.port),
-            "-sd", str(self.store_dir), "-l", str(self.log_file),
+            find_binary(),
+            "-c",
+            str(CONFIG),
+            "-a",
+            self.host,
+            "-p",
+            str(self.port),
+            "-sd",
+            str(self.store_dir),
+            "-l",
+            str(self.log_file),
         ]
         # Popen returns once the child is forked; waiting for readiness is async below.
         self._process = subprocess.Popen(  # noqa: ASYNC220
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, preexec_fn=_die_with_parent,
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=_die_with_parent,
         )
         await self._wait_ready()
 

@@ -58,8 +58,17 @@ from events.types import AgentErrored, AgentStarted
 
 log = logging.getLogger(__name__)
 
-_FOLLOWED = frozenset({"task.created", "task.requeued", "task.started", "task.completed",
-                       "task.failed", "task.cancelled", "agent.configured"})
+_FOLLOWED = frozenset(
+    {
+        "task.created",
+        "task.requeued",
+        "task.started",
+        "task.completed",
+        "task.failed",
+        "task.cancelled",
+        "agent.configured",
+    }
+)
 
 _CATCH_UP_TIMEOUT = 60.0
 _STOP_TIMEOUT = 15.0
@@ -69,9 +78,14 @@ _TICK = 1.0
 
 def _started(spec: AgentSpec, restarts: int) -> AgentStarted:
     return AgentStarted(
-        agent_id=spec.agent_id, agent_type=spec.agent_type, name=spec.name,
-        description=spec.description, capabilities=spec.capabilities, timeout=spec.timeout,
-        max_concurrent_tasks=spec.max_concurrent_tasks, priority=spec.priority,
+        agent_id=spec.agent_id,
+        agent_type=spec.agent_type,
+        name=spec.name,
+        description=spec.description,
+        capabilities=spec.capabilities,
+        timeout=spec.timeout,
+        max_concurrent_tasks=spec.max_concurrent_tasks,
+        priority=spec.priority,
         restarts=restarts,
     )
 
@@ -155,9 +169,12 @@ class Node:
         await self.keyring.start(self.reader, self.projections.position("api_keys"))
         self._on_stop(self.keyring.stop)
 
-        self.bus = await Bus.connect(self.nats_url, name=f"amas-node-{os.getpid()}",
-                                     on_disconnect=self.broker.lost,
-                                     on_reconnect=self.broker.back)
+        self.bus = await Bus.connect(
+            self.nats_url,
+            name=f"amas-node-{os.getpid()}",
+            on_disconnect=self.broker.lost,
+            on_reconnect=self.broker.back,
+        )
         self._on_stop(self.bus.close)
         self.relay = await Relay.open(self.store, self.bus, paths.relay_db)
         self._on_stop(self.relay.close)
@@ -219,13 +236,22 @@ class Node:
         sup, bridge = self.supervisor, self.bridge
         self.task_manager = sup.start(
             "task-manager",
-            lambda: TaskManager.start(sup, "task-manager", bridge, self.store, self.bus.publish,
-                                      by_type, VALIDATORS, self._load_unfinished),
+            lambda: TaskManager.start(
+                sup,
+                "task-manager",
+                bridge,
+                self.store,
+                self.bus.publish,
+                by_type,
+                VALIDATORS,
+                self._load_unfinished,
+            ),
         )
         self.scheduler = sup.start(
             "scheduler",
-            lambda: Scheduler.start(sup, "scheduler", bridge, self.bus.send_soon, self._slots(),
-                                    self._load_schedule),
+            lambda: Scheduler.start(
+                sup, "scheduler", bridge, self.bus.send_soon, self._slots(), self._load_schedule
+            ),
         )
         self.runner = WorkRunner(self._request, self.bus.publish, REPORT_TASK)
         for spec in specs:
@@ -241,8 +267,13 @@ class Node:
 
     def _slots(self) -> list[Slot]:
         return [
-            Slot(agent_id=s.agent_id, agent_type=s.agent_type, task_types=frozenset(s.task_types),
-                 max_concurrent_tasks=s.max_concurrent_tasks, priority=s.priority)
+            Slot(
+                agent_id=s.agent_id,
+                agent_type=s.agent_type,
+                task_types=frozenset(s.task_types),
+                max_concurrent_tasks=s.max_concurrent_tasks,
+                priority=s.priority,
+            )
             for s in self.specs.values()
         ]
 
@@ -256,8 +287,9 @@ class Node:
         def to_agent(command: Command, reply: Any) -> None:
             agent = self.agents.get(getattr(command, "agent_id", ""))
             if agent is None:
-                reply(rejected("NOT_FOUND", f"agent {getattr(command, 'agent_id', '')!r}"
-                                            " not found"))
+                reply(
+                    rejected("NOT_FOUND", f"agent {getattr(command, 'agent_id', '')!r} not found")
+                )
             else:
                 agent.tell(Incoming(command, reply))
 
@@ -270,14 +302,16 @@ class Node:
 
         types = {spec.agent_type for spec in self.config.agents}
         for agent_type in sorted(types):
-            await self.bus.subscribe(work_subject(agent_type), self._on_work,
-                                     queue=f"agents-{agent_type}")
+            await self.bus.subscribe(
+                work_subject(agent_type), self._on_work, queue=f"agents-{agent_type}"
+            )
         await self.bus.subscribe(CANCEL_WORK, self._on_cancel_work)
 
     async def _announce_agents(self) -> None:
         for spec in self.config.agents:
             await self.store.append(
-                f"agent-{spec.agent_id}", ANY_VERSION,
+                f"agent-{spec.agent_id}",
+                ANY_VERSION,
                 [_started(spec, restarts=0)],
                 Meta(actor="node"),
             )
@@ -309,14 +343,26 @@ class Node:
         data = event.data
         match event.type:
             case "task.created":
-                self.scheduler.tell(Queued(task_id=data.task_id, task_type=data.task_type,
-                                           priority=data.priority, attempt=1))
+                self.scheduler.tell(
+                    Queued(
+                        task_id=data.task_id,
+                        task_type=data.task_type,
+                        priority=data.priority,
+                        attempt=1,
+                    )
+                )
             case "task.requeued":
                 await self.projections.wait_for(event.position, _CATCH_UP_TIMEOUT, "tasks")
                 row = await self._task_row(data.task_id)
                 if row is not None:
-                    self.scheduler.tell(Queued(task_id=data.task_id, task_type=row[0],
-                                               priority=row[1], attempt=data.attempt + 1))
+                    self.scheduler.tell(
+                        Queued(
+                            task_id=data.task_id,
+                            task_type=row[0],
+                            priority=row[1],
+                            attempt=data.attempt + 1,
+                        )
+                    )
             case "task.started":
                 self.scheduler.tell(Started(data.task_id, data.attempt))
             case "task.completed" | "task.failed" | "task.cancelled":
@@ -324,17 +370,27 @@ class Node:
             case "agent.configured":
                 if data.agent_id in self.specs:
                     self.specs[data.agent_id] = msgspec.structs.replace(
-                        self.specs[data.agent_id], timeout=data.timeout,
-                        max_concurrent_tasks=data.max_concurrent_tasks, priority=data.priority,
+                        self.specs[data.agent_id],
+                        timeout=data.timeout,
+                        max_concurrent_tasks=data.max_concurrent_tasks,
+                        priority=data.priority,
                     )
-                self.scheduler.tell(Configure(agent_id=data.agent_id,
-                                              max_concurrent_tasks=data.max_concurrent_tasks,
-                                              priority=data.priority))
+                self.scheduler.tell(
+                    Configure(
+                        agent_id=data.agent_id,
+                        max_concurrent_tasks=data.max_concurrent_tasks,
+                        priority=data.priority,
+                    )
+                )
                 agent = self.agents.get(data.agent_id)
                 if agent is not None:
-                    agent.tell(Reconfigure(timeout=data.timeout,
-                                           max_concurrent_tasks=data.max_concurrent_tasks,
-                                           priority=data.priority))
+                    agent.tell(
+                        Reconfigure(
+                            timeout=data.timeout,
+                            max_concurrent_tasks=data.max_concurrent_tasks,
+                            priority=data.priority,
+                        )
+                    )
 
     def _agent_crashed(self, agent_id: str, error: BaseException, crashes: int) -> None:
         """Runs as the crashed agent stops: record it, release its tasks."""
@@ -346,14 +402,22 @@ class Node:
 
     async def _record_crash(self, spec: AgentSpec, error: BaseException, crashes: int) -> None:
         await self.store.append(
-            f"agent-{spec.agent_id}", ANY_VERSION,
-            [AgentErrored(agent_id=spec.agent_id, agent_type=spec.agent_type,
-                          error=f"{type(error).__name__}: {error}", restarts=crashes)],
+            f"agent-{spec.agent_id}",
+            ANY_VERSION,
+            [
+                AgentErrored(
+                    agent_id=spec.agent_id,
+                    agent_type=spec.agent_type,
+                    error=f"{type(error).__name__}: {error}",
+                    restarts=crashes,
+                )
+            ],
             Meta(actor="supervisor"),
         )
         await asyncio.sleep(self.supervisor.restart_delay(crashes))
         await self.store.append(
-            f"agent-{spec.agent_id}", ANY_VERSION,
+            f"agent-{spec.agent_id}",
+            ANY_VERSION,
             [_started(spec, restarts=crashes)],
             Meta(actor="supervisor"),
         )
@@ -369,9 +433,18 @@ class Node:
             " WHERE status IN ('queued', 'in_progress')"
         )
         return [
-            TaskState(task_id=r[0], task_type=r[1], parameters=msgspec.json.decode(r[2]),
-                      priority=r[3], status=r[4], version=r[5], attempt=r[6],
-                      max_attempts=r[7], agent_id=r[8], api_key_id=r[9])
+            TaskState(
+                task_id=r[0],
+                task_type=r[1],
+                parameters=msgspec.json.decode(r[2]),
+                priority=r[3],
+                status=r[4],
+                version=r[5],
+                attempt=r[6],
+                max_attempts=r[7],
+                agent_id=r[8],
+                api_key_id=r[9],
+            )
             for r in rows
         ]
 
@@ -381,15 +454,20 @@ class Node:
             "SELECT task_id, task_type, priority, attempt, status, agent_id FROM tasks"
             " WHERE status IN ('queued', 'in_progress') ORDER BY created_at"
         )
-        queued = [Queued(task_id=r[0], task_type=r[1], priority=r[2], attempt=r[3] + 1)
-                  for r in rows if r[4] == "queued"]
+        queued = [
+            Queued(task_id=r[0], task_type=r[1], priority=r[2], attempt=r[3] + 1)
+            for r in rows
+            if r[4] == "queued"
+        ]
         placed = [(r[0], r[5], r[3]) for r in rows if r[4] == "in_progress" and r[5]]
         return queued, placed
 
     async def _task_row(self, task_id: str) -> tuple[str, str] | None:
-        rows = list(await self.reader.execute_fetchall(
-            "SELECT task_type, priority FROM tasks WHERE task_id = ?", (task_id,)
-        ))
+        rows = list(
+            await self.reader.execute_fetchall(
+                "SELECT task_type, priority FROM tasks WHERE task_id = ?", (task_id,)
+            )
+        )
         return (rows[0][0], rows[0][1]) if rows else None
 
     async def _request(self, subject: str, command: msgspec.Struct) -> Reply:

@@ -94,11 +94,13 @@ class Relay:
         )
         columns = {r[1] for r in await db.execute_fetchall("PRAGMA table_info(relay_checkpoint)")}
         if "safe_position" not in columns:  # a relay.db from before the rewinds
-            await db.execute("ALTER TABLE relay_checkpoint ADD COLUMN"
-                             " safe_position INTEGER NOT NULL DEFAULT 0")
+            await db.execute(
+                "ALTER TABLE relay_checkpoint ADD COLUMN safe_position INTEGER NOT NULL DEFAULT 0"
+            )
         relay = cls(store, bus, db)
-        rows = list(await db.execute_fetchall(
-            "SELECT position, safe_position FROM relay_checkpoint"))
+        rows = list(
+            await db.execute_fetchall("SELECT position, safe_position FROM relay_checkpoint")
+        )
         position, safe = rows[0] if rows else (0, 0)
         relay.position = relay.acked = position
         # The node stopped, perhaps with its nats-server: send the last seconds again.
@@ -109,8 +111,12 @@ class Relay:
     async def _ensure_stream(self) -> JetStreamContext | None:
         js = self.bus.nc.jetstream(timeout=5)
         config = StreamConfig(
-            name=STREAM, subjects=SUBJECTS, storage=StorageType.FILE,
-            retention=RetentionPolicy.LIMITS, discard=DiscardPolicy.OLD, max_age=_MAX_AGE,
+            name=STREAM,
+            subjects=SUBJECTS,
+            storage=StorageType.FILE,
+            retention=RetentionPolicy.LIMITS,
+            discard=DiscardPolicy.OLD,
+            max_age=_MAX_AGE,
             duplicate_window=_DUPLICATE_WINDOW,
         )
         try:
@@ -120,8 +126,12 @@ class Relay:
             except Exception:
                 await js.add_stream(config)
         except Exception as e:
-            log.warning("no JetStream stream %s (%r): events go out without a stream,"
-                        " and a flush stands in for acknowledgement", STREAM, e)
+            log.warning(
+                "no JetStream stream %s (%r): events go out without a stream,"
+                " and a flush stands in for acknowledgement",
+                STREAM,
+                e,
+            )
             return None
         return js
 
@@ -175,7 +185,8 @@ class Relay:
             ack: asyncio.Future[Any] | None = None
             if self.js is not None:
                 ack = await self.js.publish_async(
-                    last.type, encode_event(last), headers={"Nats-Msg-Id": last.event_id})
+                    last.type, encode_event(last), headers={"Nats-Msg-Id": last.event_id}
+                )
             else:
                 await publish(last.type, encode_event(last), {"Nats-Msg-Id": last.event_id})
             self._pending.append((last.position, ack, connection, time.monotonic()))
@@ -244,13 +255,15 @@ class Relay:
                 self._restart.set()
         now = time.monotonic()
         self._history.append((now, self.acked))
-        safe = next((p for when, p in reversed(self._history) if when <= now - _REWIND),
-                    self._history[0][1])
+        safe = next(
+            (p for when, p in reversed(self._history) if when <= now - _REWIND), self._history[0][1]
+        )
         if self.acked == self.position and safe == self._saved_safe:
             return
         await self.db.execute(
             "INSERT OR REPLACE INTO relay_checkpoint (id, position, safe_position)"
-            " VALUES (1, ?, ?)", (self.acked, safe),
+            " VALUES (1, ?, ?)",
+            (self.acked, safe),
         )
         self.position, self._saved_safe = self.acked, safe
 

@@ -103,7 +103,8 @@ class EdgeSettings:
             auth=auth == "on",
             cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
             max_body_bytes=number("AMAS_MAX_BODY_BYTES", cls.max_body_bytes),
-            auth_failures_per_minute=number("AMAS_AUTH_FAILURES_PER_MINUTE",
-                                            cls.auth_failures_per_minute),
+            auth_failures_per_minute=number(
+                "AMAS_AUTH_FAILURES_PER_MINUTE", cls.auth_failures_per_minute
+            ),
             anonymous_per_minute=number("AMAS_ANONYMOUS_PER_MINUTE", cls.anonymous_per_minute),
         )

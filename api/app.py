@@ -23,8 +23,13 @@ from api.middleware.request_id import RequestIdMiddleware
 from api.routes import agents, apikeys, events, health, system, tasks
 
 API_PREFIX = "/api/v1"
-_EXPOSED = ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
-            "Retry-After"]
+_EXPOSED = [
+    "X-Request-ID",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "Retry-After",
+]
 
 
 def create_app(node: Node, settings: EdgeSettings | None = None) -> FastAPI:
@@ -33,7 +38,7 @@ def create_app(node: Node, settings: EdgeSettings | None = None) -> FastAPI:
         title="AMAS API",
         version=__version__,
         description="Submit tasks to a fleet of agents and watch them happen. "
-                    "Every endpoint but /health needs an `X-API-Key`.",
+        "Every endpoint but /health needs an `X-API-Key`.",
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url="/docs",
         redoc_url="/redoc",
@@ -45,16 +50,27 @@ def create_app(node: Node, settings: EdgeSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.first_answers = FirstAnswers()
     app.state.estimates = {}  # task type -> its estimate; see routes/tasks.py
-    for router in (health.router, system.router, tasks.router, agents.router, apikeys.router,
-                   events.router):
+    for router in (
+        health.router,
+        system.router,
+        tasks.router,
+        agents.router,
+        apikeys.router,
+        events.router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     errors.install(app)
     # add_middleware wraps what is there: the last added is the outermost.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(GuardMiddleware, keyring=node.keyring, settings=settings)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
-                           allow_methods=["*"], allow_headers=["*"], expose_headers=_EXPOSED)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=_EXPOSED,
+        )
     app.add_middleware(RequestIdMiddleware)
     _document_keys(app)
     return app

@@ -28,5 +28,8 @@ def request_meta(request: Request) -> Meta:
     """What a command records about the request that caused it."""
     request_id = getattr(request.state, "request_id", None)
     principal = getattr(request.state, "principal", None)
-    return Meta(request_id=request_id, correlation_id=request_id,
-                api_key_id=principal.key_id if principal else None)
+    return Meta(
+        request_id=request_id,
+        correlation_id=request_id,
+        api_key_id=principal.key_id if principal else None,
+    )

@@ -1,11 +1,11 @@
 """The seed's error envelope, and the one place errors become HTTP responses.
 
-    ApiError(code, message, status, details)    raised by handlers and dependencies
-    RequestValidationError                       FastAPI: 422 VALIDATION_ERROR, or
-                                                 400 INVALID_REQUEST for malformed JSON
-    BusUnavailable / ProjectionTimeoutError      503 SERVICE_UNAVAILABLE
-    StarletteHTTPException                       its status, in the envelope
-    anything else                                500 INTERNAL_ERROR (logged)
+ApiError(code, message, status, details)    raised by handlers and dependencies
+RequestValidationError                       FastAPI: 422 VALIDATION_ERROR, or
+                                             400 INVALID_REQUEST for malformed JSON
+BusUnavailable / ProjectionTimeoutError      503 SERVICE_UNAVAILABLE
+StarletteHTTPException                       its status, in the envelope
+anything else                                500 INTERNAL_ERROR (logged)
 """
 
 from __future__ import annotations
@@ -44,8 +44,14 @@ _CODE_BY_STATUS = {status: code for code, status in STATUS_BY_CODE.items()}
 
 
 class ApiError(Exception):
-    def __init__(self, code: str, message: str, details: Any = None,
-                 status: int | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        details: Any = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -54,14 +60,27 @@ class ApiError(Exception):
         self.headers = headers
 
 
-def envelope(request: Request, status: int, code: str, message: str,
-             details: Any = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    return error_response(getattr(request.state, "request_id", None), status, code, message,
-                          details, headers)
+def envelope(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return error_response(
+        getattr(request.state, "request_id", None), status, code, message, details, headers
+    )
 
 
-def error_response(request_id: str | None, status: int, code: str, message: str,
-                   details: Any = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    request_id: str | None,
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     """The envelope as a response; also an ASGI app, for middleware that answers early."""
     body = {
         "error": {
@@ -98,16 +117,29 @@ def install(app: FastAPI) -> None:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             first = next(e for e in errors if e.get("type") == "json_invalid")
-            return envelope(request, 400, "INVALID_REQUEST", "the request body is not valid JSON",
-                            {"error": first.get("ctx", {}).get("error", first.get("msg"))})
+            return envelope(
+                request,
+                400,
+                "INVALID_REQUEST",
+                "the request body is not valid JSON",
+                {"error": first.get("ctx", {}).get("error", first.get("msg"))},
+            )
         problems = [
-            {"parameter": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]),
-             "message": e["msg"], "provided": _plain(e.get("input"))}
+            {
+                "parameter": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]),
+                "message": e["msg"],
+                "provided": _plain(e.get("input")),
+            }
             for e in errors
         ]
         first = problems[0]
-        return envelope(request, 422, "VALIDATION_ERROR",
-                        f"{first['parameter']}: {first['message']}", {"errors": problems})
+        return envelope(
+            request,
+            422,
+            "VALIDATION_ERROR",
+            f"{first['parameter']}: {first['message']}",
+            {"errors": problems},
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -119,10 +151,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(BusUnavailable)
     async def on_bus(request: Request, exc: BusUnavailable) -> JSONResponse:
-        return envelope(request, 503, "SERVICE_UNAVAILABLE",
-                        "the command bus is unavailable; try again shortly (with the same"
-                        " Idempotency-Key, a retry cannot create anything twice)",
-                        {"subject": exc.subject, "reason": exc.reason})
+        return envelope(
+            request,
+            503,
+            "SERVICE_UNAVAILABLE",
+            "the command bus is unavailable; try again shortly (with the same"
+            " Idempotency-Key, a retry cannot create anything twice)",
+            {"subject": exc.subject, "reason": exc.reason},
+        )
 
     @app.exception_handler(ProjectionTimeoutError)
     async def on_projection(request: Request, exc: ProjectionTimeoutError) -> JSONResponse:

@@ -36,9 +36,11 @@ def key_of(request: Request) -> str | None:
     if value is None:
         return None
     if not _ACCEPTABLE.match(value):
-        raise ApiError("INVALID_PARAMETER",
-                       f"{HEADER} must be 1 to 200 characters of A-Z a-z 0-9 . _ : ~ + / = -",
-                       {"parameter": HEADER, "provided": value[:200]})
+        raise ApiError(
+            "INVALID_PARAMETER",
+            f"{HEADER} must be 1 to 200 characters of A-Z a-z 0-9 . _ : ~ + / = -",
+            {"parameter": HEADER, "provided": value[:200]},
+        )
     return value
 
 
@@ -58,8 +60,9 @@ def derived_id(request: Request, key: str, kind: str, length: int = 26) -> str:
 
 
 def reused(key: str) -> ApiError:
-    return ApiError("CONFLICT", f"this {HEADER} was used for a different request",
-                    {"idempotency_key": key})
+    return ApiError(
+        "CONFLICT", f"this {HEADER} was used for a different request", {"idempotency_key": key}
+    )
 
 
 class FirstAnswers:

@@ -39,11 +39,13 @@ class CreateApiKeyBody(BaseModel):
     tier: TierName = "free"
     owner: str | None = Field(default=None, max_length=200)
     expires_at: AwareDatetime | None = Field(
-        default=None, description="When the key stops working (UTC); none: never.")
+        default=None, description="When the key stops working (UTC); none: never."
+    )
 
 
 class RotateApiKeyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     expires_at: AwareDatetime | None = Field(
-        default=None, description="A new expiry; none keeps the current one.")
+        default=None, description="A new expiry; none keeps the current one."
+    )

@@ -132,12 +132,19 @@ class NodeProcess:
     def spawn(self) -> None:
         self.starts += 1
         with self.log.open("ab") as out:
-            out.write(f"\n===== chaos: start #{self.starts} at {time.strftime('%H:%M:%S')}"
-                      " =====\n".encode())
+            out.write(
+                f"\n===== chaos: start #{self.starts} at {time.strftime('%H:%M:%S')}"
+                " =====\n".encode()
+            )
             out.flush()
             self.process = node_process.spawn_serve(
-                port=self.port, nats_port=self.nats_port, data_dir=self.data_dir, log=out,
-                cwd=self.data_dir.parent, env=self.env)
+                port=self.port,
+                nats_port=self.nats_port,
+                data_dir=self.data_dir,
+                log=out,
+                cwd=self.data_dir.parent,
+                env=self.env,
+            )
 
     async def healthy(self, client: httpx.AsyncClient, timeout: float) -> float:
         """Seconds until /health says 200 (every part running, NATS connected)."""
@@ -157,8 +164,9 @@ class NodeProcess:
         deadline = clock() + timeout
         while clock() < deadline:
             if not self.alive():
-                raise ChaosAborted(f"amas serve exited while its nats-server was down:\n"
-                                   f"{self.tail()}")
+                raise ChaosAborted(
+                    f"amas serve exited while its nats-server was down:\n{self.tail()}"
+                )
             fresh = [pid for pid in servers_using(self.data_dir) if pid not in killed]
             if fresh:
                 return fresh[0]
@@ -202,8 +210,9 @@ def _error_kind(e: Exception) -> str:
     return type(e).__name__
 
 
-async def submitter(base_url: str, key: str, rate: float, stop: asyncio.Event,
-                    out: Submissions, rng: random.Random) -> None:
+async def submitter(
+    base_url: str, key: str, rate: float, stop: asyncio.Event, out: Submissions, rng: random.Random
+) -> None:
     """POST echo tasks, one at a time, about `rate` per second, until `stop`.
 
     Each task has its own Idempotency-Key, and a submit that got no answer, or a 503, is
@@ -211,14 +220,16 @@ async def submitter(base_url: str, key: str, rate: float, stop: asyncio.Event,
     so a command that went through but whose answer was lost is acknowledged by the
     retry instead of being made twice."""
     # Longer than the node's own 5 s command timeout: its answer is seen, not our timeout.
-    async with httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(10.0),
-                                 headers={"X-API-Key": key}) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url, timeout=httpx.Timeout(10.0), headers={"X-API-Key": key}
+    ) as client:
         pending: tuple[str, dict[str, object], float] | None = None
         while not stop.is_set():
             if pending is None:
                 body: dict[str, object] = {
                     "task_type": "echo",
-                    "parameters": {"delay": round(rng.uniform(0.0, 0.3), 3), "steps": 2}}
+                    "parameters": {"delay": round(rng.uniform(0.0, 0.3), 3), "steps": 2},
+                }
                 pending = (f"chaos-{rng.getrandbits(64):016x}", body, clock())
             else:
                 out.retries += 1
@@ -227,8 +238,9 @@ async def submitter(base_url: str, key: str, rate: float, stop: asyncio.Event,
             sent = clock()
             pause = 1.0 / rate
             try:
-                response = await client.post(TASKS_PATH, json=body,
-                                             headers={"Idempotency-Key": idempotency_key})
+                response = await client.post(
+                    TASKS_PATH, json=body, headers={"Idempotency-Key": idempotency_key}
+                )
             except httpx.HTTPError as e:
                 out.errors[_error_kind(e)] += 1
                 pause = 0.2
@@ -295,9 +307,16 @@ class Subscriber:
             self.errors[type(e).__name__] += 1
 
         self.nc = await nats.connect(
-            self.url, name="amas-bench-chaos", allow_reconnect=True, max_reconnect_attempts=-1,
-            reconnect_time_wait=0.25, connect_timeout=2, ping_interval=5,
-            max_outstanding_pings=2, disconnected_cb=disconnected, error_cb=error,
+            self.url,
+            name="amas-bench-chaos",
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.25,
+            connect_timeout=2,
+            ping_interval=5,
+            max_outstanding_pings=2,
+            disconnected_cb=disconnected,
+            error_cb=error,
         )
         self.js = self.nc.jetstream(timeout=5)
         await self._subscribe()
@@ -309,11 +328,19 @@ class Subscriber:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
         self._sub = await self.js.subscribe(
-            "task.*", stream=STREAM, durable=DURABLE, cb=self.on_msg, manual_ack=True,
-            pending_msgs_limit=-1, pending_bytes_limit=-1,
-            config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL,
-                                  ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT,
-                                  max_ack_pending=10_000),
+            "task.*",
+            stream=STREAM,
+            durable=DURABLE,
+            cb=self.on_msg,
+            manual_ack=True,
+            pending_msgs_limit=-1,
+            pending_bytes_limit=-1,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=ACK_WAIT,
+                max_ack_pending=10_000,
+            ),
         )
 
     async def _keep_consumer(self) -> None:
@@ -332,8 +359,11 @@ class Subscriber:
                     self.errors[f"re-create: {type(e).__name__}"] += 1
                 else:
                     self.recreated += 1
-                    print(f"  subscriber: the durable consumer was gone; made again "
-                          f"(#{self.recreated})", flush=True)
+                    print(
+                        f"  subscriber: the durable consumer was gone; made again "
+                        f"(#{self.recreated})",
+                        flush=True,
+                    )
             except Exception as e:
                 self.errors[f"consumer_info: {type(e).__name__}"] += 1
 
@@ -366,8 +396,14 @@ class Subscriber:
             if meta.num_pending == 0 or len(found) >= wanted:
                 done.set()
 
-        sub = await self.js.subscribe("task.*", stream=STREAM, cb=collect, ordered_consumer=True,
-                                      pending_msgs_limit=-1, pending_bytes_limit=-1)
+        sub = await self.js.subscribe(
+            "task.*",
+            stream=STREAM,
+            cb=collect,
+            ordered_consumer=True,
+            pending_msgs_limit=-1,
+            pending_bytes_limit=-1,
+        )
         try:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), timeout)
@@ -413,11 +449,20 @@ def read_log(data_dir: Path) -> LogFacts:
         head = db.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0]
         rows = db.execute(
             "SELECT position, event_id, type, stream FROM events WHERE type LIKE 'task.%'"
-            " ORDER BY position").fetchall()
+            " ORDER BY position"
+        ).fetchall()
     finally:
         db.close()
-    facts = LogFacts(head=head, task_events={}, created=set(), last_type={}, requeued=set(),
-                     attempts=Counter(), relay_position=None, relay_safe=None)
+    facts = LogFacts(
+        head=head,
+        task_events={},
+        created=set(),
+        last_type={},
+        requeued=set(),
+        attempts=Counter(),
+        relay_position=None,
+        relay_safe=None,
+    )
     for position, event_id, type_name, stream in rows:
         if type_name.count(".") != 1:  # `task.*` matches one token after `task.`
             continue
@@ -446,7 +491,12 @@ def verify_chain(data_dir: Path, env: dict[str, str]) -> tuple[int, str]:
     """`amas events verify`: (exit code, its output)."""
     done = subprocess.run(
         [sys.executable, "-m", "amas.cli.main", "events", "verify", "--data-dir", str(data_dir)],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
     )
     return done.returncode, (done.stdout + done.stderr).strip()
 
@@ -522,13 +572,26 @@ async def run(args: argparse.Namespace, node: NodeProcess, began: float) -> int:
         node.spawn()
         first = await node.healthy(health, args.start_timeout)
         pid = node.process.pid if node.process else "?"
-        print(f"{stamp()}  node up in {first:.1f} s (pid {pid}, nats-server "
-              f"{servers_using(node.data_dir)})", flush=True)
+        print(
+            f"{stamp()}  node up in {first:.1f} s (pid {pid}, nats-server "
+            f"{servers_using(node.data_dir)})",
+            flush=True,
+        )
         await subscriber.start()
         per_worker = args.rate / args.submitters
-        workers = [asyncio.create_task(submitter(node.base_url, key, per_worker, stop_submitting,
-                                                 subs, random.Random(rng.random())))
-                   for _ in range(args.submitters)]
+        workers = [
+            asyncio.create_task(
+                submitter(
+                    node.base_url,
+                    key,
+                    per_worker,
+                    stop_submitting,
+                    subs,
+                    random.Random(rng.random()),
+                )
+            )
+            for _ in range(args.submitters)
+        ]
 
         plan = kill_plan(args.node_kills, args.nats_kills, args.both_kills)
         errors_before = subs.errors.copy()
@@ -545,12 +608,16 @@ async def run(args: argparse.Namespace, node: NodeProcess, began: float) -> int:
                             os.kill(pid, signal.SIGKILL)
                 node.kill()
                 if not await wait_gone(old_nats, 20.0):
-                    print(f"  ! the killed node's nats-server {old_nats} still runs after 20 s",
-                          flush=True)
+                    print(
+                        f"  ! the killed node's nats-server {old_nats} still runs after 20 s",
+                        flush=True,
+                    )
                 cycle.down = clock() - killed_at
                 node.spawn()
-                what = (f"SIGKILL amas serve (pid {old_pid}); its nats-server {old_nats} gone "
-                        f"in {cycle.down:.2f} s; started again (pid {node.process.pid})")
+                what = (
+                    f"SIGKILL amas serve (pid {old_pid}); its nats-server {old_nats} gone "
+                    f"in {cycle.down:.2f} s; started again (pid {node.process.pid})"
+                )
                 if kind == "both":
                     what = f"SIGKILL nats-server {old_nats}, then {what.removeprefix('SIGKILL ')}"
             else:
@@ -561,23 +628,31 @@ async def run(args: argparse.Namespace, node: NodeProcess, began: float) -> int:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
                 replaced = await node.nats_replaced(pids, args.start_timeout)
-                what = (f"SIGKILL nats-server (pid {', '.join(map(str, pids))}); the node started "
-                        f"it again in {clock() - killed_at:.2f} s (pid {replaced})")
+                what = (
+                    f"SIGKILL nats-server (pid {', '.join(map(str, pids))}); the node started "
+                    f"it again in {clock() - killed_at:.2f} s (pid {replaced})"
+                )
             await node.healthy(health, args.start_timeout)
             cycle.back = clock() - killed_at
             answered = await first_ack_after(killed_at, args.start_timeout)
             cycle.first_ack = None if answered is None else answered - killed_at
             cycles.append(cycle)
-            acked = (f"NO 2xx within {args.start_timeout:g} s" if cycle.first_ack is None else
-                     f"first 2xx after {cycle.first_ack:.2f} s")
-            print(f"{stamp()}  cycle {number}/{len(plan)}: {what}; healthy again after "
-                  f"{cycle.back:.2f} s, {acked}; acknowledged so far {len(subs.acknowledged):,}, "
-                  f"submit errors since the last line: {describe(subs.errors - errors_before)}",
-                  flush=True)
+            acked = (
+                f"NO 2xx within {args.start_timeout:g} s"
+                if cycle.first_ack is None
+                else f"first 2xx after {cycle.first_ack:.2f} s"
+            )
+            print(
+                f"{stamp()}  cycle {number}/{len(plan)}: {what}; healthy again after "
+                f"{cycle.back:.2f} s, {acked}; acknowledged so far {len(subs.acknowledged):,}, "
+                f"submit errors since the last line: {describe(subs.errors - errors_before)}",
+                flush=True,
+            )
             errors_before = subs.errors.copy()
 
         # Submit on a while after the last restart, and until there are enough tasks.
         after_kills, deadline = clock(), clock() + args.max_seconds
+
         def more() -> bool:
             wanted = len(subs.acknowledged) < args.tasks or clock() - after_kills < args.interval
             return bool(wanted and clock() < deadline)
@@ -586,8 +661,11 @@ async def run(args: argparse.Namespace, node: NodeProcess, began: float) -> int:
             await asyncio.sleep(0.2)
         stop_submitting.set()
         await asyncio.gather(*workers)
-        print(f"{stamp()}  submitting stopped: {len(subs.acknowledged):,} acknowledged of "
-              f"{subs.attempts:,} POSTs", flush=True)
+        print(
+            f"{stamp()}  submitting stopped: {len(subs.acknowledged):,} acknowledged of "
+            f"{subs.attempts:,} POSTs",
+            flush=True,
+        )
 
         # Recovery: every acknowledged task ends, the subscriber catches up.
         await node.healthy(health, args.start_timeout)
@@ -595,8 +673,10 @@ async def run(args: argparse.Namespace, node: NodeProcess, began: float) -> int:
         unfinished: int | None = None
         while clock() - settle_began < args.settle:
             try:
-                totals = [(await api.get(TASKS_PATH, params={"status": s, "limit": 1})
-                           ).json()["total"] for s in ("queued", "in_progress")]
+                totals = [
+                    (await api.get(TASKS_PATH, params={"status": s, "limit": 1})).json()["total"]
+                    for s in ("queued", "in_progress")
+                ]
             except (httpx.HTTPError, KeyError, ValueError):
                 totals = None
             if totals is not None:
@@ -604,9 +684,11 @@ async def run(args: argparse.Namespace, node: NodeProcess, began: float) -> int:
                 if unfinished == 0:
                     break
             await asyncio.sleep(0.25)
-        print(f"{stamp()}  tasks settled in {clock() - settle_began:.1f} s "
-              f"({'all ended' if unfinished == 0 else f'{unfinished} still unfinished'})",
-              flush=True)
+        print(
+            f"{stamp()}  tasks settled in {clock() - settle_began:.1f} s "
+            f"({'all ended' if unfinished == 0 else f'{unfinished} still unfinished'})",
+            flush=True,
+        )
 
         # Caught up: it has every task.* event of the log. It never will once the relay has
         # had all of the log acknowledged and the consumer has nothing left to deliver: a
@@ -630,9 +712,12 @@ async def run(args: argparse.Namespace, node: NodeProcess, began: float) -> int:
             await asyncio.sleep(0.25)
         facts = read_log(node.data_dir)
         missing_now = facts.task_events.keys() - subscriber.received
-        print(f"{stamp()}  subscriber {'caught up' if caught_up else 'NOT caught up'} in "
-              f"{clock() - catch_began:.1f} s ({len(subscriber.received):,} distinct task.* "
-              f"events; consumer pending/unacked {await subscriber.pending()})", flush=True)
+        print(
+            f"{stamp()}  subscriber {'caught up' if caught_up else 'NOT caught up'} in "
+            f"{clock() - catch_began:.1f} s ({len(subscriber.received):,} distinct task.* "
+            f"events; consumer pending/unacked {await subscriber.pending()})",
+            flush=True,
+        )
         in_stream: set[str] | None = None
         if missing_now:
             in_stream = await subscriber.stream_ids()
@@ -650,8 +735,15 @@ async def run(args: argparse.Namespace, node: NodeProcess, began: float) -> int:
     return report(args, node, subs, subscriber, cycles, in_stream, began)
 
 
-def report(args: argparse.Namespace, node: NodeProcess, subs: Submissions, subscriber: Subscriber,
-           cycles: list[Cycle], in_stream: set[str] | None, began: float) -> int:
+def report(
+    args: argparse.Namespace,
+    node: NodeProcess,
+    subs: Submissions,
+    subscriber: Subscriber,
+    cycles: list[Cycle],
+    in_stream: set[str] | None,
+    began: float,
+) -> int:
     facts = read_log(node.data_dir)
     acked = set(subs.acknowledged)
     found = acked & facts.created
@@ -673,52 +765,75 @@ def report(args: argparse.Namespace, node: NodeProcess, subs: Submissions, subsc
     log_text = node.log.read_text(errors="replace").splitlines()
     noisy = node_process.noisy_lines(log_text, ("ERROR", "CRITICAL", "Traceback"))
 
-    print(f"\n{len(cycles)} kill cycles: {kills['node']} of amas serve (SIGKILL), "
-          f"{kills['nats-server']} of its nats-server (SIGKILL)"
-          + (f", {kills['both']} of both at once" if kills["both"] else "")
-          + f"; node started {node.starts} times")
+    print(
+        f"\n{len(cycles)} kill cycles: {kills['node']} of amas serve (SIGKILL), "
+        f"{kills['nats-server']} of its nats-server (SIGKILL)"
+        + (f", {kills['both']} of both at once" if kills["both"] else "")
+        + f"; node started {node.starts} times"
+    )
     if cycles:
-        backs = {kind: [c.back for c in cycles if c.kind == kind]
-                 for kind in KINDS}
+        backs = {kind: [c.back for c in cycles if c.kind == kind] for kind in KINDS}
         for kind, values in backs.items():
             if values:
-                print(f"  back after a {kind} kill: {min(values):.2f}-{max(values):.2f} s "
-                      f"(mean {sum(values) / len(values):.2f} s), kill to /health 200")
-    print(f"submitters: {subs.attempts:,} POSTs ({subs.retries:,} of them retries with the same"
-          f" Idempotency-Key), {len(acked):,} tasks answered 2xx; errors: "
-          + describe(subs.errors))
-    print(f"subscriber: {subscriber.deliveries:,} deliveries, {len(subscriber.received):,} "
-          f"distinct, {subscriber.duplicates:,} duplicates (at-least-once), "
-          f"{subscriber.disconnects} disconnects, consumer re-made {subscriber.recreated} times"
-          + (f", undecodable {subscriber.undecodable}" if subscriber.undecodable else "")
-          + (f", errors {dict(subscriber.errors)}" if subscriber.errors else ""))
-    print(f"log: {facts.head:,} events, {len(facts.task_events):,} task.* events; relay "
-          f"checkpoint {facts.relay_position} (safe {facts.relay_safe}); node log "
-          f"{len(noisy)} error lines")
+                print(
+                    f"  back after a {kind} kill: {min(values):.2f}-{max(values):.2f} s "
+                    f"(mean {sum(values) / len(values):.2f} s), kill to /health 200"
+                )
+    print(
+        f"submitters: {subs.attempts:,} POSTs ({subs.retries:,} of them retries with the same"
+        f" Idempotency-Key), {len(acked):,} tasks answered 2xx; errors: " + describe(subs.errors)
+    )
+    print(
+        f"subscriber: {subscriber.deliveries:,} deliveries, {len(subscriber.received):,} "
+        f"distinct, {subscriber.duplicates:,} duplicates (at-least-once), "
+        f"{subscriber.disconnects} disconnects, consumer re-made {subscriber.recreated} times"
+        + (f", undecodable {subscriber.undecodable}" if subscriber.undecodable else "")
+        + (f", errors {dict(subscriber.errors)}" if subscriber.errors else "")
+    )
+    print(
+        f"log: {facts.head:,} events, {len(facts.task_events):,} task.* events; relay "
+        f"checkpoint {facts.relay_position} (safe {facts.relay_safe}); node log "
+        f"{len(noisy)} error lines"
+    )
     print()
     print(f"tasks acknowledged:                {len(acked):,}")
-    print(f"tasks found after recovery:        {len(found):,}"
-          + (f"  (+{len(extra):,} created whose POST got no 2xx: the command went through, "
-             "its answer did not)" if extra else ""))
-    print(f"tasks completed:                   {len(completed):,}  ({len(failed):,} failed, "
-          f"{len(unfinished):,} unfinished; {len(requeued):,} were requeued, "
-          f"{sum(1 for t in acked if facts.attempts[t] > 1):,} started more than once)")
+    print(
+        f"tasks found after recovery:        {len(found):,}"
+        + (
+            f"  (+{len(extra):,} created whose POST got no 2xx: the command went through, "
+            "its answer did not)"
+            if extra
+            else ""
+        )
+    )
+    print(
+        f"tasks completed:                   {len(completed):,}  ({len(failed):,} failed, "
+        f"{len(unfinished):,} unfinished; {len(requeued):,} were requeued, "
+        f"{sum(1 for t in acked if facts.attempts[t] > 1):,} started more than once)"
+    )
     print(f"events whose hash chain fails:     {broken:,}  (`amas events verify`: {verify_out})")
     print(f"events a task.* subscriber missed: {len(missed):,}  (of {len(facts.task_events):,})")
 
     if lost:
-        print(f"\n! acknowledged but not in the log: {', '.join(lost[:10])}"
-              + (" ..." if len(lost) > 10 else ""))
+        print(
+            f"\n! acknowledged but not in the log: {', '.join(lost[:10])}"
+            + (" ..." if len(lost) > 10 else "")
+        )
     if missed:
         print(f"\n! task.* events never received by the durable consumer ({len(missed)}):")
         not_in_stream = None if in_stream is None else {e for e in missed if e not in in_stream}
         if not_in_stream is not None:
-            print(f"  {len(not_in_stream)} of them are not in the stream {STREAM} at all "
-                  f"(never published, or lost by a killed nats-server); "
-                  f"{len(missed) - len(not_in_stream)} are in the stream but were not delivered")
+            print(
+                f"  {len(not_in_stream)} of them are not in the stream {STREAM} at all "
+                f"(never published, or lost by a killed nats-server); "
+                f"{len(missed) - len(not_in_stream)} are in the stream but were not delivered"
+            )
         for event_id, (position, type_name) in sorted(missed.items(), key=lambda kv: kv[1])[:20]:
-            where = "" if in_stream is None else (
-                "  in stream" if event_id in in_stream else "  NOT in stream")
+            where = (
+                ""
+                if in_stream is None
+                else ("  in stream" if event_id in in_stream else "  NOT in stream")
+            )
             print(f"  position {position:>7}  {type_name:<16} {event_id}{where}")
         if len(missed) > 20:
             print(f"  ... and {len(missed) - 20} more")
@@ -733,8 +848,11 @@ def report(args: argparse.Namespace, node: NodeProcess, subs: Submissions, subsc
         print("! fewer kill cycles than planned")
     if len(acked) < args.tasks:
         print(f"! only {len(acked):,} tasks acknowledged, fewer than --tasks {args.tasks:,}")
-    print("acknowledged == found" if not lost else
-          f"acknowledged != found: {len(acked)} vs {len(found)}")
+    print(
+        "acknowledged == found"
+        if not lost
+        else f"acknowledged != found: {len(acked)} vs {len(found)}"
+    )
     print(f"{broken} broken")
     print(f"{len(missed)} missed")
     return 1 if lost or broken or missed else 0
@@ -742,36 +860,76 @@ def report(args: argparse.Namespace, node: NodeProcess, subs: Submissions, subsc
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--node-kills", type=int, default=5,
-                        help="SIGKILLs of amas serve (default 5)")
-    parser.add_argument("--nats-kills", type=int, default=3,
-                        help="SIGKILLs of its nats-server alone (default 3)")
-    parser.add_argument("--both-kills", type=int, default=0,
-                        help="SIGKILLs of the nats-server and then at once of amas serve, so "
-                             "that neither shuts down cleanly (default 0)")
-    parser.add_argument("--tasks", type=int, default=2000,
-                        help="go on submitting (without kills) until this many are acknowledged "
-                             "(default 2,000)")
-    parser.add_argument("--rate", type=float, default=120.0,
-                        help="submits per second, all submitters together (default 120)")
-    parser.add_argument("--submitters", type=int, default=4,
-                        help="concurrent submitting coroutines (default 4)")
-    parser.add_argument("--interval", type=float, default=4.0,
-                        help="seconds of healthy running between kills, +-30%% (default 4)")
-    parser.add_argument("--settle", type=float, default=60.0,
-                        help="at most this long for the tasks to end, and again for the "
-                             "subscriber to catch up (default 60 s)")
-    parser.add_argument("--start-timeout", type=float, default=60.0,
-                        help="at most this long for the node to be healthy (default 60 s)")
-    parser.add_argument("--max-seconds", type=float, default=120.0,
-                        help="after the kills, submit at most this long to reach --tasks")
+    parser.add_argument(
+        "--node-kills", type=int, default=5, help="SIGKILLs of amas serve (default 5)"
+    )
+    parser.add_argument(
+        "--nats-kills", type=int, default=3, help="SIGKILLs of its nats-server alone (default 3)"
+    )
+    parser.add_argument(
+        "--both-kills",
+        type=int,
+        default=0,
+        help="SIGKILLs of the nats-server and then at once of amas serve, so "
+        "that neither shuts down cleanly (default 0)",
+    )
+    parser.add_argument(
+        "--tasks",
+        type=int,
+        default=2000,
+        help="go on submitting (without kills) until this many are acknowledged (default 2,000)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=120.0,
+        help="submits per second, all submitters together (default 120)",
+    )
+    parser.add_argument(
+        "--submitters", type=int, default=4, help="concurrent submitting coroutines (default 4)"
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=4.0,
+        help="seconds of healthy running between kills, +-30%% (default 4)",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=60.0,
+        help="at most this long for the tasks to end, and again for the "
+        "subscriber to catch up (default 60 s)",
+    )
+    parser.add_argument(
+        "--start-timeout",
+        type=float,
+        default=60.0,
+        help="at most this long for the node to be healthy (default 60 s)",
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=120.0,
+        help="after the kills, submit at most this long to reach --tasks",
+    )
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
-    parser.add_argument("--quick", action="store_true",
-                        help="small numbers for CI: 2 node kills, 1 nats-server kill, 150 tasks")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the temporary directory (node log, data) and print it")
-    parser.add_argument("--dir", type=Path, default=None,
-                        help="where to make the temporary directory (default: system temp)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small numbers for CI: 2 node kills, 1 nats-server kill, 150 tasks",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary directory (node log, data) and print it",
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="where to make the temporary directory (default: system temp)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.node_kills, args.nats_kills, args.tasks = 2, 1, 150
@@ -781,20 +939,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.submitters = max(1, args.submitters)
     began = clock()
 
-    print("AMAS chaos run (bench/chaos.py): HTTP submits while amas serve and its nats-server "
-          "are SIGKILLed")
-    print(f"python {platform.python_version()}, nats-server {machine.nats_server_version()}, "
-          f"{machine.versions('nats-py', 'httpx')}; loopback only")
+    print(
+        "AMAS chaos run (bench/chaos.py): HTTP submits while amas serve and its nats-server "
+        "are SIGKILLed"
+    )
+    print(
+        f"python {platform.python_version()}, nats-server {machine.nats_server_version()}, "
+        f"{machine.versions('nats-py', 'httpx')}; loopback only"
+    )
     plan = " ".join(kill_plan(args.node_kills, args.nats_kills, args.both_kills))
-    print(f"plan: {plan}, one every ~{args.interval:g} s of healthy running; "
-          f"{args.submitters} submitters at {args.rate:g}/s in all, >= {args.tasks:,} tasks; "
-          f"seed {args.seed}", flush=True)
+    print(
+        f"plan: {plan}, one every ~{args.interval:g} s of healthy running; "
+        f"{args.submitters} submitters at {args.rate:g}/s in all, >= {args.tasks:,} tasks; "
+        f"seed {args.seed}",
+        flush=True,
+    )
 
     tmp = Path(tempfile.mkdtemp(prefix="amas-bench-chaos-", dir=args.dir)).resolve()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMAS_")}
     env["AMAS_API_KEY"] = f"chaos-admin-{secrets.token_urlsafe(24)}"  # this run only
-    node = NodeProcess(data_dir=tmp / "data", log=tmp / "node.log", env=env,
-                       port=free_port(), nats_port=free_port())
+    node = NodeProcess(
+        data_dir=tmp / "data",
+        log=tmp / "node.log",
+        env=env,
+        port=free_port(),
+        nats_port=free_port(),
+    )
     try:
         try:
             return asyncio.run(run(args, node, began))

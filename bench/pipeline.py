@@ -221,8 +221,10 @@ class Run:
         if self.errors:
             out.append(f"{sum(self.errors.values())} submit errors {dict(self.errors)}")
         if self.missing:
-            out.append(f"{len(self.missing)} accepted but never finished "
-                       f"(e.g. {', '.join(self.missing[:3])})")
+            out.append(
+                f"{len(self.missing)} accepted but never finished "
+                f"(e.g. {', '.join(self.missing[:3])})"
+            )
         return out
 
 
@@ -275,9 +277,11 @@ class RawClients:
         host, port = url.host, url.port or 80
         self.pool = http_raw.Pool(host, port, size)
         self.timeout = timeout
-        self.prefix = (f"POST {TASKS_PATH} HTTP/1.1\r\nhost: {host}:{port}\r\n"
-                       f"content-type: application/json\r\nx-api-key: {ADMIN_KEY}\r\n"
-                       "user-agent: amas-bench-pipeline\r\ncontent-length: ").encode()
+        self.prefix = (
+            f"POST {TASKS_PATH} HTTP/1.1\r\nhost: {host}:{port}\r\n"
+            f"content-type: application/json\r\nx-api-key: {ADMIN_KEY}\r\n"
+            "user-agent: amas-bench-pipeline\r\ncontent-length: "
+        ).encode()
 
     async def open(self) -> None:
         await self.pool.open()  # connect before any clock starts, as httpx's warm-up does
@@ -305,9 +309,12 @@ class HttpxClients:
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         # Plain HTTP on loopback; one TLS context for all, not 50 ms of CA loading per client.
         tls = ssl.create_default_context()
-        self.clients = [httpx.AsyncClient(base_url=base_url, limits=limits, verify=tls,
-                                          timeout=httpx.Timeout(timeout))
-                        for _ in range(size)]
+        self.clients = [
+            httpx.AsyncClient(
+                base_url=base_url, limits=limits, verify=tls, timeout=httpx.Timeout(timeout)
+            )
+            for _ in range(size)
+        ]
         self.idle: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
         for client in self.clients:
             self.idle.put_nowait(client)
@@ -318,9 +325,11 @@ class HttpxClients:
     async def post(self, body: bytes) -> tuple[int, bytes]:
         client = await self.idle.get()
         try:
-            response = await client.post(TASKS_PATH, content=body,
-                                         headers={"content-type": "application/json",
-                                                  "x-api-key": ADMIN_KEY})
+            response = await client.post(
+                TASKS_PATH,
+                content=body,
+                headers={"content-type": "application/json", "x-api-key": ADMIN_KEY},
+            )
             return response.status_code, response.content
         finally:
             self.idle.put_nowait(client)
@@ -353,7 +362,9 @@ def http_sender(clients: HttpPoster) -> Send:
 
 
 CLIENTS: dict[str, type[RawClients] | type[HttpxClients]] = {
-    "raw": RawClients, "httpx": HttpxClients}
+    "raw": RawClients,
+    "httpx": HttpxClients,
+}
 
 
 async def saturated(send: Send, run: Run, window: int) -> None:
@@ -413,8 +424,13 @@ async def finish(run: Run, completions: Completions, stall: float) -> None:
 
 
 async def measure(
-    label: str, requested: int, go: Callable[[Run], Awaitable[None]], completions: Completions,
-    probe: CpuProbe, stall: float, target_rate: float = 0.0,
+    label: str,
+    requested: int,
+    go: Callable[[Run], Awaitable[None]],
+    completions: Completions,
+    probe: CpuProbe,
+    stall: float,
+    target_rate: float = 0.0,
 ) -> Run:
     run = Run(label=label, requested=requested, target_rate=target_rate)
     others_before = machine.processes()
@@ -458,15 +474,17 @@ async def start_node(tmp: Path, timeout: float = 60.0) -> NodeProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMAS_")}
     env["AMAS_API_KEY"] = ADMIN_KEY  # an admin key: enterprise tier, no rate limit
     with log.open("wb") as out:
-        process = node_process.spawn_serve(port=port, nats_port=nats_port, data_dir=tmp / "data",
-                                           log=out, cwd=ROOT, env=env)
+        process = node_process.spawn_serve(
+            port=port, nats_port=nats_port, data_dir=tmp / "data", log=out, cwd=ROOT, env=env
+        )
     node = NodeProcess(process, log, f"http://127.0.0.1:{port}", f"nats://127.0.0.1:{nats_port}")
     deadline = clock() + timeout
     async with httpx.AsyncClient(base_url=node.base_url, timeout=2.0) as client:
         while clock() < deadline:
             if not node.alive():
-                raise BenchAborted(f"the node exited with code {process.returncode} while starting:"
-                                   f"\n{node.tail()}")
+                raise BenchAborted(
+                    f"the node exited with code {process.returncode} while starting:\n{node.tail()}"
+                )
             with contextlib.suppress(httpx.HTTPError):
                 if (await client.get(HEALTH_PATH)).status_code == 200:
                     break
@@ -492,9 +510,11 @@ class PathResult:
 
 def print_path(result: PathResult) -> None:
     print(f"\nvia {result.name}: {result.how}")
-    header = (f"  {'run':<30} {'tasks':>6} {'done':>6} {'tasks/s':>8} {'p50 ms':>7} "
-              f"{'p99 ms':>7} {'max ms':>7} {'ack p50/p99':>12}  "
-              "CPU: node (loop) nats-server generator other")
+    header = (
+        f"  {'run':<30} {'tasks':>6} {'done':>6} {'tasks/s':>8} {'p50 ms':>7} "
+        f"{'p99 ms':>7} {'max ms':>7} {'ack p50/p99':>12}  "
+        "CPU: node (loop) nats-server generator other"
+    )
     print(header)
     for runs in (result.saturated, result.paced):
         if not runs:
@@ -503,36 +523,48 @@ def print_path(result: PathResult) -> None:
         cpu = last.cpu
         nats_cpu = f"{cpu['nats']:.0%}" if "nats" in cpu else "?"
         other_cpu = f"{cpu['other']:.0%}" if "other" in cpu else "?"
-        ack = (f"{med([percentile(r.acks, 0.5) for r in runs]) * 1000:.1f}/"
-               f"{med([percentile(r.acks, 0.99) for r in runs]) * 1000:.1f}")
-        print(f"  {last.label:<30} {med([r.requested for r in runs]):>6,.0f} "
-              f"{med([len(r.completed) for r in runs]):>6,.0f} "
-              f"{med([r.rate for r in runs]):>8,.0f} "
-              f"{med([r.latency_ms(0.5) for r in runs]):>7.1f} "
-              f"{med([r.latency_ms(0.99) for r in runs]):>7.1f} "
-              f"{med([r.latency_ms(1.0) for r in runs]):>7.1f} "
-              f"{ack:>12}  "
-              f"{cpu.get('node', 0):.0%} ({cpu.get('loop', 0):.0%}) {nats_cpu} "
-              f"{cpu.get('gen', 0):.0%} {other_cpu}")
+        ack = (
+            f"{med([percentile(r.acks, 0.5) for r in runs]) * 1000:.1f}/"
+            f"{med([percentile(r.acks, 0.99) for r in runs]) * 1000:.1f}"
+        )
+        print(
+            f"  {last.label:<30} {med([r.requested for r in runs]):>6,.0f} "
+            f"{med([len(r.completed) for r in runs]):>6,.0f} "
+            f"{med([r.rate for r in runs]):>8,.0f} "
+            f"{med([r.latency_ms(0.5) for r in runs]):>7.1f} "
+            f"{med([r.latency_ms(0.99) for r in runs]):>7.1f} "
+            f"{med([r.latency_ms(1.0) for r in runs]):>7.1f} "
+            f"{ack:>12}  "
+            f"{cpu.get('node', 0):.0%} ({cpu.get('loop', 0):.0%}) {nats_cpu} "
+            f"{cpu.get('gen', 0):.0%} {other_cpu}"
+        )
         if len(runs) > 1:
-            print(f"  {'':<30} reps tasks/s: {' '.join(f'{r.rate:,.0f}' for r in runs)}; "
-                  f"p99 ms: {' '.join(f'{r.latency_ms(0.99):.1f}' for r in runs)}")
+            print(
+                f"  {'':<30} reps tasks/s: {' '.join(f'{r.rate:,.0f}' for r in runs)}; "
+                f"p99 ms: {' '.join(f'{r.latency_ms(0.99):.1f}' for r in runs)}"
+            )
         for run in runs:
             if run.lags:
                 # Latency counts from the actual send, so a late send does not inflate it; it
                 # does make the offered load burstier than the schedule, which matters only
                 # when the lag is not small next to the latencies measured.
                 late = percentile(run.lags, 0.99) * 1000
-                sent_rate = run.requested / (run.sent - run.started) if run.sent > run.started \
-                    else 0.0
+                sent_rate = (
+                    run.requested / (run.sent - run.started) if run.sent > run.started else 0.0
+                )
                 if late > max(2.0, 0.1 * run.latency_ms(0.99)) or (
-                        run.target_rate and sent_rate < 0.95 * run.target_rate):
-                    print(f"  ! {run.label}: the generator fell behind its schedule "
-                          f"(p99 {late:.1f} ms late; submits took {sent_rate:,.0f}/s)")
+                    run.target_rate and sent_rate < 0.95 * run.target_rate
+                ):
+                    print(
+                        f"  ! {run.label}: the generator fell behind its schedule "
+                        f"(p99 {late:.1f} ms late; submits took {sent_rate:,.0f}/s)"
+                    )
             if run.cpu.get("other", 0.0) > NOISY_OTHER_CPU:
                 busiest = ", ".join(f"{name!r} {share:.0%}" for name, share in run.busiest_others)
-                print(f"  ! {run.label}: other processes used {run.cpu['other']:.0%} of a core "
-                      f"meanwhile ({busiest or 'short-lived ones'}): these numbers are disturbed")
+                print(
+                    f"  ! {run.label}: other processes used {run.cpu['other']:.0%} of a core "
+                    f"meanwhile ({busiest or 'short-lived ones'}): these numbers are disturbed"
+                )
             for problem in run.problems():
                 print(f"  ! {run.label}: {problem}")
 
@@ -551,41 +583,70 @@ async def bench(args: argparse.Namespace, tmp: Path) -> tuple[list[PathResult], 
                 print(f"! NATS connection: {e!r}", flush=True)
             nats_errors.append(e)
 
-        nc = await nats.connect(node.nats_url, name="amas-bench-pipeline",
-                                pending_size=64 * 1024 * 1024, allow_reconnect=False,
-                                error_cb=on_nats_error)
-        http: HttpPoster = CLIENTS[args.http_client](node.base_url, args.http_connections,
-                                                     args.timeout)
+        nc = await nats.connect(
+            node.nats_url,
+            name="amas-bench-pipeline",
+            pending_size=64 * 1024 * 1024,
+            allow_reconnect=False,
+            error_cb=on_nats_error,
+        )
+        http: HttpPoster = CLIENTS[args.http_client](
+            node.base_url, args.http_connections, args.timeout
+        )
         try:
             await http.open()
             for subject in TERMINAL_SUBJECTS:
-                await nc.subscribe(subject, cb=completions.on_event,
-                                   pending_msgs_limit=-1, pending_bytes_limit=-1)
+                await nc.subscribe(
+                    subject, cb=completions.on_event, pending_msgs_limit=-1, pending_bytes_limit=-1
+                )
             await nc.flush()
             paths = (
-                ("NATS", f"request/reply on {SUBMIT_TASK} (msgpack)", TARGET_NATS_RATE,
-                 nats_sender(nc, args.timeout), args.nats_window, args.nats_tasks,
-                 f"window {args.nats_window}"),
-                ("HTTP", f"POST {TASKS_PATH} (JSON, keep-alive) with {http.name}", TARGET_HTTP_RATE,
-                 http_sender(http), args.http_connections, args.http_tasks,
-                 f"{args.http_connections} connections"),
+                (
+                    "NATS",
+                    f"request/reply on {SUBMIT_TASK} (msgpack)",
+                    TARGET_NATS_RATE,
+                    nats_sender(nc, args.timeout),
+                    args.nats_window,
+                    args.nats_tasks,
+                    f"window {args.nats_window}",
+                ),
+                (
+                    "HTTP",
+                    f"POST {TASKS_PATH} (JSON, keep-alive) with {http.name}",
+                    TARGET_HTTP_RATE,
+                    http_sender(http),
+                    args.http_connections,
+                    args.http_tasks,
+                    f"{args.http_connections} connections",
+                ),
             )
             for name, how, target, send, window, tasks, window_label in paths:
                 warm = await measure(
-                    f"{name} warm-up", args.warmup,
+                    f"{name} warm-up",
+                    args.warmup,
                     closed_loop(send, min(window, 20)),
-                    completions, probe, args.stall)
+                    completions,
+                    probe,
+                    args.stall,
+                )
                 lost += warm.lost
                 if warm.problems() or not node.alive():
-                    print(f"! {name} warm-up: {'; '.join(warm.problems()) or 'node died'}",
-                          flush=True)
+                    print(
+                        f"! {name} warm-up: {'; '.join(warm.problems()) or 'node died'}", flush=True
+                    )
                 result = PathResult(name, how, target)
                 results.append(result)
                 for _ in range(args.reps):
-                    result.saturated.append(await measure(
-                        f"saturated, {window_label}", tasks,
-                        closed_loop(send, window),
-                        completions, probe, args.stall))
+                    result.saturated.append(
+                        await measure(
+                            f"saturated, {window_label}",
+                            tasks,
+                            closed_loop(send, window),
+                            completions,
+                            probe,
+                            args.stall,
+                        )
+                    )
                     lost += result.saturated[-1].lost
                     if not node.alive():
                         raise BenchAborted(f"the node died (exit code {node.process.returncode})")
@@ -595,15 +656,25 @@ async def bench(args: argparse.Namespace, tmp: Path) -> tuple[list[PathResult], 
                     continue
                 count = max(1, round(rate * args.paced_seconds))
                 for _ in range(args.reps):
-                    result.paced.append(await measure(
-                        f"paced at {args.paced_fraction:.0%} = {rate:,.0f}/s", count,
-                        open_loop(send, rate),
-                        completions, probe, args.stall, target_rate=rate))
+                    result.paced.append(
+                        await measure(
+                            f"paced at {args.paced_fraction:.0%} = {rate:,.0f}/s",
+                            count,
+                            open_loop(send, rate),
+                            completions,
+                            probe,
+                            args.stall,
+                            target_rate=rate,
+                        )
+                    )
                     lost += result.paced[-1].lost
                     if not node.alive():
                         raise BenchAborted(f"the node died (exit code {node.process.returncode})")
-                print(f"({name} done: {med([r.rate for r in result.saturated]):,.0f} tasks/s"
-                      " saturated)", flush=True)
+                print(
+                    f"({name} done: {med([r.rate for r in result.saturated]):,.0f} tasks/s"
+                    " saturated)",
+                    flush=True,
+                )
         finally:
             await http.aclose()
             with contextlib.suppress(Exception):
@@ -611,8 +682,10 @@ async def bench(args: argparse.Namespace, tmp: Path) -> tuple[list[PathResult], 
         if completions.undecodable:
             print(f"! {completions.undecodable} terminal events could not be decoded")
         if completions.duplicates:
-            print(f"({completions.duplicates} terminal events arrived more than once; "
-                  "the first arrival counts)")
+            print(
+                f"({completions.duplicates} terminal events arrived more than once; "
+                "the first arrival counts)"
+            )
     except BaseException:
         print(f"the node's log ({node.log}), last lines:\n{node.tail()}", file=sys.stderr)
         print(f"node {node.stop()}", file=sys.stderr)
@@ -622,35 +695,72 @@ async def bench(args: argparse.Namespace, tmp: Path) -> tuple[list[PathResult], 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--nats-tasks", type=int, default=5000,
-                        help="tasks in a saturated NATS run (default 5,000)")
-    parser.add_argument("--http-tasks", type=int, default=3000,
-                        help="tasks in a saturated HTTP run (default 3,000)")
-    parser.add_argument("--nats-window", type=int, default=200,
-                        help="outstanding NATS submit requests when saturated (default 200)")
-    parser.add_argument("--http-connections", type=int, default=64,
-                        help="HTTP connections = outstanding POSTs when saturated (default 64)")
-    parser.add_argument("--http-client", choices=tuple(CLIENTS), default="raw",
-                        help="HTTP load generator: a minimal asyncio HTTP/1.1 client (raw, "
-                             "default; ~0.1 ms of CPU per POST) or httpx (~1.9 ms per POST)")
-    parser.add_argument("--paced-fraction", type=float, default=0.5,
-                        help="paced rate as a fraction of the measured rate (default 0.5)")
-    parser.add_argument("--paced-seconds", type=float, default=10.0,
-                        help="length of a paced run (default 10 s)")
-    parser.add_argument("--warmup", type=int, default=200,
-                        help="unreported tasks per path before measuring (default 200)")
+    parser.add_argument(
+        "--nats-tasks", type=int, default=5000, help="tasks in a saturated NATS run (default 5,000)"
+    )
+    parser.add_argument(
+        "--http-tasks", type=int, default=3000, help="tasks in a saturated HTTP run (default 3,000)"
+    )
+    parser.add_argument(
+        "--nats-window",
+        type=int,
+        default=200,
+        help="outstanding NATS submit requests when saturated (default 200)",
+    )
+    parser.add_argument(
+        "--http-connections",
+        type=int,
+        default=64,
+        help="HTTP connections = outstanding POSTs when saturated (default 64)",
+    )
+    parser.add_argument(
+        "--http-client",
+        choices=tuple(CLIENTS),
+        default="raw",
+        help="HTTP load generator: a minimal asyncio HTTP/1.1 client (raw, "
+        "default; ~0.1 ms of CPU per POST) or httpx (~1.9 ms per POST)",
+    )
+    parser.add_argument(
+        "--paced-fraction",
+        type=float,
+        default=0.5,
+        help="paced rate as a fraction of the measured rate (default 0.5)",
+    )
+    parser.add_argument(
+        "--paced-seconds", type=float, default=10.0, help="length of a paced run (default 10 s)"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=200,
+        help="unreported tasks per path before measuring (default 200)",
+    )
     parser.add_argument("--reps", type=int, default=1, help="repetitions; medians are shown")
-    parser.add_argument("--timeout", type=float, default=10.0,
-                        help="timeout of one submit request (default 10 s)")
-    parser.add_argument("--stall", type=float, default=20.0,
-                        help="give up waiting for completions after this many seconds "
-                             "without one (default 20)")
-    parser.add_argument("--quick", action="store_true",
-                        help="small numbers for a smoke test (300 tasks per path, 3 s paced)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the temporary directory (node log, data) and print it")
-    parser.add_argument("--dir", type=Path, default=None,
-                        help="where to make the temporary directory (default: system temp)")
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, help="timeout of one submit request (default 10 s)"
+    )
+    parser.add_argument(
+        "--stall",
+        type=float,
+        default=20.0,
+        help="give up waiting for completions after this many seconds without one (default 20)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small numbers for a smoke test (300 tasks per path, 3 s paced)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary directory (node log, data) and print it",
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="where to make the temporary directory (default: system temp)",
+    )
     args = parser.parse_args(argv)
     began = clock()
     if args.quick:
@@ -660,15 +770,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     cpus = machine.nproc()
     print("AMAS pipeline benchmark (bench/pipeline.py): echo tasks, submit -> task.completed")
-    print(f"python {platform.python_version()} ({platform.python_implementation()}), "
-          f"nats-server {machine.nats_server_version()}, "
-          + machine.versions("nats-py", "httpx", "uvicorn", "fastapi", "msgspec"))
-    print(f"nproc {cpus}, {machine.cpu_model()}, {platform.machine()}; node: `amas serve` "
-          "subprocess, embedded nats-server, loopback only; load generator: this process, "
-          f"HTTP client: {CLIENTS[args.http_client].name}")
-    print(f"saturated: {args.nats_tasks:,} tasks via NATS, {args.http_tasks:,} via HTTP; "
-          f"paced: {args.paced_seconds:g} s at {args.paced_fraction:.0%} of the measured rate; "
-          f"{args.warmup} warm-up tasks per path; median of {args.reps} rep(s)", flush=True)
+    print(
+        f"python {platform.python_version()} ({platform.python_implementation()}), "
+        f"nats-server {machine.nats_server_version()}, "
+        + machine.versions("nats-py", "httpx", "uvicorn", "fastapi", "msgspec")
+    )
+    print(
+        f"nproc {cpus}, {machine.cpu_model()}, {platform.machine()}; node: `amas serve` "
+        "subprocess, embedded nats-server, loopback only; load generator: this process, "
+        f"HTTP client: {CLIENTS[args.http_client].name}"
+    )
+    print(
+        f"saturated: {args.nats_tasks:,} tasks via NATS, {args.http_tasks:,} via HTTP; "
+        f"paced: {args.paced_seconds:g} s at {args.paced_fraction:.0%} of the measured rate; "
+        f"{args.warmup} warm-up tasks per path; median of {args.reps} rep(s)",
+        flush=True,
+    )
 
     tmp = Path(tempfile.mkdtemp(prefix="amas-bench-pipeline-", dir=args.dir))
     try:
@@ -682,24 +799,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         noisy = node_process.noisy_lines(log_lines)
         for result in results:
             print_path(result)
-        print("\nlatency: submit sent -> task.completed received here; ack: submit sent -> "
-              "its reply (NATS reply or HTTP 201).\nCPU: share of one core during the run, for "
-              "the node process (all threads; its event-loop thread alone\nin brackets), its "
-              "nats-server, this generator, and all other processes on the machine.\n")
+        print(
+            "\nlatency: submit sent -> task.completed received here; ack: submit sent -> "
+            "its reply (NATS reply or HTTP 201).\nCPU: share of one core during the run, for "
+            "the node process (all threads; its event-loop thread alone\nin brackets), its "
+            "nats-server, this generator, and all other processes on the machine.\n"
+        )
         for result in results:
             rate = med([r.rate for r in result.saturated])
-            print(f"{result.name} throughput: {rate:,.0f} tasks/s  target >= "
-                  f"{result.target_rate:,.0f}  {verdict(rate >= result.target_rate)}")
+            print(
+                f"{result.name} throughput: {rate:,.0f} tasks/s  target >= "
+                f"{result.target_rate:,.0f}  {verdict(rate >= result.target_rate)}"
+            )
             if result.paced:
                 p99 = med([r.latency_ms(0.99) for r in result.paced])
                 paced_rate = result.paced[0].target_rate
-                print(f"{result.name} p99 at {paced_rate:,.0f} tasks/s "
-                      f"({args.paced_fraction:.0%} of measured): {p99:.1f} ms  target < "
-                      f"{TARGET_P99_MS:g} ms  {verdict(p99 < TARGET_P99_MS)}")
+                print(
+                    f"{result.name} p99 at {paced_rate:,.0f} tasks/s "
+                    f"({args.paced_fraction:.0%} of measured): {p99:.1f} ms  target < "
+                    f"{TARGET_P99_MS:g} ms  {verdict(p99 < TARGET_P99_MS)}"
+                )
         total = sum(r.requested for res in results for r in (*res.saturated, *res.paced))
         if lost:
-            print(f"LOST: {lost:,} submits (of {total:,} measured, plus warm-up) did not end in "
-                  "task.completed; see the ! lines above")
+            print(
+                f"LOST: {lost:,} submits (of {total:,} measured, plus warm-up) did not end in "
+                "task.completed; see the ! lines above"
+            )
         else:
             print(f"all {total:,} measured tasks (and the warm-up) were accepted and completed")
         print(f"node {stopped}; its log has {len(noisy)} warning/error lines")

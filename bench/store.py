@@ -130,17 +130,26 @@ def make_lifecycle(n: int) -> Lifecycle:
         ),
         TaskStarted(task_id=task_id, agent_id=agent),
         TaskProgressed(
-            task_id=task_id, agent_id=agent, progress=40,
+            task_id=task_id,
+            agent_id=agent,
+            progress=40,
             message=f"fetched the document; {n % 40 + 1} pages, extracting text",
         ),
         TaskProgressed(
-            task_id=task_id, agent_id=agent, progress=80,
+            task_id=task_id,
+            agent_id=agent,
+            progress=80,
             message=f"summary drafted, {words} words; running the reviewer checks",
         ),
         TaskCompleted(
-            task_id=task_id, agent_id=agent,
-            result={"summary": _SUMMARY[: 150 + n % 60], "words": words,
-                    "pages": n % 40 + 1, "model": "small-2024-06"},
+            task_id=task_id,
+            agent_id=agent,
+            result={
+                "summary": _SUMMARY[: 150 + n % 60],
+                "words": words,
+                "pages": n % 40 + 1,
+                "model": "small-2024-06",
+            },
         ),
     )
     meta = Meta(correlation_id=new_id(), actor=agent)
@@ -170,11 +179,24 @@ def build_rows(events: Sequence[tuple[str, int, EventData, Meta]]) -> list[Row]:
         type_name, schema = data.type_name, data.schema_version
         previous = sha256(
             previous
-            + canonical_bytes(position, event_id, stream, version, type_name, schema, ts,
-                              data_bytes, meta_bytes)
+            + canonical_bytes(
+                position, event_id, stream, version, type_name, schema, ts, data_bytes, meta_bytes
+            )
         ).digest()
-        rows.append((position, event_id, stream, version, type_name, schema, ts, data_bytes,
-                     meta_bytes, previous.hex()))
+        rows.append(
+            (
+                position,
+                event_id,
+                stream,
+                version,
+                type_name,
+                schema,
+                ts,
+                data_bytes,
+                meta_bytes,
+                previous.hex(),
+            )
+        )
         ts += 1
     return rows
 
@@ -231,8 +253,9 @@ async def store_appends(
             version = NO_STREAM
             for i in range(0, len(lc.events), per_call):
                 started = clock()
-                result = await store.append(lc.stream, version, lc.events[i : i + per_call],
-                                            lc.meta)
+                result = await store.append(
+                    lc.stream, version, lc.events[i : i + per_call], lc.meta
+                )
                 latencies.append(clock() - started)
                 version = result.version
 
@@ -322,12 +345,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=100_000, help="events per append rep")
     parser.add_argument("--reps", type=int, default=3, help="repetitions; the median is shown")
     parser.add_argument("--appenders", type=int, default=100, help="concurrent appenders")
-    parser.add_argument("--naive-events", type=int, default=3000,
-                        help="events for the one-commit-per-event baseline")
-    parser.add_argument("--quick", action="store_true",
-                        help="small numbers for a smoke test (5,000 events, 1 rep)")
-    parser.add_argument("--dir", type=Path, default=None,
-                        help="where to make the temporary directory (default: system temp)")
+    parser.add_argument(
+        "--naive-events",
+        type=int,
+        default=3000,
+        help="events for the one-commit-per-event baseline",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small numbers for a smoke test (5,000 events, 1 rep)"
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="where to make the temporary directory (default: system temp)",
+    )
     args = parser.parse_args(argv)
     began = time.perf_counter()
     if args.quick:
@@ -338,9 +370,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     cpus = machine.nproc()
     print("AMAS event store benchmark (bench/store.py)")
-    print(f"python {platform.python_version()} ({platform.python_implementation()}), "
-          f"sqlite {sqlite3.sqlite_version}, {machine.versions('msgspec', 'aiosqlite')}, "
-          f"nproc {cpus}, {platform.machine()}")
+    print(
+        f"python {platform.python_version()} ({platform.python_implementation()}), "
+        f"sqlite {sqlite3.sqlite_version}, {machine.versions('msgspec', 'aiosqlite')}, "
+        f"nproc {cpus}, {platform.machine()}"
+    )
 
     print(f"a bare 10M-step Python loop takes {bare_loop_seconds():.2f} s now")
     tmp = Path(tempfile.mkdtemp(prefix="amas-bench-store-", dir=args.dir))
@@ -350,16 +384,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = [lifecycles[i :: args.appenders] for i in range(args.appenders)]
         rows = build_rows(interleaved(work))
         naive_rows = rows[: min(args.naive_events, len(rows))]
-        print(f"workload: {total:,} events = {tasks:,} task lifecycles x {EVENTS_PER_TASK} "
-              f"events, {args.appenders} appenders, median of {reps} rep(s)\n")
+        print(
+            f"workload: {total:,} events = {tasks:,} task lifecycles x {EVENTS_PER_TASK} "
+            f"events, {args.appenders} appenders, median of {reps} rep(s)\n"
+        )
 
         ceiling = timed_reps(
-            reps, lambda rep: raw_insert(fresh(tmp, "raw.db"), rows, RAW_BATCH),
+            reps,
+            lambda rep: raw_insert(fresh(tmp, "raw.db"), rows, RAW_BATCH),
             Result(f"raw sqlite3 executemany, {RAW_BATCH:,} rows/tx (ceiling)", total),
         )
         raw_facts = log_facts(tmp / "raw.db")
         naive = timed_reps(
-            reps, lambda rep: raw_insert(fresh(tmp, "naive.db"), naive_rows, 1),
+            reps,
+            lambda rep: raw_insert(fresh(tmp, "naive.db"), naive_rows, 1),
             Result("raw sqlite3, 1 tx per event (naive)", len(naive_rows)),
         )
 
@@ -376,51 +414,71 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return timed_reps(reps, run, result)
 
-        single = appends(1, "store-1.db", Result(
-            f"store.append, {args.appenders} appenders, 1 event/call", total))
+        single = appends(
+            1,
+            "store-1.db",
+            Result(f"store.append, {args.appenders} appenders, 1 event/call", total),
+        )
         store_facts = log_facts(tmp / "store-1.db")
-        batched = appends(EVENTS_PER_TASK, "store-5.db", Result(
-            f"store.append, {args.appenders} appenders, {EVENTS_PER_TASK} events/call", total))
+        batched = appends(
+            EVENTS_PER_TASK,
+            "store-5.db",
+            Result(
+                f"store.append, {args.appenders} appenders, {EVENTS_PER_TASK} events/call", total
+            ),
+        )
 
         log_path = tmp / "store-1.db"
         rebuild = timed_reps(
-            reps, lambda rep: asyncio.run(replay(log_path, fresh(tmp, "projections.db"), tasks)),
-            Result("replay: rebuild(TasksProjection) read+decode+fold+write", total,
-                   writes=False),
+            reps,
+            lambda rep: asyncio.run(replay(log_path, fresh(tmp, "projections.db"), tasks)),
+            Result("replay: rebuild(TasksProjection) read+decode+fold+write", total, writes=False),
         )
         decode = timed_reps(
-            reps, lambda rep: asyncio.run(decode_only(log_path, total)),
-            Result(f"read_all decode only, {READ_BATCH:,}/batch (context)", total,
-                   writes=False),
+            reps,
+            lambda rep: asyncio.run(decode_only(log_path, total)),
+            Result(f"read_all decode only, {READ_BATCH:,}/batch (context)", total, writes=False),
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print(f"mean stored data+meta: {store_facts[1]:.0f} B/event (store), "
-          f"{raw_facts[1]:.0f} B/event (raw rows)\n")
+    print(
+        f"mean stored data+meta: {store_facts[1]:.0f} B/event (store), "
+        f"{raw_facts[1]:.0f} B/event (raw rows)\n"
+    )
     results = (ceiling, naive, single, batched, rebuild, decode)
     width = max(len(r.label) for r in results)
-    print(f"{'what':<{width}}  {'events':>8}  {'median ev/s':>11}  {'of ceiling':>10}  "
-          f"reps ev/s / notes")
+    print(
+        f"{'what':<{width}}  {'events':>8}  {'median ev/s':>11}  {'of ceiling':>10}  "
+        f"reps ev/s / notes"
+    )
     for r in results:
         ratio = f"{r.median / ceiling.median:.2f}" if ceiling.median and r.writes else "-"
         notes = " ".join(f"{rate:,.0f}" for rate in r.rates)
         if r.latencies_ms:
-            notes += (f"  | call p50 {percentile(r.latencies_ms, 0.5):.1f} ms, "
-                      f"p99 {percentile(r.latencies_ms, 0.99):.1f} ms, {r.note}")
+            notes += (
+                f"  | call p50 {percentile(r.latencies_ms, 0.5):.1f} ms, "
+                f"p99 {percentile(r.latencies_ms, 0.99):.1f} ms, {r.note}"
+            )
         print(f"{r.label:<{width}}  {r.events:>8,}  {r.median:>11,.0f}  {ratio:>10}  {notes}")
 
     ratio = single.median / ceiling.median if ceiling.median else 0.0
     append_ok = single.median >= TARGET_APPEND_RATE
     ratio_ok = ratio >= TARGET_CEILING_RATIO
     print()
-    print(f"appends: {single.median:,.0f} ev/s  target >= {TARGET_APPEND_RATE:,}  "
-          f"{verdict(append_ok)}  ({ratio:.2f} of ceiling, target >= {TARGET_CEILING_RATIO}  "
-          f"{verdict(ratio_ok)})")
-    print(f"replay: {rebuild.median:,.0f} ev/s  target >= {TARGET_REPLAY_RATE:,}  "
-          f"{verdict(rebuild.median >= TARGET_REPLAY_RATE)}")
-    print(f"(whole run {time.perf_counter() - began:.0f} s; "
-          f"the bare loop takes {bare_loop_seconds():.2f} s at the end)")
+    print(
+        f"appends: {single.median:,.0f} ev/s  target >= {TARGET_APPEND_RATE:,}  "
+        f"{verdict(append_ok)}  ({ratio:.2f} of ceiling, target >= {TARGET_CEILING_RATIO}  "
+        f"{verdict(ratio_ok)})"
+    )
+    print(
+        f"replay: {rebuild.median:,.0f} ev/s  target >= {TARGET_REPLAY_RATE:,}  "
+        f"{verdict(rebuild.median >= TARGET_REPLAY_RATE)}"
+    )
+    print(
+        f"(whole run {time.perf_counter() - began:.0f} s; "
+        f"the bare loop takes {bare_loop_seconds():.2f} s at the end)"
+    )
     if args.quick:
         print("(--quick: small numbers, a smoke test; rates are not comparable to a full run)")
     return 0

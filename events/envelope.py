@@ -100,9 +100,14 @@ class EventRegistry:
         if self._batch_decoder is None:
             tagged = tuple(
                 msgspec.defstruct(
-                    f"Event_{name.replace('.', '_')}", [("data", entry.cls)], bases=(Event,),
-                    array_like=True, tag_field="_tag",
-                    tag=f"{name}@{entry.cls.schema_version}", frozen=True, kw_only=True,
+                    f"Event_{name.replace('.', '_')}",
+                    [("data", entry.cls)],
+                    bases=(Event,),
+                    array_like=True,
+                    tag_field="_tag",
+                    tag=f"{name}@{entry.cls.schema_version}",
+                    frozen=True,
+                    kw_only=True,
                 )
                 for name, entry in self._types.items()
             )

@@ -33,19 +33,25 @@ async def verify_log(
         for position, event_id, stream, version, type_name, schema, ts, data, meta, digest in rows:
             if position != expected:
                 return VerifyResult(
-                    ok=False, checked=checked, head=rows[-1][0], first_bad_position=expected,
+                    ok=False,
+                    checked=checked,
+                    head=rows[-1][0],
+                    first_bad_position=expected,
                     reason=f"position {expected} is missing (next stored is {position})",
                 )
             if not isinstance(data, bytes) or not isinstance(meta, bytes):
                 return _broken(checked, rows[-1][0], position, "data or meta is not a blob")
             computed = sha256(
                 previous
-                + canonical_bytes(position, event_id, stream, version, type_name, schema, ts,
-                                  data, meta)
+                + canonical_bytes(
+                    position, event_id, stream, version, type_name, schema, ts, data, meta
+                )
             ).digest()
             if computed.hex() != digest:
                 return _broken(
-                    checked, rows[-1][0], position,
+                    checked,
+                    rows[-1][0],
+                    position,
                     "stored hash does not match the event's bytes and the previous hash",
                 )
             previous, expected, checked = computed, expected + 1, checked + 1
@@ -54,5 +60,6 @@ async def verify_log(
 
 
 def _broken(checked: int, head: int, position: int, reason: str) -> VerifyResult:
-    return VerifyResult(ok=False, checked=checked, head=head, first_bad_position=position,
-                        reason=reason)
+    return VerifyResult(
+        ok=False, checked=checked, head=head, first_bad_position=position, reason=reason
+    )

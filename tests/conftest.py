@@ -44,15 +44,21 @@ ADMIN_KEY = f"test-admin-{secrets.token_urlsafe(16)}"
 
 
 @contextlib.asynccontextmanager
-async def serving(node: Node, settings: EdgeSettings | None = None,
-                  key: str | None = ADMIN_KEY) -> AsyncIterator[httpx.AsyncClient]:
+async def serving(
+    node: Node, settings: EdgeSettings | None = None, key: str | None = ADMIN_KEY
+) -> AsyncIterator[httpx.AsyncClient]:
     """create_app(node) on uvicorn at a free loopback port, and a client for /api/v1
     that sends `key` (the admin key unless told otherwise; None sends none)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(
-        create_app(node, settings or EdgeSettings()), host="127.0.0.1", port=port,
-        log_level="warning", lifespan="off",
-    ))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(node, settings or EdgeSettings()),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
     running = asyncio.create_task(server.serve())
     async with asyncio.timeout(WAIT):
         while not server.started:
@@ -61,8 +67,9 @@ async def serving(node: Node, settings: EdgeSettings | None = None,
             await asyncio.sleep(0.01)
     try:
         headers = {"X-API-Key": key} if key else {}
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1",
-                                     headers=headers, timeout=WAIT) as client:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}/api/v1", headers=headers, timeout=WAIT
+        ) as client:
             yield client
     finally:
         server.should_exit = True
@@ -91,15 +98,16 @@ async def api(node: Node) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def shared_api(tmp_path_factory: pytest.TempPathFactory
-                     ) -> AsyncIterator[httpx.AsyncClient]:
+async def shared_api(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.AsyncClient]:
     """One node and API for a whole module, for tests that only read or get refused.
 
     Such a module runs its tests on the module's loop:
     `pytestmark = pytest.mark.asyncio(loop_scope="module")`.
     """
-    async with Node(fresh_config(tmp_path_factory.mktemp("node"))) as running, \
-            serving(running) as client:
+    async with (
+        Node(fresh_config(tmp_path_factory.mktemp("node"))) as running,
+        serving(running) as client,
+    ):
         yield client
 
 
@@ -144,8 +152,7 @@ class EventTap:
         seen = [(e["type"], e["data"]) for e in self.events]
         raise AssertionError(f"no such event within {timeout:g} s; seen: {seen}")
 
-    async def wait_for_type(self, type_: str, timeout: float = WAIT, **data: Any
-                            ) -> dict[str, Any]:
+    async def wait_for_type(self, type_: str, timeout: float = WAIT, **data: Any) -> dict[str, Any]:
         return await self.wait_for(
             lambda e: e["type"] == type_ and all(e["data"].get(k) == v for k, v in data.items()),
             timeout,

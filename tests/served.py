@@ -1,7 +1,7 @@
 """`amas serve` as a real process, for tests that need signals, its output or its CLI.
 
-    with serve_process(tmp_path) as node:     # waits for /health
-        node.base, node.data_dir, node.output(), node.process, node.cli("api-key", "list")
+with serve_process(tmp_path) as node:     # waits for /health
+    node.base, node.data_dir, node.output(), node.process, node.cli("api-key", "list")
 """
 
 from __future__ import annotations
@@ -38,8 +38,15 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 class Served:
-    def __init__(self, process: subprocess.Popen[bytes], data_dir: Path, log: Path,
-                 port: int, env: Mapping[str, str], cwd: Path) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        data_dir: Path,
+        log: Path,
+        port: int,
+        env: Mapping[str, str],
+        cwd: Path,
+    ) -> None:
         self.process = process
         self.data_dir = data_dir
         self.log = log
@@ -52,8 +59,9 @@ class Served:
 
     def healthy(self) -> bool:
         if self.process.poll() is not None:
-            raise AssertionError(f"amas serve exited with {self.process.returncode}:\n"
-                                 f"{self.output()}")
+            raise AssertionError(
+                f"amas serve exited with {self.process.returncode}:\n{self.output()}"
+            )
         try:
             return httpx.get(f"{self.base}/health", timeout=2).status_code == 200
         except httpx.TransportError:
@@ -63,23 +71,31 @@ class Served:
         [pid] = servers_using(self.data_dir)
         return pid
 
-    def cli(self, *args: str, env: Mapping[str, str] | None = None
-            ) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run `amas ARGS --data-dir <this node's>` as another process."""
-        return run_cli(*args, "--data-dir", str(self.data_dir), env=env or self.env,
-                       cwd=self.cwd)
+        return run_cli(*args, "--data-dir", str(self.data_dir), env=env or self.env, cwd=self.cwd)
 
 
-def run_cli(*args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None
-            ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "amas.cli.main", *args], env=env or clean_env(),
-                          cwd=cwd, capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL)
+def run_cli(
+    *args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "amas.cli.main", *args],
+        env=env or clean_env(),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @contextlib.contextmanager
-def serve_process(tmp_path: Path, env: Mapping[str, str] | None = None,
-                  args: tuple[str, ...] = ()) -> Iterator[Served]:
+def serve_process(
+    tmp_path: Path, env: Mapping[str, str] | None = None, args: tuple[str, ...] = ()
+) -> Iterator[Served]:
     """`amas serve` on free loopback ports with its data in tmp_path/data; killed after."""
     data_dir = (tmp_path / "data").resolve()
     log = tmp_path / "amas.log"
@@ -87,10 +103,25 @@ def serve_process(tmp_path: Path, env: Mapping[str, str] | None = None,
     env = env if env is not None else clean_env()
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "amas.cli.main", *args, "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--data-dir", str(data_dir),
-             "--nats-port", str(free_port())],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            [
+                sys.executable,
+                "-m",
+                "amas.cli.main",
+                *args,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+                "--nats-port",
+                str(free_port()),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
             cwd=tmp_path,
         )
     node = Served(process, data_dir, log, port, env, tmp_path)

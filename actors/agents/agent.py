@@ -24,7 +24,11 @@ from events.types import AgentConfigured
 
 class Agent(SupervisedActor):
     def __init__(
-        self, supervisor: Supervisor, spec: AgentSpec, bridge: LoopBridge, runner: WorkRunner,
+        self,
+        supervisor: Supervisor,
+        spec: AgentSpec,
+        bridge: LoopBridge,
+        runner: WorkRunner,
         store: EventStore,
     ) -> None:
         super().__init__(supervisor, spec.agent_id)
@@ -58,9 +62,11 @@ class Agent(SupervisedActor):
         event = AgentConfigured(
             agent_id=spec.agent_id,
             timeout=command.timeout if command.timeout is not None else spec.timeout,
-            max_concurrent_tasks=(command.max_concurrent_tasks
-                                  if command.max_concurrent_tasks is not None
-                                  else spec.max_concurrent_tasks),
+            max_concurrent_tasks=(
+                command.max_concurrent_tasks
+                if command.max_concurrent_tasks is not None
+                else spec.max_concurrent_tasks
+            ),
             priority=command.priority if command.priority is not None else spec.priority,
         )
         # The change takes effect when agent.configured comes back from the log (Reconfigure),
@@ -77,5 +83,4 @@ class Agent(SupervisedActor):
                 reply(Reply(ok=False, code="SERVICE_UNAVAILABLE", message=str(e)))
             return
         if reply is not None:
-            reply(Reply(ok=True, position=result.last_position,
-                        data=msgspec.structs.asdict(event)))
+            reply(Reply(ok=True, position=result.last_position, data=msgspec.structs.asdict(event)))

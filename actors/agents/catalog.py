@@ -33,8 +33,9 @@ _OSINT = {
     "pattern_analysis": _cap("Find recurring entities and links in collected data", "data"),
 }
 _SECURITY = {
-    "vulnerability_scanning": _cap("Scan for security vulnerabilities", "target", "scan_type",
-                                   "depth"),
+    "vulnerability_scanning": _cap(
+        "Scan for security vulnerabilities", "target", "scan_type", "depth"
+    ),
     "threat_analysis": _cap("Analyze potential threats", "data", "threat_model"),
 }
 _ANALYSIS = {
@@ -54,18 +55,28 @@ def default_agents() -> list[AgentSpec]:
     specs = []
     for agent_type, title, description, capabilities, priority in (
         ("osint", "OSINT Agent", "Open-source intelligence collection", _OSINT, "normal"),
-        ("security", "Security Expert Agent",
-         "Specialized in security analysis and vulnerability assessment", _SECURITY, "high"),
+        (
+            "security",
+            "Security Expert Agent",
+            "Specialized in security analysis and vulnerability assessment",
+            _SECURITY,
+            "high",
+        ),
         ("analysis", "Code Analysis Agent", "Code and data analysis", _ANALYSIS, "normal"),
         ("reporting", "Reporting Agent", "Reports and summaries", _REPORTING, "low"),
     ):
         for n in (1, 2):
             specs.append(
                 AgentSpec(
-                    agent_id=f"{agent_type}-agent-{n}", agent_type=agent_type,
-                    name=f"{title} {n}", description=description, capabilities=capabilities,
-                    task_types=_TASK_TYPES, timeout=300.0 if n == 1 else 600.0,
-                    max_concurrent_tasks=5, priority=priority,  # type: ignore[arg-type]
+                    agent_id=f"{agent_type}-agent-{n}",
+                    agent_type=agent_type,
+                    name=f"{title} {n}",
+                    description=description,
+                    capabilities=capabilities,
+                    task_types=_TASK_TYPES,
+                    timeout=300.0 if n == 1 else 600.0,
+                    max_concurrent_tasks=5,
+                    priority=priority,  # type: ignore[arg-type]
                 )
             )
     return specs

@@ -66,8 +66,8 @@ class WorkRunner:
 
     async def _run(self, work: Work, timeout: float) -> None:
         claim = await self._ask(
-            START_TASK, StartTask(task_id=work.task_id, agent_id=work.agent_id,
-                                  attempt=work.attempt)
+            START_TASK,
+            StartTask(task_id=work.task_id, agent_id=work.agent_id, attempt=work.attempt),
         )
         if not claim.ok:
             log.info("claim of %s refused: %s", work.task_id, claim.message)
@@ -81,16 +81,25 @@ class WorkRunner:
             # wait a round trip per step. NATS keeps one connection's messages in order, so
             # it still reaches the task manager before the completion that follows it.
             try:
-                await self.publish(self.report_subject, command_encoder.encode(ReportProgress(
-                    task_id=task_id, agent_id=agent_id, attempt=attempt, progress=percent,
-                    message=message,
-                )))
+                await self.publish(
+                    self.report_subject,
+                    command_encoder.encode(
+                        ReportProgress(
+                            task_id=task_id,
+                            agent_id=agent_id,
+                            attempt=attempt,
+                            progress=percent,
+                            message=message,
+                        )
+                    ),
+                )
             except Exception as e:  # the broker is away; the result will still be asked for
                 log.debug("progress of %s dropped: %r", task_id, e)
 
         def failed(reason: str, error: str) -> FailTask:
-            return FailTask(task_id=task_id, agent_id=agent_id, attempt=attempt, reason=reason,
-                            error=error)
+            return FailTask(
+                task_id=task_id, agent_id=agent_id, attempt=attempt, reason=reason, error=error
+            )
 
         if skill is None:
             await self._report(failed("error", f"no skill for {task_type}"))
@@ -105,8 +114,9 @@ class WorkRunner:
         except Exception as e:  # the skill failed: that is the task's result, not ours
             await self._report(failed("error", f"{type(e).__name__}: {e}"))
         else:
-            await self._report(CompleteTask(task_id=task_id, agent_id=agent_id,
-                                            attempt=attempt, result=result))
+            await self._report(
+                CompleteTask(task_id=task_id, agent_id=agent_id, attempt=attempt, result=result)
+            )
 
     async def _report(self, report: msgspec.Struct) -> None:
         reply = await self._ask(self.report_subject, report)

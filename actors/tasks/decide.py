@@ -71,7 +71,7 @@ def submit(
         return Rejection(
             code="RATE_LIMITED",
             message=f"concurrent task limit reached: this key may have {command.max_active}"
-                    " tasks queued or in progress at once",
+            " tasks queued or in progress at once",
             details={"limit": "concurrent_tasks", "max": command.max_active, "active": active},
         )
     agents = agents_by_type.get(command.task_type)
@@ -80,9 +80,12 @@ def submit(
         return Rejection(
             code="INVALID_PARAMETER",
             message=f"no agent runs task type {command.task_type!r}; "
-                    f"available: {', '.join(available)}",
-            details={"parameter": "task_type", "provided": command.task_type,
-                     "expected": available},
+            f"available: {', '.join(available)}",
+            details={
+                "parameter": "task_type",
+                "provided": command.task_type,
+                "expected": available,
+            },
         )
     if not 1 <= command.max_attempts <= MAX_ATTEMPTS:
         return Rejection(
@@ -96,15 +99,21 @@ def submit(
             validator(command.parameters)
         except ValueError as e:
             return Rejection(
-                code="INVALID_PARAMETER", message=str(e),
+                code="INVALID_PARAMETER",
+                message=str(e),
                 details={"parameter": getattr(e, "name", "parameters")},
             )
     return [
         TaskCreated(
-            task_id=task_id, task_type=command.task_type, parameters=command.parameters,
-            priority=command.priority, callback_url=command.callback_url,
-            assigned_agents=list(agents), max_attempts=command.max_attempts,
-            api_key_id=command.meta.api_key_id, request_hash=command.request_hash,
+            task_id=task_id,
+            task_type=command.task_type,
+            parameters=command.parameters,
+            priority=command.priority,
+            callback_url=command.callback_url,
+            assigned_agents=list(agents),
+            max_attempts=command.max_attempts,
+            api_key_id=command.meta.api_key_id,
+            request_hash=command.request_hash,
             estimated_completion=command.estimated_completion,
         )
     ]
@@ -114,14 +123,18 @@ def retried(state: TaskState, command: SubmitTask) -> Reply:
     """The answer to a submit whose task (by its Idempotency-Key) already exists."""
     if state.request_hash is not None and state.request_hash == command.request_hash:
         return Reply(ok=True, data={"task_id": state.task_id, "replayed": True})
-    return Reply(ok=False, code="CONFLICT",
-                 message="this Idempotency-Key was used for a different request",
-                 details={"task_id": state.task_id})
+    return Reply(
+        ok=False,
+        code="CONFLICT",
+        message="this Idempotency-Key was used for a different request",
+        details={"task_id": state.task_id},
+    )
 
 
 def _not_found(task_id: str) -> Rejection:
-    return Rejection(code="NOT_FOUND", message=f"task {task_id!r} not found",
-                     details={"task_id": task_id})
+    return Rejection(
+        code="NOT_FOUND", message=f"task {task_id!r} not found", details={"task_id": task_id}
+    )
 
 
 def cancel(state: TaskState | None, command: CancelTask) -> Decision:
@@ -129,7 +142,8 @@ def cancel(state: TaskState | None, command: CancelTask) -> Decision:
         return _not_found(command.task_id)
     if state.status in TERMINAL:
         return Rejection(
-            code="CONFLICT", message=f"task {state.task_id} is already {state.status}",
+            code="CONFLICT",
+            message=f"task {state.task_id} is already {state.status}",
             details={"task_id": state.task_id, "status": state.status},
         )
     return [TaskCancelled(task_id=state.task_id, reason=command.reason, agent_id=state.agent_id)]
@@ -139,17 +153,19 @@ def start(state: TaskState | None, command: StartTask) -> Decision:
     """A claim. The same claim again (its answer was lost on the way) is granted again."""
     if state is None:
         return _not_found(command.task_id)
-    if (state.status == "in_progress" and state.agent_id == command.agent_id
-            and state.attempt == command.attempt):
+    if (
+        state.status == "in_progress"
+        and state.agent_id == command.agent_id
+        and state.attempt == command.attempt
+    ):
         return []
     if state.status != "queued" or command.attempt != state.attempt + 1:
         return Rejection(
             code="CONFLICT",
             message=f"task {state.task_id} is {state.status} at attempt {state.attempt};"
-                    f" attempt {command.attempt} cannot start",
+            f" attempt {command.attempt} cannot start",
         )
-    return [TaskStarted(task_id=state.task_id, agent_id=command.agent_id,
-                        attempt=command.attempt)]
+    return [TaskStarted(task_id=state.task_id, agent_id=command.agent_id, attempt=command.attempt)]
 
 
 def _owns(state: TaskState | None, agent_id: str, attempt: int) -> Rejection | None:
@@ -163,23 +179,29 @@ def _owns(state: TaskState | None, agent_id: str, attempt: int) -> Rejection | N
     return None
 
 
-def report(
-    state: TaskState | None, command: ReportProgress | CompleteTask | FailTask
-) -> Decision:
+def report(state: TaskState | None, command: ReportProgress | CompleteTask | FailTask) -> Decision:
     refused = _owns(state, command.agent_id, command.attempt)
     if refused is not None:
         return refused
     assert state is not None
     match command:
         case ReportProgress(progress=progress, message=message):
-            return [TaskProgressed(task_id=state.task_id, agent_id=command.agent_id,
-                                   progress=max(0, min(99, progress)), message=message)]
+            return [
+                TaskProgressed(
+                    task_id=state.task_id,
+                    agent_id=command.agent_id,
+                    progress=max(0, min(99, progress)),
+                    message=message,
+                )
+            ]
         case CompleteTask(result=result):
-            return [TaskCompleted(task_id=state.task_id, agent_id=command.agent_id,
-                                  result=result)]
+            return [TaskCompleted(task_id=state.task_id, agent_id=command.agent_id, result=result)]
         case FailTask(reason=reason, error=error):
-            return [TaskFailed(task_id=state.task_id, agent_id=command.agent_id,
-                               reason=reason, error=error)]
+            return [
+                TaskFailed(
+                    task_id=state.task_id, agent_id=command.agent_id, reason=reason, error=error
+                )
+            ]
 
 
 def agent_lost(state: TaskState, reason: str) -> list[EventData]:
@@ -187,19 +209,30 @@ def agent_lost(state: TaskState, reason: str) -> list[EventData]:
     if state.status != "in_progress":
         return []
     if state.attempt < state.max_attempts:
-        return [TaskRequeued(task_id=state.task_id, attempt=state.attempt, reason=reason,
-                             agent_id=state.agent_id)]
-    return [TaskFailed(task_id=state.task_id, agent_id=state.agent_id,
-                       reason="max_attempts", error=reason)]
+        return [
+            TaskRequeued(
+                task_id=state.task_id, attempt=state.attempt, reason=reason, agent_id=state.agent_id
+            )
+        ]
+    return [
+        TaskFailed(
+            task_id=state.task_id, agent_id=state.agent_id, reason="max_attempts", error=reason
+        )
+    ]
 
 
 def evolve(state: TaskState | None, event: EventData) -> TaskState | None:
     """The state after `event` (in place where there is one)."""
     if isinstance(event, TaskCreated):
         return TaskState(
-            task_id=event.task_id, task_type=event.task_type, parameters=event.parameters,
-            priority=event.priority, status="queued", version=1,
-            max_attempts=event.max_attempts, api_key_id=event.api_key_id,
+            task_id=event.task_id,
+            task_type=event.task_type,
+            parameters=event.parameters,
+            priority=event.priority,
+            status="queued",
+            version=1,
+            max_attempts=event.max_attempts,
+            api_key_id=event.api_key_id,
             request_hash=event.request_hash,
         )
     if state is None:

@@ -117,8 +117,11 @@ class TaskManager(SupervisedActor):
                     self.tasks[state.task_id] = state
                     self._count(state, +1)
                     if requeue and state.status == "in_progress":  # its agent died with the node
-                        self._commit(state, decide.agent_lost(state, "node restarted"),
-                                     Meta(actor="task-manager"))
+                        self._commit(
+                            state,
+                            decide.agent_lost(state, "node restarted"),
+                            Meta(actor="task-manager"),
+                        )
                 held, self.held = self.held, []
                 for message in held:
                     self.on_receive(message)
@@ -133,15 +136,20 @@ class TaskManager(SupervisedActor):
         data: dict[str, Any] = {}
         match command:
             case SubmitTask(task_id=str() as task_id) if (
-                (known := self.tasks.get(task_id) or self.finished.get(task_id)) is not None
-            ):  # a retry with the same Idempotency-Key: answer as the first time
+                known := self.tasks.get(task_id) or self.finished.get(task_id)
+            ) is not None:  # a retry with the same Idempotency-Key: answer as the first time
                 if reply is not None:
                     self.bridge.call(reply, decide.retried(known, command))
                 return
             case SubmitTask():
                 task_id = command.task_id or new_prefixed_id("task")
-                decision = decide.submit(task_id, command, self.agents_by_type, self.validators,
-                                         self.active[command.meta.api_key_id or ""])
+                decision = decide.submit(
+                    task_id,
+                    command,
+                    self.agents_by_type,
+                    self.validators,
+                    self.active[command.meta.api_key_id or ""],
+                )
                 state = None
                 if not isinstance(decision, Rejection):
                     created = decision[0]
@@ -164,9 +172,15 @@ class TaskManager(SupervisedActor):
                 raise TypeError(f"task manager cannot handle {type(command).__name__}")
         if isinstance(decision, Rejection):
             if reply is not None:
-                self.bridge.call(reply, Reply(ok=False, code=decision.code,
-                                              message=decision.message,
-                                              details=decision.details))
+                self.bridge.call(
+                    reply,
+                    Reply(
+                        ok=False,
+                        code=decision.code,
+                        message=decision.message,
+                        details=decision.details,
+                    ),
+                )
             return
         meta = getattr(command, "meta", None) or Meta(actor=getattr(command, "agent_id", None))
         self._commit(state, decision, meta, reply, data)
@@ -219,8 +233,13 @@ class TaskManager(SupervisedActor):
 
     # -- on the loop between messages: appends' answers, and coroutines never awaited --
 
-    def _appended(self, stream: str, reply: ReplyFn | None, data: dict[str, Any],
-                  appended: asyncio.Future[AppendResult]) -> None:
+    def _appended(
+        self,
+        stream: str,
+        reply: ReplyFn | None,
+        data: dict[str, Any],
+        appended: asyncio.Future[AppendResult],
+    ) -> None:
         if appended.cancelled():
             return
         error = appended.exception()

@@ -37,8 +37,11 @@ from events.envelope import Meta
 from events.projections import ProjectionRunner, all_projections
 from events.store import SQLiteEventStore
 
-_SUBJECTS = {"CreateApiKey": CREATE_API_KEY, "RotateApiKey": ROTATE_API_KEY,
-             "RevokeApiKey": REVOKE_API_KEY}
+_SUBJECTS = {
+    "CreateApiKey": CREATE_API_KEY,
+    "RotateApiKey": ROTATE_API_KEY,
+    "RevokeApiKey": REVOKE_API_KEY,
+}
 _ACTOR = Meta(actor="amas api-key")
 
 
@@ -48,13 +51,23 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     make = sub.add_parser("generate", help="make a key; prints it once")
     make.add_argument("--name", required=True, help='what the key is for, e.g. "My App"')
-    make.add_argument("--scope", action="append", choices=SCOPES, dest="scopes",
-                      help="read, write or admin; repeat for more (default: read and write)")
-    make.add_argument("--tier", choices=list(TIERS), default="free",
-                      help="usage tier: its rate and concurrency limits (default free)")
+    make.add_argument(
+        "--scope",
+        action="append",
+        choices=SCOPES,
+        dest="scopes",
+        help="read, write or admin; repeat for more (default: read and write)",
+    )
+    make.add_argument(
+        "--tier",
+        choices=list(TIERS),
+        default="free",
+        help="usage tier: its rate and concurrency limits (default free)",
+    )
     make.add_argument("--owner", default=None, help="who the key belongs to")
-    make.add_argument("--expires", default=None,
-                      help="30d, 12h, 90m or a date/time (UTC); default: never")
+    make.add_argument(
+        "--expires", default=None, help="30d, 12h, 90m or a date/time (UTC); default: never"
+    )
     add_data_dir(make)
     make.set_defaults(run=lambda args: asyncio.run(_generate(args)))
 
@@ -80,15 +93,18 @@ async def _generate(args: argparse.Namespace) -> int:
         expires_at = expiry(args.expires)
     except ValueError as e:
         return _fail(str(e))
-    key, command = create_command(args.name, args.scopes or ["read", "write"], args.tier,
-                                  args.owner, expires_at, _ACTOR)
+    key, command = create_command(
+        args.name, args.scopes or ["read", "write"], args.tier, args.owner, expires_at, _ACTOR
+    )
     reply = await _send(data_paths(args), command)
     if not reply.ok:
         return _fail(reply.message or "refused")
     print(key.raw)
-    print(f"key id {key.key_id}, scopes {', '.join(command.scopes)}, tier {args.tier}"
-          f"{', expires ' + expires_at if expires_at else ''}. Shown once: store it now.",
-          file=sys.stderr)
+    print(
+        f"key id {key.key_id}, scopes {', '.join(command.scopes)}, tier {args.tier}"
+        f"{', expires ' + expires_at if expires_at else ''}. Shown once: store it now.",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -98,14 +114,23 @@ async def _rotate(args: argparse.Namespace) -> int:
     except ValueError as e:
         return _fail(str(e))
     key = generate(args.key_id)
-    reply = await _send(data_paths(args), RotateApiKey(
-        key_id=args.key_id, prefix=key.prefix, secret_hash=key.secret_hash,
-        expires_at=expires_at, meta=_ACTOR))
+    reply = await _send(
+        data_paths(args),
+        RotateApiKey(
+            key_id=args.key_id,
+            prefix=key.prefix,
+            secret_hash=key.secret_hash,
+            expires_at=expires_at,
+            meta=_ACTOR,
+        ),
+    )
     if not reply.ok:
         return _fail(reply.message or "refused")
     print(key.raw)
-    print(f"key {args.key_id} has a new secret; the old one no longer works. Shown once.",
-          file=sys.stderr)
+    print(
+        f"key {args.key_id} has a new secret; the old one no longer works. Shown once.",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -126,8 +151,15 @@ async def _list(args: argparse.Namespace) -> int:
         print(json.dumps(keys, indent=2))
         return 0
     rows = [("KEY ID", "PREFIX", "SCOPES", "TIER", "STATUS", "EXPIRES", "NAME")] + [
-        (k["key_id"], k["prefix"] + "_…", ",".join(k["scopes"]), k["tier"], k["status"],
-         k["expires_at"] or "never", k["name"])
+        (
+            k["key_id"],
+            k["prefix"] + "_…",
+            ",".join(k["scopes"]),
+            k["tier"],
+            k["status"],
+            k["expires_at"] or "never",
+            k["name"],
+        )
         for k in keys
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
@@ -154,8 +186,9 @@ async def _send(paths: DataPaths, command: KeyCommand) -> Reply:
     if node is not None:
         nc = await nats.connect(node["nats"], connect_timeout=5, max_reconnect_attempts=1)
         try:
-            msg = await nc.request(_SUBJECTS[type(command).__name__],
-                                   command_encoder.encode(command), timeout=10)
+            msg = await nc.request(
+                _SUBJECTS[type(command).__name__], command_encoder.encode(command), timeout=10
+            )
         finally:
             await nc.close()
         return reply_decoder.decode(msg.data)

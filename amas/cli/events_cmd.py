@@ -33,12 +33,24 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     tail = sub.add_parser("tail", help="print the log and follow it (like tail -f)")
     add_data_dir(tail)
-    tail.add_argument("--type", action="append", default=[], metavar="TYPE",
-                      help="only this event type, or a prefix ending in '*' (repeatable)")
-    tail.add_argument("--stream", default=None, metavar="PREFIX",
-                      help="only streams starting with PREFIX")
-    tail.add_argument("--from", dest="from_position", type=int, default=None, metavar="N",
-                      help="start at position N (default: the last 10 events)")
+    tail.add_argument(
+        "--type",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="only this event type, or a prefix ending in '*' (repeatable)",
+    )
+    tail.add_argument(
+        "--stream", default=None, metavar="PREFIX", help="only streams starting with PREFIX"
+    )
+    tail.add_argument(
+        "--from",
+        dest="from_position",
+        type=int,
+        default=None,
+        metavar="N",
+        help="start at position N (default: the last 10 events)",
+    )
     tail.add_argument("--no-follow", action="store_true", help="stop at the end of the log")
     tail.add_argument("--json", action="store_true", help="one JSON envelope per line")
     tail.set_defaults(run=lambda args: asyncio.run(_tail(args)))
@@ -50,32 +62,65 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     register_events_sub(sub)
 
     export = sub.add_parser(
-        "export", help="the log as JSON Lines on stdout, one envelope per line, for auditors",
+        "export",
+        help="the log as JSON Lines on stdout, one envelope per line, for auditors",
         description="Write envelopes (as the relay publishes them; data and meta are the "
-                    "stored bytes the hash covers) in position order to stdout. Reads "
-                    "the log read-only: the node may be running.")
+        "stored bytes the hash covers) in position order to stdout. Reads "
+        "the log read-only: the node may be running.",
+    )
     add_data_dir(export)
-    export.add_argument("--since", type=_since, default=None, metavar="POSITION|TIME",
-                        help="from this position, or from this ISO 8601 time (inclusive)")
-    export.add_argument("--until", type=_position, default=None, metavar="POSITION",
-                        help="up to this position (inclusive; default the head at start)")
-    export.add_argument("--type", action="append", default=[], metavar="TYPE",
-                        help="only this event type, or a prefix ending in '*' (repeatable)")
-    export.add_argument("--stream", default=None, metavar="STREAM",
-                        help="only this stream, or streams starting with a prefix ending in '*'")
+    export.add_argument(
+        "--since",
+        type=_since,
+        default=None,
+        metavar="POSITION|TIME",
+        help="from this position, or from this ISO 8601 time (inclusive)",
+    )
+    export.add_argument(
+        "--until",
+        type=_position,
+        default=None,
+        metavar="POSITION",
+        help="up to this position (inclusive; default the head at start)",
+    )
+    export.add_argument(
+        "--type",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="only this event type, or a prefix ending in '*' (repeatable)",
+    )
+    export.add_argument(
+        "--stream",
+        default=None,
+        metavar="STREAM",
+        help="only this stream, or streams starting with a prefix ending in '*'",
+    )
     export.set_defaults(run=lambda args: asyncio.run(_export(args)))
 
     replay = sub.add_parser(
-        "replay", help="rebuild every projection from the log",
+        "replay",
+        help="rebuild every projection from the log",
         description="Without options: drop and rebuild the data folder's projections (stop "
-                    "the node first). With --into DIR: build them afresh in "
-                    "DIR/projections.db, as they stood at --until (default: the head), "
-                    "leaving the live ones alone; the node may be running.")
+        "the node first). With --into DIR: build them afresh in "
+        "DIR/projections.db, as they stood at --until (default: the head), "
+        "leaving the live ones alone; the node may be running.",
+    )
     add_data_dir(replay)
-    replay.add_argument("--until", type=_position, default=None, metavar="POSITION",
-                        help="stop after this position (needs --into)")
-    replay.add_argument("--into", type=Path, default=None, metavar="DIR",
-                        help="a new folder for the rebuilt projections.db")
+    replay.add_argument(
+        "--until",
+        type=_position,
+        default=None,
+        metavar="POSITION",
+        help="stop after this position (needs --into)",
+    )
+    replay.add_argument(
+        "--into",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a new folder for the rebuilt projections.db",
+    )
     replay.set_defaults(run=lambda args: asyncio.run(_replay(args)))
 
 
@@ -97,7 +142,8 @@ def _since(text: str) -> int | datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"neither a position nor an ISO 8601 time: {text!r}") from None
+            f"neither a position nor an ISO 8601 time: {text!r}"
+        ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
@@ -106,9 +152,7 @@ def _matches(event: Event, types: list[str], stream_prefix: str | None) -> bool:
         return False
     if not types:
         return True
-    return any(
-        event.type.startswith(t[:-1]) if t.endswith("*") else event.type == t for t in types
-    )
+    return any(event.type.startswith(t[:-1]) if t.endswith("*") else event.type == t for t in types)
 
 
 def format_event(event: Event) -> str:
@@ -164,8 +208,10 @@ async def _verify(args: argparse.Namespace) -> int:
     finally:
         await store.close()
     if result.ok:
-        print(f"ok: {result.checked} events, hash chain intact "
-              f"({result.checked / max(elapsed, 1e-9):,.0f} events/s)")
+        print(
+            f"ok: {result.checked} events, hash chain intact "
+            f"({result.checked / max(elapsed, 1e-9):,.0f} events/s)"
+        )
         return 0
     console.print(f"[bold red]broken[/] at position {result.first_bad_position}: {result.reason}")
     print(f"broken at position {result.first_bad_position}")
@@ -181,9 +227,11 @@ async def _export(args: argparse.Namespace) -> int:
         return 1
     since = args.since
     where = LogFilter(
-        stream=args.stream, types=tuple(args.type),
+        stream=args.stream,
+        types=tuple(args.type),
         since_ts=(since - _EPOCH) // timedelta(microseconds=1)
-        if isinstance(since, datetime) else None,
+        if isinstance(since, datetime)
+        else None,
     )
     out = sys.stdout.buffer
     written = 0
@@ -205,8 +253,11 @@ async def _export(args: argparse.Namespace) -> int:
         elapsed = time.perf_counter() - started
     finally:
         await store.close()
-    print(f"exported {written} events (positions up to {last}; the log's head {head}) "
-          f"in {elapsed:.2f} s", file=sys.stderr)
+    print(
+        f"exported {written} events (positions up to {last}; the log's head {head}) "
+        f"in {elapsed:.2f} s",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -214,9 +265,11 @@ async def _replay(args: argparse.Namespace) -> int:
     if args.into is not None:
         return await _replay_into(args)
     if args.until is not None:
-        print("amas events replay: --until needs --into DIR: rebuilding the live projections "
-              "as of an earlier position would hand the node a past it has moved on from",
-              file=sys.stderr)
+        print(
+            "amas events replay: --until needs --into DIR: rebuilding the live projections "
+            "as of an earlier position would hand the node a past it has moved on from",
+            file=sys.stderr,
+        )
         return 2
     paths = data_paths(args)
     store = await SQLiteEventStore.open(paths.events_db)
@@ -224,8 +277,12 @@ async def _replay(args: argparse.Namespace) -> int:
     total = await store.last_position()
     try:
         with Progress(
-            TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=Console(stderr=True), transient=True,
+            TextColumn("replaying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
         ) as progress:
             bar = progress.add_task("replay", total=total)
             started = time.perf_counter()
@@ -235,8 +292,10 @@ async def _replay(args: argparse.Namespace) -> int:
         await runner.close()
         await store.close()
     names = ", ".join(runner.projections)
-    print(f"replayed {count} events into {names} in {elapsed:.2f} s "
-          f"({count / max(elapsed, 1e-9):,.0f} events/s)")
+    print(
+        f"replayed {count} events into {names} in {elapsed:.2f} s "
+        f"({count / max(elapsed, 1e-9):,.0f} events/s)"
+    )
     return 0
 
 
@@ -246,12 +305,13 @@ async def _replay_into(args: argparse.Namespace) -> int:
     into = args.into.expanduser().resolve()
     target = into / paths.projections_db.name
     if into == paths.root:
-        print(f"amas events replay: --into {into} is the data folder itself; "
-              "choose a new folder", file=sys.stderr)
+        print(
+            f"amas events replay: --into {into} is the data folder itself; choose a new folder",
+            file=sys.stderr,
+        )
         return 2
     if target.exists():
-        print(f"amas events replay: {target} exists already; choose a new folder",
-              file=sys.stderr)
+        print(f"amas events replay: {target} exists already; choose a new folder", file=sys.stderr)
         return 2
     try:
         store = await SQLiteEventStore.open_readonly(paths.events_db)
@@ -264,20 +324,27 @@ async def _replay_into(args: argparse.Namespace) -> int:
         runner = await ProjectionRunner.open(store, target, all_projections())
         try:
             with Progress(
-                TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=Console(stderr=True), transient=True,
+                TextColumn("replaying"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
             ) as progress:
                 bar = progress.add_task("replay", total=until)
                 started = time.perf_counter()
-                count = await runner.rebuild(until=until,
-                                             progress=lambda n: progress.advance(bar, n))
+                count = await runner.rebuild(
+                    until=until, progress=lambda n: progress.advance(bar, n)
+                )
                 elapsed = time.perf_counter() - started
         finally:
             await runner.close()
     finally:
         await store.close()
     names = ", ".join(runner.projections)
-    print(f"replayed {count} events into {names} in {elapsed:.2f} s "
-          f"({count / max(elapsed, 1e-9):,.0f} events/s)")
+    print(
+        f"replayed {count} events into {names} in {elapsed:.2f} s "
+        f"({count / max(elapsed, 1e-9):,.0f} events/s)"
+    )
     print(f"projections as of position {until} (the log's head {head}) in {target}")
     return 0

@@ -13,9 +13,7 @@ from amas.cli import apikey_cmd, events_cmd, serve_cmd, task_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="amas", description="AMAS: a multi-agent task platform."
-    )
+    parser = argparse.ArgumentParser(prog="amas", description="AMAS: a multi-agent task platform.")
     parser.add_argument("--version", action="version", version=f"amas {__version__}")
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

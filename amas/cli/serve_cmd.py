@@ -27,10 +27,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     serve.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
     add_data_dir(serve)
-    serve.add_argument("--nats", default=None, metavar="URL",
-                       help="join this NATS server (default: $AMAS_NATS_URL, else start one)")
-    serve.add_argument("--nats-port", type=int, default=None,
-                       help="port of the embedded nats-server (default 4222, or a free one)")
+    serve.add_argument(
+        "--nats",
+        default=None,
+        metavar="URL",
+        help="join this NATS server (default: $AMAS_NATS_URL, else start one)",
+    )
+    serve.add_argument(
+        "--nats-port",
+        type=int,
+        default=None,
+        help="port of the embedded nats-server (default 4222, or a free one)",
+    )
     serve.set_defaults(run=_run)
 
 
@@ -50,8 +58,9 @@ class _Server(uvicorn.Server):
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
-        previous = {sig: signal.signal(sig, self.handle_exit)
-                    for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {
+            sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
             yield
         finally:
@@ -65,8 +74,10 @@ _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 async def serve_node(args: argparse.Namespace) -> int:
     edge = EdgeSettings.from_env()
     if not edge.auth and args.host not in _LOOPBACK:
-        print(f"amas serve: AMAS_AUTH=off is allowed on a loopback address only, not {args.host}",
-              file=sys.stderr)
+        print(
+            f"amas serve: AMAS_AUTH=off is allowed on a loopback address only, not {args.host}",
+            file=sys.stderr,
+        )
         return 2
     config = NodeConfig(
         data=data_paths(args),
@@ -86,29 +97,42 @@ async def serve_node(args: argparse.Namespace) -> int:
         # walks every live container (caches, tasks in flight) and paused the loop for
         # 35-50 ms, 9 times in a one-minute pipeline run; now about once.
         gc.set_threshold(*gc.get_threshold()[:2], 100)
-        server = _Server(uvicorn.Config(
-            create_app(node, edge), host=args.host, port=args.port, log_level="warning",
-            access_log=False, lifespan="off", server_header=False,
-            # The edge is reached directly (loopback by default); no proxy's headers to trust.
-            proxy_headers=False,
-        ))
+        server = _Server(
+            uvicorn.Config(
+                create_app(node, edge),
+                host=args.host,
+                port=args.port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                server_header=False,
+                # The edge is reached directly (loopback by default); no proxy's headers to trust.
+                proxy_headers=False,
+            )
+        )
         serving = asyncio.create_task(server.serve())
         while not server.started and not serving.done():  # noqa: ASYNC110 (uvicorn has no event)
             await asyncio.sleep(0.02)
         if server.started:
             base = f"http://{args.host}:{args.port}"
-            config.data.node_file.write_text(json.dumps(
-                {"pid": os.getpid(), "api": f"{base}/api/v1", "nats": node.nats_url}
-            ))
-            print(f"AMAS {node.version} ready\n"
-                  f"  API   {base}/api/v1\n"
-                  f"  docs  {base}/docs\n"
-                  f"  NATS  {node.nats_url}{'' if config.nats_url else ' (embedded)'}\n"
-                  f"  data  {config.data.root}", flush=True)
+            config.data.node_file.write_text(
+                json.dumps({"pid": os.getpid(), "api": f"{base}/api/v1", "nats": node.nats_url})
+            )
+            print(
+                f"AMAS {node.version} ready\n"
+                f"  API   {base}/api/v1\n"
+                f"  docs  {base}/docs\n"
+                f"  NATS  {node.nats_url}{'' if config.nats_url else ' (embedded)'}\n"
+                f"  data  {config.data.root}",
+                flush=True,
+            )
             if first_key is not None:
-                print(f"  key   {first_key}\n"
-                      "        the first admin API key: shown this once, keep it"
-                      " (or set AMAS_API_KEY)", flush=True)
+                print(
+                    f"  key   {first_key}\n"
+                    "        the first admin API key: shown this once, keep it"
+                    " (or set AMAS_API_KEY)",
+                    flush=True,
+                )
             elif not edge.auth:
                 print("  auth  OFF (AMAS_AUTH=off): no keys, no rate limits", flush=True)
         await serving
@@ -123,8 +147,12 @@ async def _first_admin_key(node: Node) -> str | None:
     """On a node that has never had a key (and no AMAS_API_KEY), make an admin key."""
     if node.config.admin_key or len(node.keyring):
         return None
-    key, command = create_command("admin (made at first start)", ["admin", "read", "write"],
-                                  "enterprise", meta=Meta(actor="amas serve"))
+    key, command = create_command(
+        "admin (made at first start)",
+        ["admin", "read", "write"],
+        "enterprise",
+        meta=Meta(actor="amas serve"),
+    )
     reply = await node.bus.request(CREATE_API_KEY, command)
     if not reply.ok:
         raise RuntimeError(f"could not create the first admin key: {reply.message}")

@@ -33,10 +33,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     submit = sub.add_parser("submit", help="submit a task; prints its id")
     submit.add_argument("task_type", help="e.g. echo")
-    submit.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="a parameter (VALUE is parsed as JSON when it can be)")
-    submit.add_argument("--priority", default="normal",
-                        choices=["low", "normal", "high", "critical"])
+    submit.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a parameter (VALUE is parsed as JSON when it can be)",
+    )
+    submit.add_argument(
+        "--priority", default="normal", choices=["low", "normal", "high", "critical"]
+    )
     submit.add_argument("--watch", action="store_true", help="then follow it to the end")
     _add_endpoints(submit)
     submit.set_defaults(run=lambda args: asyncio.run(_submit(args)))
@@ -76,13 +83,15 @@ def _written_by_node(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def api_url(args: argparse.Namespace) -> str:
-    return str(args.api or setting("AMAS_API_URL") or _written_by_node(args).get("api")
-               or DEFAULT_API)
+    return str(
+        args.api or setting("AMAS_API_URL") or _written_by_node(args).get("api") or DEFAULT_API
+    )
 
 
 def nats_url(args: argparse.Namespace) -> str:
-    return str(args.nats or setting("AMAS_NATS_URL") or _written_by_node(args).get("nats")
-               or DEFAULT_NATS)
+    return str(
+        args.nats or setting("AMAS_NATS_URL") or _written_by_node(args).get("nats") or DEFAULT_NATS
+    )
 
 
 def _headers() -> dict[str, str]:
@@ -147,14 +156,22 @@ async def _watch(args: argparse.Namespace) -> int:
             return 1
         task = response.json()
         status, percent = task["status"], task["progress"]
-        with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                      TimeElapsedColumn(), console=Console(stderr=True)) as bar:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+        ) as bar:
             line = bar.add_task(f"{args.task_id} {status}", total=100, completed=percent)
             while status not in TERMINAL:
                 kind, progress, extra = await updates.get()
-                status = {"task.created": "queued", "task.started": "in_progress",
-                          "task.progress": "in_progress", "task.requeued": "queued"}.get(
-                    kind, kind.removeprefix("task."))
+                status = {
+                    "task.created": "queued",
+                    "task.started": "in_progress",
+                    "task.progress": "in_progress",
+                    "task.requeued": "queued",
+                }.get(kind, kind.removeprefix("task."))
                 if progress >= 0:
                     percent = progress
                 if kind == "task.started":

@@ -94,8 +94,14 @@ class Gcra:
             self._wall_offset, self._offset_until = time.time() - now, now + 60.0
         wall = self._wall_offset
         if now < allowed_from:
-            return Verdict(False, self.limit, 0, math.ceil(wall + tat),
-                           max(1, math.ceil(allowed_from - now)), self.what)
+            return Verdict(
+                False,
+                self.limit,
+                0,
+                math.ceil(wall + tat),
+                max(1, math.ceil(allowed_from - now)),
+                self.what,
+            )
         if consume:
             if len(self._tat) >= _PRUNE_AT:
                 self._prune(now)
@@ -141,8 +147,9 @@ class RateLimiter:
         self.groups = groups
         self._group_paths = tuple(g.path.rstrip("/") for g in groups)
         self._tiers: dict[str, Gcra] = {}
-        self._groups = {g.name: Gcra(g.per_minute, 60.0, g.per_minute, f"{g.name} requests")
-                        for g in groups}
+        self._groups = {
+            g.name: Gcra(g.per_minute, 60.0, g.per_minute, f"{g.name} requests") for g in groups
+        }
 
     def check(self, principal: Principal, method: str, path: str) -> Verdict | None:
         """The binding verdict (a refusal, or the tightest pass); None if unlimited."""
@@ -150,8 +157,11 @@ class RateLimiter:
         if not path.startswith(self._group_paths):  # the common case: the tier's limit only
             tier = principal.tier
             return None if tier.requests_per_hour is None else self._tier(tier).take(client)
-        limiters = ([self._groups[g.name] for g in self.groups if g.matches(method, path)]
-                    if path.startswith(self._group_paths) else [])
+        limiters = (
+            [self._groups[g.name] for g in self.groups if g.matches(method, path)]
+            if path.startswith(self._group_paths)
+            else []
+        )
         tier = principal.tier
         if tier.requests_per_hour is not None:
             limiters.append(self._tier(tier))
@@ -170,6 +180,9 @@ class RateLimiter:
         if limiter is None:
             assert tier.requests_per_hour is not None
             limiter = self._tiers[tier.name] = Gcra(
-                tier.requests_per_hour, 3600.0, tier.burst or tier.requests_per_hour,
-                f"{tier.name} tier requests")
+                tier.requests_per_hour,
+                3600.0,
+                tier.burst or tier.requests_per_hour,
+                f"{tier.name} tier requests",
+            )
         return limiter

@@ -15,10 +15,14 @@ from amas.keys import Scope
 from api.errors import ApiError
 
 KEY_SCHEME = "APIKeyHeader"
-SECURITY_SCHEMES = {KEY_SCHEME: {
-    "type": "apiKey", "in": "header", "name": "X-API-Key",
-    "description": "An AMAS API key (`amas api-key generate`).",
-}}
+SECURITY_SCHEMES = {
+    KEY_SCHEME: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "An AMAS API key (`amas api-key generate`).",
+    }
+}
 """For the OpenAPI document (the "Authorize" button in /docs), added by api/app.py: a
 `Security(APIKeyHeader)` dependency would say the same at the cost of one more dependency
 to solve per request (FastAPI's dependency solving was ~16% of the node's loop on the
@@ -29,8 +33,11 @@ def needs(scope: Scope) -> Any:
     async def check(request: Request) -> Principal:
         principal: Principal = request.state.principal
         if not principal.allows(scope):
-            raise ApiError("FORBIDDEN", f"this API key lacks the {scope!r} scope",
-                           {"required": scope, "granted": sorted(principal.scopes)})
+            raise ApiError(
+                "FORBIDDEN",
+                f"this API key lacks the {scope!r} scope",
+                {"required": scope, "granted": sorted(principal.scopes)},
+            )
         return principal
 
     return Depends(check)

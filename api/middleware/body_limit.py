@@ -50,7 +50,10 @@ class BodyLimitMiddleware:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
-            scope.get("state", {}).get("request_id"), 413, "PAYLOAD_TOO_LARGE",
-            f"request body over {self.max_bytes} bytes", {"max_bytes": self.max_bytes},
+            scope.get("state", {}).get("request_id"),
+            413,
+            "PAYLOAD_TOO_LARGE",
+            f"request body over {self.max_bytes} bytes",
+            {"max_bytes": self.max_bytes},
         )
         await response(scope, receive, send)

@@ -23,8 +23,9 @@ from amas.settings import EdgeSettings
 from api.auth.limits import UNLIMITED_HEADERS, Gcra, RateLimiter, Verdict
 from api.errors import error_response
 
-OPEN_PATHS = frozenset({"/api/v1/health", "/docs", "/docs/oauth2-redirect", "/redoc",
-                        "/api/v1/openapi.json"})
+OPEN_PATHS = frozenset(
+    {"/api/v1/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/api/v1/openapi.json"}
+)
 _V0 = "/api/v0"
 _V0_SUNSET = "2025-06-01"
 
@@ -37,10 +38,18 @@ class GuardMiddleware:
         self.keyring = keyring
         self.enabled = settings.auth
         self.limits = RateLimiter()
-        self.failures = Gcra(settings.auth_failures_per_minute, 60.0,
-                             settings.auth_failures_per_minute, "failed authentications")
-        self.anonymous = Gcra(settings.anonymous_per_minute, 60.0,
-                              settings.anonymous_per_minute, "unauthenticated requests")
+        self.failures = Gcra(
+            settings.auth_failures_per_minute,
+            60.0,
+            settings.auth_failures_per_minute,
+            "failed authentications",
+        )
+        self.anonymous = Gcra(
+            settings.anonymous_per_minute,
+            60.0,
+            settings.anonymous_per_minute,
+            "unauthenticated requests",
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,10 +57,16 @@ class GuardMiddleware:
             return
         path: str = scope["path"]
         if path == _V0 or path.startswith(_V0 + "/"):
-            await self._refuse(scope, receive, send, 410, "GONE",
-                               f"API v0 was retired on {_V0_SUNSET}; use /api/v1",
-                               {"sunset": _V0_SUNSET, "successor": "/api/v1" + path[len(_V0):]},
-                               {"Sunset": "Sun, 01 Jun 2025 00:00:00 GMT"})
+            await self._refuse(
+                scope,
+                receive,
+                send,
+                410,
+                "GONE",
+                f"API v0 was retired on {_V0_SUNSET}; use /api/v1",
+                {"sunset": _V0_SUNSET, "successor": "/api/v1" + path[len(_V0) :]},
+                {"Sunset": "Sun, 01 Jun 2025 00:00:00 GMT"},
+            )
             return
         state = scope.setdefault("state", {})
         if not self.enabled:
@@ -72,17 +87,31 @@ class GuardMiddleware:
             except Refusal as e:
                 if not is_open:  # an open endpoint just treats the caller as anonymous
                     counted = self.failures.take(client)
-                    await self._refuse(scope, receive, send, 401, "UNAUTHORIZED", str(e),
-                                       {"header": "X-API-Key"}, _plain(counted.headers()))
+                    await self._refuse(
+                        scope,
+                        receive,
+                        send,
+                        401,
+                        "UNAUTHORIZED",
+                        str(e),
+                        {"header": "X-API-Key"},
+                        _plain(counted.headers()),
+                    )
                     return
         if principal is None:
             if is_open:
                 await self._anonymous(scope, receive, send, client)
             else:
-                await self._refuse(scope, receive, send, 401, "UNAUTHORIZED",
-                                   "missing API key: send it in the X-API-Key header",
-                                   {"header": "X-API-Key"},
-                                   _plain(self.failures.peek(client).headers()))
+                await self._refuse(
+                    scope,
+                    receive,
+                    send,
+                    401,
+                    "UNAUTHORIZED",
+                    "missing API key: send it in the X-API-Key header",
+                    {"header": "X-API-Key"},
+                    _plain(self.failures.peek(client).headers()),
+                )
             return
         state["principal"] = principal
         verdict_or_none = self.limits.check(principal, scope["method"], path)
@@ -102,18 +131,29 @@ class GuardMiddleware:
             return
         await self.app(scope, receive, _with_headers(scope, send, verdict.headers()))
 
-    async def _too_many(self, scope: Scope, receive: Receive, send: Send,
-                        verdict: Verdict) -> None:
+    async def _too_many(self, scope: Scope, receive: Receive, send: Send, verdict: Verdict) -> None:
         await self._refuse(
-            scope, receive, send, 429, "RATE_LIMITED",
+            scope,
+            receive,
+            send,
+            429,
+            "RATE_LIMITED",
             f"rate limit reached: {verdict.limit} {verdict.what}; retry in {verdict.retry_after} s",
             {"limit": verdict.limit, "what": verdict.what, "retry_after": verdict.retry_after},
             _plain(verdict.headers()),
         )
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int, code: str,
-                      message: str, details: dict[str, Any],
-                      headers: dict[str, str] | None = None) -> None:
+    async def _refuse(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> None:
         request_id = scope.get("state", {}).get("request_id")
         response = error_response(request_id, status, code, message, details, headers)
         await response(scope, receive, send)

@@ -20,8 +20,9 @@ async def list_agents(db: aiosqlite.Connection) -> list[dict[str, Any]]:
 
 
 async def get_agent(db: aiosqlite.Connection, agent_id: str) -> dict[str, Any] | None:
-    rows = list(await db.execute_fetchall(f"SELECT {_COLUMNS} FROM agents WHERE agent_id = ?",
-                                          (agent_id,)))
+    rows = list(
+        await db.execute_fetchall(f"SELECT {_COLUMNS} FROM agents WHERE agent_id = ?", (agent_id,))
+    )
     return _row(rows[0]) if rows else None
 
 
@@ -32,17 +33,18 @@ def performance(agent: dict[str, Any]) -> dict[str, Any]:
         "tasks_completed": done,
         "tasks_failed": failed,
         "success_rate": round(done / finished, 4) if finished else None,
-        "avg_completion_time": (round(agent["busy_us"] / 1e6 / finished, 3)
-                                if finished else None),
+        "avg_completion_time": (round(agent["busy_us"] / 1e6 / finished, 3) if finished else None),
         "running_tasks": len(agent["running"]),
     }
 
 
 async def busy_time(db: aiosqlite.Connection, agent_ids: list[str]) -> tuple[int, int]:
     """Microseconds busy and tasks finished, summed over `agent_ids`."""
-    rows = list(await db.execute_fetchall(
-        "SELECT coalesce(sum(busy_us), 0), coalesce(sum(tasks_completed + tasks_failed), 0)"
-        " FROM agents WHERE agent_id IN (SELECT value FROM json_each(?))",
-        (msgspec.json.encode(agent_ids).decode(),),
-    ))
+    rows = list(
+        await db.execute_fetchall(
+            "SELECT coalesce(sum(busy_us), 0), coalesce(sum(tasks_completed + tasks_failed), 0)"
+            " FROM agents WHERE agent_id IN (SELECT value FROM json_each(?))",
+            (msgspec.json.encode(agent_ids).decode(),),
+        )
+    )
     return int(rows[0][0]), int(rows[0][1])

@@ -41,7 +41,7 @@ async def list_keys(db: aiosqlite.Connection) -> list[dict[str, Any]]:
 
 
 async def get_key(db: aiosqlite.Connection, key_id: str) -> dict[str, Any] | None:
-    rows = list(await db.execute_fetchall(
-        f"SELECT {_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,)))
+    rows = list(
+        await db.execute_fetchall(f"SELECT {_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,))
+    )
     return _row(rows[0]) if rows else None
-

@@ -15,8 +15,9 @@ _row = TasksProjection.decode_row
 
 
 async def get_task(db: aiosqlite.Connection, task_id: str) -> dict[str, Any] | None:
-    rows = list(await db.execute_fetchall(f"SELECT {_COLUMNS} FROM tasks WHERE task_id = ?",
-                                          (task_id,)))
+    rows = list(
+        await db.execute_fetchall(f"SELECT {_COLUMNS} FROM tasks WHERE task_id = ?", (task_id,))
+    )
     return _row(rows[0]) if rows else None
 
 
@@ -46,8 +47,7 @@ async def list_tasks(
         clauses.append("created_at <= ?")
         params.append(where.to_date)
     sql_where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    total_rows = list(await db.execute_fetchall(f"SELECT count(*) FROM tasks {sql_where}",
-                                                params))
+    total_rows = list(await db.execute_fetchall(f"SELECT count(*) FROM tasks {sql_where}", params))
     rows = await db.execute_fetchall(
         f"SELECT {_COLUMNS} FROM tasks {sql_where} ORDER BY created_at DESC, task_id DESC"
         " LIMIT ? OFFSET ?",
@@ -57,17 +57,19 @@ async def list_tasks(
 
 
 async def task_stats(db: aiosqlite.Connection, since: str) -> dict[str, Any]:
-    rows = list(await db.execute_fetchall(
-        "SELECT status, count(*) FROM tasks GROUP BY status"
-    ))
+    rows = list(await db.execute_fetchall("SELECT status, count(*) FROM tasks GROUP BY status"))
     by_status = {status: count for status, count in rows}
-    recent = next(iter(await db.execute_fetchall(
-        "SELECT count(*), sum(status = 'completed'), sum(status = 'failed'),"
-        " avg(CASE WHEN status = 'completed' THEN"
-        " (julianday(completed_at) - julianday(started_at)) * 86400 END)"
-        " FROM tasks WHERE completed_at >= ?",
-        (since,),
-    )))
+    recent = next(
+        iter(
+            await db.execute_fetchall(
+                "SELECT count(*), sum(status = 'completed'), sum(status = 'failed'),"
+                " avg(CASE WHEN status = 'completed' THEN"
+                " (julianday(completed_at) - julianday(started_at)) * 86400 END)"
+                " FROM tasks WHERE completed_at >= ?",
+                (since,),
+            )
+        )
+    )
     return {
         "by_status": by_status,
         "finished_recently": recent[0] or 0,

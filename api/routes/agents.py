@@ -68,16 +68,21 @@ async def get_agent(agent_id: str, request: Request) -> dict[str, Any]:
 
 
 @router.put("/{agent_id}/config", dependencies=[ADMIN])
-async def update_agent_config(agent_id: str, body: AgentConfigBody,
-                              request: Request) -> dict[str, Any]:
+async def update_agent_config(
+    agent_id: str, body: AgentConfigBody, request: Request
+) -> dict[str, Any]:
     node = node_of(request)
     db = reader_of(request)
     await _agent_or_404(db, agent_id)
     reply = await node.bus.request(
         CONFIGURE_AGENT,
-        ConfigureAgent(agent_id=agent_id, timeout=body.timeout,
-                       max_concurrent_tasks=body.max_concurrent_tasks, priority=body.priority,
-                       meta=request_meta(request)),
+        ConfigureAgent(
+            agent_id=agent_id,
+            timeout=body.timeout,
+            max_concurrent_tasks=body.max_concurrent_tasks,
+            priority=body.priority,
+            meta=request_meta(request),
+        ),
     )
     if not reply.ok:
         raise ApiError(reply.code or "INTERNAL_ERROR", reply.message or "rejected")

@@ -39,8 +39,9 @@ def _utc(moment: datetime | None) -> str | None:
 
 def _check(reply: Reply) -> None:
     if not reply.ok:
-        raise ApiError(reply.code or "INTERNAL_ERROR", reply.message or "rejected",
-                       reply.details or {})
+        raise ApiError(
+            reply.code or "INTERNAL_ERROR", reply.message or "rejected", reply.details or {}
+        )
 
 
 async def _key_or_404(db: Any, key_id: str) -> dict[str, Any]:
@@ -67,15 +68,26 @@ async def create_api_key(body: CreateApiKeyBody, request: Request) -> dict[str, 
     node = node_of(request)
     db = reader_of(request)
     if body.expires_at is not None and body.expires_at <= datetime.now(UTC):
-        raise ApiError("INVALID_PARAMETER", "expires_at is in the past",
-                       {"parameter": "expires_at", "provided": _utc(body.expires_at)})
+        raise ApiError(
+            "INVALID_PARAMETER",
+            "expires_at is in the past",
+            {"parameter": "expires_at", "provided": _utc(body.expires_at)},
+        )
     idem = idempotency.key_of(request)
     digest = idempotency.request_hash(request, body) if idem else None
     key_id = idempotency.derived_id(request, idem, "apikey", 16) if idem else None
     if key_id is not None and (first := await queries.get_key(db, key_id)) is not None:
         return _again(request, key_id, first, digest, idem)
-    key, command = create_command(body.name, list(body.scopes), body.tier, body.owner,
-                                  _utc(body.expires_at), request_meta(request), key_id, digest)
+    key, command = create_command(
+        body.name,
+        list(body.scopes),
+        body.tier,
+        body.owner,
+        _utc(body.expires_at),
+        request_meta(request),
+        key_id,
+        digest,
+    )
     reply = await node.bus.request(CREATE_API_KEY, command)
     row = await _after(node, reply, db, key.key_id)
     if reply.data.get("replayed"):  # a retry that overtook the first one
@@ -89,15 +101,20 @@ def _first(request: Request, rid: str | None, answer: dict[str, Any]) -> dict[st
     return answer
 
 
-def _again(request: Request, rid: str, row: dict[str, Any], digest: str | None,
-           idem: str | None) -> dict[str, Any]:
+def _again(
+    request: Request, rid: str, row: dict[str, Any], digest: str | None, idem: str | None
+) -> dict[str, Any]:
     """The answer to a retry: the first answer while it is kept, else the key without
     its secret (shown once, to the first request)."""
     if row["request_hash"] != digest:
         raise idempotency.reused(idem or "")
-    return _replayed(request, rid, row,
-                     "made by an earlier request with this Idempotency-Key; its secret was"
-                     " shown to that request only (rotate the key for a new one)")
+    return _replayed(
+        request,
+        rid,
+        row,
+        "made by an earlier request with this Idempotency-Key; its secret was"
+        " shown to that request only (rotate the key for a new one)",
+    )
 
 
 def _replayed(request: Request, rid: str, row: dict[str, Any], unkept: str) -> dict[str, Any]:
@@ -123,25 +140,37 @@ async def get_api_key(key_id: str, request: Request) -> dict[str, Any]:
 
 
 @router.post("/{key_id}/rotate")
-async def rotate_api_key(key_id: str, request: Request,
-                         body: RotateApiKeyBody | None = None) -> dict[str, Any]:
+async def rotate_api_key(
+    key_id: str, request: Request, body: RotateApiKeyBody | None = None
+) -> dict[str, Any]:
     """A new secret for the key. With an `Idempotency-Key`, a retry rotates nothing."""
     node = node_of(request)
     db = reader_of(request)
     idem = idempotency.key_of(request)
     digest = idempotency.request_hash(request, body) if idem else None
     key = generate(key_id)
-    reply = await node.bus.request(ROTATE_API_KEY, RotateApiKey(
-        key_id=key_id, prefix=key.prefix, secret_hash=key.secret_hash,
-        expires_at=_utc(body.expires_at) if body else None, idempotency_key=idem,
-        request_hash=digest, meta=request_meta(request),
-    ))
+    reply = await node.bus.request(
+        ROTATE_API_KEY,
+        RotateApiKey(
+            key_id=key_id,
+            prefix=key.prefix,
+            secret_hash=key.secret_hash,
+            expires_at=_utc(body.expires_at) if body else None,
+            idempotency_key=idem,
+            request_hash=digest,
+            meta=request_meta(request),
+        ),
+    )
     row = await _after(node, reply, db, key_id)
     rid = f"{key_id}/rotate/{idem}" if idem else None
     if reply.data.get("replayed") and rid is not None:
-        return _replayed(request, rid, row,
-                         "rotated by an earlier request with this Idempotency-Key; the new"
-                         " secret was shown to that request only")
+        return _replayed(
+            request,
+            rid,
+            row,
+            "rotated by an earlier request with this Idempotency-Key; the new"
+            " secret was shown to that request only",
+        )
     return _first(request, rid, _with_secret(queries.view(row), key))
 
 
@@ -149,6 +178,7 @@ async def rotate_api_key(key_id: str, request: Request,
 async def revoke_api_key(key_id: str, request: Request) -> dict[str, Any]:
     node = node_of(request)
     db = reader_of(request)
-    reply = await node.bus.request(REVOKE_API_KEY, RevokeApiKey(
-        key_id=key_id, meta=request_meta(request)))
+    reply = await node.bus.request(
+        REVOKE_API_KEY, RevokeApiKey(key_id=key_id, meta=request_meta(request))
+    )
     return queries.view(await _after(node, reply, db, key_id))

@@ -22,14 +22,23 @@ router = APIRouter(prefix="/events", tags=["events"], dependencies=[ADMIN])
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PAGE_EXAMPLE = {
-    "events": [{
-        "event_id": "01M8NW0BFJEV9NTTMRKCTT8CX8", "stream": "task-01m8nw0bfjev9nttmrkctt8cx7",
-        "version": 1, "position": 9, "type": "task.created", "schema": 1,
-        "data": {"task_id": "task-01m8nw0bfjev9nttmrkctt8cx7", "task_type": "echo"},
-        "meta": {"request_id": "req-01m8nw0bfhz0"}, "ts": "2026-11-30T09:19:04.690782Z",
-        "hash": "5d1f…",
-    }],
-    "next_position": 10, "head": 13, "has_more": True,
+    "events": [
+        {
+            "event_id": "01M8NW0BFJEV9NTTMRKCTT8CX8",
+            "stream": "task-01m8nw0bfjev9nttmrkctt8cx7",
+            "version": 1,
+            "position": 9,
+            "type": "task.created",
+            "schema": 1,
+            "data": {"task_id": "task-01m8nw0bfjev9nttmrkctt8cx7", "task_type": "echo"},
+            "meta": {"request_id": "req-01m8nw0bfhz0"},
+            "ts": "2026-11-30T09:19:04.690782Z",
+            "hash": "5d1f…",
+        }
+    ],
+    "next_position": 10,
+    "head": 13,
+    "has_more": True,
 }
 
 
@@ -42,19 +51,31 @@ def micros(moment: datetime) -> int:
 @router.get(
     "",
     response_class=Response,
-    responses={200: {"description": "a page of envelopes",
-                     "content": {"application/json": {"example": _PAGE_EXAMPLE}}}},
+    responses={
+        200: {
+            "description": "a page of envelopes",
+            "content": {"application/json": {"example": _PAGE_EXAMPLE}},
+        }
+    },
 )
 async def list_events(
     request: Request,
-    stream: Annotated[str | None, Query(
-        min_length=1, description="a stream, or a prefix ending in '*' (`task-*`)")] = None,
-    types: Annotated[list[str] | None, Query(
-        alias="type", description="an event type, or a prefix ending in '*' (`task.*`); "
-                                  "repeat it for several")] = None,
+    stream: Annotated[
+        str | None,
+        Query(min_length=1, description="a stream, or a prefix ending in '*' (`task-*`)"),
+    ] = None,
+    types: Annotated[
+        list[str] | None,
+        Query(
+            alias="type",
+            description="an event type, or a prefix ending in '*' (`task.*`); "
+            "repeat it for several",
+        ),
+    ] = None,
     from_position: Annotated[int, Query(ge=1, description="the first position read")] = 1,
-    to_time: Annotated[datetime | None, Query(
-        description="ISO 8601: only events committed at or before it")] = None,
+    to_time: Annotated[
+        datetime | None, Query(description="ISO 8601: only events committed at or before it")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     """Envelopes in position order, as the relay publishes them on NATS.
@@ -64,8 +85,11 @@ async def list_events(
     than 100,000 positions.
     """
     node = node_of(request)
-    where = LogFilter(stream=stream, types=tuple(types or ()),
-                      until_ts=micros(to_time) if to_time is not None else None)
+    where = LogFilter(
+        stream=stream,
+        types=tuple(types or ()),
+        until_ts=micros(to_time) if to_time is not None else None,
+    )
     page = await queries.read_page(node.store, from_position, where, limit)
     return Response(queries.page_json(page), media_type="application/json")
 

@@ -33,11 +33,13 @@ async def get_system_info(request: Request) -> dict[str, Any]:
         },
         "ai_providers": {"total": 0, "active": 0, "failed": 0},
         "performance": {
-            "avg_response_time": (round(stats["avg_duration"], 3)
-                                  if stats["avg_duration"] is not None else None),
+            "avg_response_time": (
+                round(stats["avg_duration"], 3) if stats["avg_duration"] is not None else None
+            ),
             "throughput": round(stats["finished_recently"] / 3600, 3),
-            "success_rate": (round(stats["completed_recently"] / finished, 4)
-                             if finished else None),
+            "success_rate": (
+                round(stats["completed_recently"] / finished, 4) if finished else None
+            ),
         },
         "tasks": stats["by_status"],
         "event_log": {"head": node.store.head},

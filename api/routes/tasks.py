@@ -37,8 +37,12 @@ def _raise_rejection(reply: Reply) -> None:
     if not reply.ok:
         # A concurrent-task refusal: a slot frees when one of the key's tasks ends.
         headers = {"Retry-After": "1"} if reply.code == "RATE_LIMITED" else None
-        raise ApiError(reply.code or "INTERNAL_ERROR", reply.message or "rejected",
-                       reply.details or {}, headers=headers)
+        raise ApiError(
+            reply.code or "INTERNAL_ERROR",
+            reply.message or "rejected",
+            reply.details or {},
+            headers=headers,
+        )
 
 
 def _not_found(task_id: str) -> ApiError:
@@ -60,8 +64,11 @@ def _status_view(task: dict[str, Any]) -> dict[str, Any]:
         "attempt": task["attempt"],
         "assigned_agents": task["assigned_agents"],
         "agents": task["agents"],
-        "error": ({"reason": task["reason"], "message": task["error"]}
-                  if task["status"] == "failed" else None),
+        "error": (
+            {"reason": task["reason"], "message": task["error"]}
+            if task["status"] == "failed"
+            else None
+        ),
     }
 
 
@@ -79,10 +86,15 @@ async def submit_task(body: SubmitTaskBody, request: Request) -> dict[str, Any]:
             return _submitted(first, digest, key)
     estimate = await _estimate(request, node, db, body.task_type)
     command = SubmitTask(
-        task_type=body.task_type, parameters=body.parameters, priority=body.priority,
+        task_type=body.task_type,
+        parameters=body.parameters,
+        priority=body.priority,
         callback_url=str(body.callback_url) if body.callback_url else None,
-        max_attempts=body.max_attempts, max_active=request.state.principal.tier.concurrent_tasks,
-        task_id=task_id, request_hash=digest, estimated_completion=estimate,
+        max_attempts=body.max_attempts,
+        max_active=request.state.principal.tier.concurrent_tasks,
+        task_id=task_id,
+        request_hash=digest,
+        estimated_completion=estimate,
         meta=request_meta(request),
     )
     reply = await node.bus.request(SUBMIT_TASK, command)
@@ -104,8 +116,11 @@ async def _read_created(node: Any, db: Any, task_id: str) -> dict[str, Any]:
     while (row := await queries.get_task(db, task_id)) is None:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise ApiError("SERVICE_UNAVAILABLE", "the task was accepted but cannot be read yet",
-                           {"task_id": task_id})
+            raise ApiError(
+                "SERVICE_UNAVAILABLE",
+                "the task was accepted but cannot be read yet",
+                {"task_id": task_id},
+            )
         await node.projections.wait_for(node.projections.position("tasks") + 1, left, "tasks")
     return row
 
@@ -143,8 +158,9 @@ async def _estimate(request: Request, node: Any, db: Any, task_type: str) -> str
         if not agents:
             return None
         busy_us, finished = await agent_queries.busy_time(db, agents)
-        known = cache[task_type] = _Estimate(busy_us / 1e6 / finished if finished else 1.0,
-                                             now + 1.0)
+        known = cache[task_type] = _Estimate(
+            busy_us / 1e6 / finished if finished else 1.0, now + 1.0
+        )
     if known.text_until < now:
         known.text = iso(datetime.now(UTC) + timedelta(seconds=known.mean))
         known.text_until = now + 0.01
@@ -166,7 +182,10 @@ async def list_tasks(
     node = node_of(request)
     db = reader_of(request)
     where = queries.TaskFilter(
-        status=status, agent_id=agent_id, task_type=task_type, priority=priority,
+        status=status,
+        agent_id=agent_id,
+        task_type=task_type,
+        priority=priority,
         from_date=iso(_utc(from_date)) if from_date else None,
         to_date=iso(_utc(to_date)) if to_date else None,
     )
@@ -212,8 +231,11 @@ async def get_task_results(task_id: str, request: Request) -> dict[str, Any]:
         "status": task["status"],
         "completed_at": task["completed_at"],
         "results": task["result"],
-        "error": ({"reason": task["reason"], "message": task["error"]}
-                  if task["status"] == "failed" else None),
+        "error": (
+            {"reason": task["reason"], "message": task["error"]}
+            if task["status"] == "failed"
+            else None
+        ),
     }
 
 
@@ -229,8 +251,11 @@ async def cancel_task(task_id: str, request: Request) -> dict[str, Any]:
         # read model does finished before it last started.
         known = await queries.get_task(db, task_id)
         if known is not None:
-            raise ApiError("CONFLICT", f"task {task_id} is already {known['status']}",
-                           {"task_id": task_id, "status": known["status"]})
+            raise ApiError(
+                "CONFLICT",
+                f"task {task_id} is already {known['status']}",
+                {"task_id": task_id, "status": known["status"]},
+            )
     _raise_rejection(reply)
     await node.projections.wait_for(reply.position, _READ_YOUR_WRITES_TIMEOUT, "tasks")
     task = await queries.get_task(db, task_id)

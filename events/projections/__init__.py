@@ -7,8 +7,14 @@ from events.projections.runner import ProjectionRunner
 from events.projections.tasks import TasksProjection
 
 __all__ = [
-    "AgentsProjection", "ApiKeysProjection",
-    "Projection", "ProjectionRunner", "RowProjection", "TasksProjection", "all_projections"]
+    "AgentsProjection",
+    "ApiKeysProjection",
+    "Projection",
+    "ProjectionRunner",
+    "RowProjection",
+    "TasksProjection",
+    "all_projections",
+]
 
 
 def all_projections() -> list[Projection]:

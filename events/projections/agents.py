@@ -23,16 +23,39 @@ class AgentsProjection(RowProjection):
     name: ClassVar[str] = "agents"
     version: ClassVar[int] = 1
     event_types: ClassVar[frozenset[str] | None] = frozenset(
-        {"agent.started", "agent.configured", "agent.error", "task.started", "task.completed",
-         "task.failed", "task.cancelled", "task.requeued"}
+        {
+            "agent.started",
+            "agent.configured",
+            "agent.error",
+            "task.started",
+            "task.completed",
+            "task.failed",
+            "task.cancelled",
+            "task.requeued",
+        }
     )
     tables: ClassVar[tuple[str, ...]] = ("agents",)
     table: ClassVar[str] = "agents"
     key: ClassVar[str] = "agent_id"
     columns: ClassVar[tuple[str, ...]] = (
-        "agent_id", "agent_type", "name", "description", "status", "capabilities", "timeout",
-        "max_concurrent_tasks", "priority", "running", "tasks_completed", "tasks_failed",
-        "busy_us", "errors", "restarts", "last_error", "started_at", "updated_at",
+        "agent_id",
+        "agent_type",
+        "name",
+        "description",
+        "status",
+        "capabilities",
+        "timeout",
+        "max_concurrent_tasks",
+        "priority",
+        "running",
+        "tasks_completed",
+        "tasks_failed",
+        "busy_us",
+        "errors",
+        "restarts",
+        "last_error",
+        "started_at",
+        "updated_at",
     )
     json_columns: ClassVar[frozenset[str]] = frozenset({"capabilities", "running"})
 
@@ -70,13 +93,26 @@ class AgentsProjection(RowProjection):
     def fold(self, row: Row | None, event: Event) -> Row | None:
         data, at = event.data, iso(event.ts)
         if isinstance(data, AgentStarted):
-            base = row or {"tasks_completed": 0, "tasks_failed": 0, "busy_us": 0,
-                           "errors": 0, "last_error": None}
+            base = row or {
+                "tasks_completed": 0,
+                "tasks_failed": 0,
+                "busy_us": 0,
+                "errors": 0,
+                "last_error": None,
+            }
             base.update(
-                agent_id=data.agent_id, agent_type=data.agent_type, name=data.name,
-                description=data.description, status="active", capabilities=data.capabilities,
-                timeout=data.timeout, max_concurrent_tasks=data.max_concurrent_tasks,
-                priority=data.priority, running={}, restarts=data.restarts, started_at=at,
+                agent_id=data.agent_id,
+                agent_type=data.agent_type,
+                name=data.name,
+                description=data.description,
+                status="active",
+                capabilities=data.capabilities,
+                timeout=data.timeout,
+                max_concurrent_tasks=data.max_concurrent_tasks,
+                priority=data.priority,
+                running={},
+                restarts=data.restarts,
+                started_at=at,
                 updated_at=at,
             )
             return base
@@ -90,8 +126,11 @@ class AgentsProjection(RowProjection):
         busy = now - started if started is not None else 0
         match data:
             case AgentConfigured():
-                row.update(timeout=data.timeout, max_concurrent_tasks=data.max_concurrent_tasks,
-                           priority=data.priority)
+                row.update(
+                    timeout=data.timeout,
+                    max_concurrent_tasks=data.max_concurrent_tasks,
+                    priority=data.priority,
+                )
             case AgentErrored(error=error):
                 row.update(status="error", last_error=error, errors=row["errors"] + 1)
             case TaskStarted(task_id=task_id):

@@ -20,8 +20,20 @@ class ApiKeysProjection(RowProjection):
     table: ClassVar[str] = "api_keys"
     key: ClassVar[str] = "key_id"
     columns: ClassVar[tuple[str, ...]] = (
-        "key_id", "name", "prefix", "secret_hash", "scopes", "tier", "owner", "status",
-        "created_at", "expires_at", "rotated_at", "revoked_at", "position", "version",
+        "key_id",
+        "name",
+        "prefix",
+        "secret_hash",
+        "scopes",
+        "tier",
+        "owner",
+        "status",
+        "created_at",
+        "expires_at",
+        "rotated_at",
+        "revoked_at",
+        "position",
+        "version",
         "request_hash",
     )
     json_columns: ClassVar[frozenset[str]] = frozenset({"scopes"})
@@ -58,11 +70,20 @@ class ApiKeysProjection(RowProjection):
         data, at = event.data, iso(event.ts)
         if isinstance(data, ApiKeyCreated):
             return {
-                "key_id": data.key_id, "name": data.name, "prefix": data.prefix,
-                "secret_hash": data.secret_hash, "scopes": data.scopes, "tier": data.tier,
-                "owner": data.owner, "status": "active", "created_at": at,
-                "expires_at": data.expires_at, "rotated_at": None, "revoked_at": None,
-                "position": event.position, "version": event.version,
+                "key_id": data.key_id,
+                "name": data.name,
+                "prefix": data.prefix,
+                "secret_hash": data.secret_hash,
+                "scopes": data.scopes,
+                "tier": data.tier,
+                "owner": data.owner,
+                "status": "active",
+                "created_at": at,
+                "expires_at": data.expires_at,
+                "rotated_at": None,
+                "revoked_at": None,
+                "position": event.position,
+                "version": event.version,
                 "request_hash": data.request_hash,
             }
         if row is None:
@@ -70,8 +91,9 @@ class ApiKeysProjection(RowProjection):
         row["position"], row["version"] = event.position, event.version
         match data:
             case ApiKeyRotated(prefix=prefix, secret_hash=secret_hash, expires_at=expires_at):
-                row.update(prefix=prefix, secret_hash=secret_hash, rotated_at=at,
-                           expires_at=expires_at)
+                row.update(
+                    prefix=prefix, secret_hash=secret_hash, rotated_at=at, expires_at=expires_at
+                )
             case ApiKeyRevoked():
                 row.update(status="revoked", revoked_at=at)
         return row

@@ -100,9 +100,7 @@ def _forget(projection: Projection) -> None:
 class ProjectionRunner:
     """Open with `await ProjectionRunner.open(store, path, projections)`, then `start()`."""
 
-    def __init__(
-        self, store: EventStore, db: DbThread, projections: Sequence[Projection]
-    ) -> None:
+    def __init__(self, store: EventStore, db: DbThread, projections: Sequence[Projection]) -> None:
         self._store = store
         self._db = db
         self.projections = {p.name: p for p in projections}
@@ -136,8 +134,12 @@ class ProjectionRunner:
         for name, projection in self.projections.items():
             version, position = stored.get(name, (projection.version, 0))
             if version != projection.version:
-                log.info("projection %s changed (v%s -> v%s): rebuilding", name, version,
-                         projection.version)
+                log.info(
+                    "projection %s changed (v%s -> v%s): rebuilding",
+                    name,
+                    version,
+                    projection.version,
+                )
                 await self._drop(projection)
                 position = 0
             await self._db.executescript(projection.schema())
@@ -199,8 +201,11 @@ class ProjectionRunner:
             except Exception as e:
                 for projection in group:
                     self.errors[projection.name] = f"{type(e).__name__}: {e}"
-                log.exception("projections %s failed; retrying in %.0f s",
-                              ", ".join(p.name for p in group), _RETRY_DELAY)
+                log.exception(
+                    "projections %s failed; retrying in %.0f s",
+                    ", ".join(p.name for p in group),
+                    _RETRY_DELAY,
+                )
                 await asyncio.sleep(_RETRY_DELAY)
 
     async def _apply(self, group: Sequence[Projection], batch: Sequence[Event]) -> set[str]:
@@ -223,8 +228,13 @@ class ProjectionRunner:
         failed = await self._db.run(_apply_batch, work) if work else {}
         for name, error in failed.items():
             self.errors[name] = f"{type(error).__name__}: {error}"
-            log.error("projection %s failed at %d; retrying in %.0f s", name, first,
-                      _RETRY_DELAY, exc_info=error)
+            log.error(
+                "projection %s failed at %d; retrying in %.0f s",
+                name,
+                first,
+                _RETRY_DELAY,
+                exc_info=error,
+            )
         for projection, _, _ in work:
             if projection.name not in failed:
                 self._persisted[projection.name] = last
@@ -268,15 +278,14 @@ class ProjectionRunner:
             return self._positions[name]
         return min(self._positions.values(), default=0)
 
-    async def wait_for(
-        self, position: int, timeout: float = 5.0, name: str | None = None
-    ) -> None:
+    async def wait_for(self, position: int, timeout: float = 5.0, name: str | None = None) -> None:
         """Return once `name` (or every projection) has applied `position`."""
         if self.position(name) >= position:
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters.setdefault(name, []),
-                       (position, next(self._waiter_seq), waiter))
+        heapq.heappush(
+            self._waiters.setdefault(name, []), (position, next(self._waiter_seq), waiter)
+        )
         try:
             async with asyncio.timeout(timeout):
                 await waiter
@@ -360,15 +369,14 @@ class ProjectionRunner:
         caches: dict[str, dict[str, Row | None]] = {p.name: {} for p in rowed}
         read, previous = 0, 0
         try:
-            async with contextlib.aclosing(
-                replay(1, until, wanted, _REBUILD_BATCH)
-            ) as batches:
+            async with contextlib.aclosing(replay(1, until, wanted, _REBUILD_BATCH)) as batches:
                 async for last, events in batches:
                     statements: list[tuple[str, Any]] = []
                     for projection in rowed:
                         types = projection.event_types
-                        relevant = events if types is None else [
-                            e for e in events if e.type in types]
+                        relevant = (
+                            events if types is None else [e for e in events if e.type in types]
+                        )
                         keyed, keys, created = projection.keyed(relevant)
                         cache = caches[projection.name]
                         rows, missing = from_cache(cache, keys - created)

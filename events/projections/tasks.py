@@ -43,8 +43,15 @@ class TasksProjection(RowProjection):
     name: ClassVar[str] = "tasks"
     version: ClassVar[int] = 3
     event_types: ClassVar[frozenset[str] | None] = frozenset(
-        {"task.created", "task.started", "task.progress", "task.completed", "task.failed",
-         "task.cancelled", "task.requeued"}
+        {
+            "task.created",
+            "task.started",
+            "task.progress",
+            "task.completed",
+            "task.failed",
+            "task.cancelled",
+            "task.requeued",
+        }
     )
     tables: ClassVar[tuple[str, ...]] = ("tasks",)
     indexes: ClassVar[tuple[str, ...]] = (
@@ -56,10 +63,30 @@ class TasksProjection(RowProjection):
     table: ClassVar[str] = "tasks"
     key: ClassVar[str] = "task_id"
     columns: ClassVar[tuple[str, ...]] = (
-        "task_id", "task_type", "status", "priority", "progress", "parameters", "result",
-        "error", "reason", "agent_id", "agents", "attempt", "max_attempts", "callback_url",
-        "assigned_agents", "created_at", "started_at", "updated_at", "completed_at",
-        "cancelled_at", "position", "version", "api_key_id", "request_hash",
+        "task_id",
+        "task_type",
+        "status",
+        "priority",
+        "progress",
+        "parameters",
+        "result",
+        "error",
+        "reason",
+        "agent_id",
+        "agents",
+        "attempt",
+        "max_attempts",
+        "callback_url",
+        "assigned_agents",
+        "created_at",
+        "started_at",
+        "updated_at",
+        "completed_at",
+        "cancelled_at",
+        "position",
+        "version",
+        "api_key_id",
+        "request_hash",
         "estimated_completion",
     )
     json_columns: ClassVar[frozenset[str]] = frozenset(
@@ -108,14 +135,30 @@ class TasksProjection(RowProjection):
         data, at = event.data, iso(event.ts)
         if isinstance(data, TaskCreated):
             return {
-                "task_id": data.task_id, "task_type": data.task_type, "status": "queued",
-                "priority": data.priority, "progress": 0, "parameters": data.parameters,
-                "result": None, "error": None, "reason": None, "agent_id": None, "agents": {},
-                "attempt": 0, "max_attempts": data.max_attempts,
-                "callback_url": data.callback_url, "assigned_agents": data.assigned_agents,
-                "created_at": at, "started_at": None, "updated_at": at, "completed_at": None,
-                "cancelled_at": None, "position": event.position, "version": event.version,
-                "api_key_id": data.api_key_id, "request_hash": data.request_hash,
+                "task_id": data.task_id,
+                "task_type": data.task_type,
+                "status": "queued",
+                "priority": data.priority,
+                "progress": 0,
+                "parameters": data.parameters,
+                "result": None,
+                "error": None,
+                "reason": None,
+                "agent_id": None,
+                "agents": {},
+                "attempt": 0,
+                "max_attempts": data.max_attempts,
+                "callback_url": data.callback_url,
+                "assigned_agents": data.assigned_agents,
+                "created_at": at,
+                "started_at": None,
+                "updated_at": at,
+                "completed_at": None,
+                "cancelled_at": None,
+                "position": event.position,
+                "version": event.version,
+                "api_key_id": data.api_key_id,
+                "request_hash": data.request_hash,
                 "estimated_completion": data.estimated_completion,
             }
         if row is None:  # an event for a task whose creation this model never saw
@@ -136,8 +179,10 @@ class TasksProjection(RowProjection):
             case TaskFailed(agent_id=agent_id, reason=reason, error=error):
                 row.update(status="failed", reason=reason, error=error, completed_at=at)
                 if agent_id is not None:
-                    agents[agent_id] = {"status": "failed",
-                                        "progress": agents.get(agent_id, {}).get("progress", 0)}
+                    agents[agent_id] = {
+                        "status": "failed",
+                        "progress": agents.get(agent_id, {}).get("progress", 0),
+                    }
             case TaskCancelled(reason=reason):
                 row.update(status="cancelled", reason=reason, cancelled_at=at)
                 for state in agents.values():

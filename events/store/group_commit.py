@@ -217,20 +217,44 @@ class GroupCommitter:
                 previous = sha256(
                     previous
                     + canonical_bytes(
-                        position, event_id, stream, current, type_name, schema, ts,
-                        data_bytes, meta_bytes,
+                        position,
+                        event_id,
+                        stream,
+                        current,
+                        type_name,
+                        schema,
+                        ts,
+                        data_bytes,
+                        meta_bytes,
                     )
                 ).digest()
                 digest = previous.hex()
                 rows.append(
-                    (event_id, stream, current, type_name, schema, len(blob) + 1,
-                     len(data_bytes), meta_at, meta_len, digest)
+                    (
+                        event_id,
+                        stream,
+                        current,
+                        type_name,
+                        schema,
+                        len(blob) + 1,
+                        len(data_bytes),
+                        meta_at,
+                        meta_len,
+                        digest,
+                    )
                 )
                 blob += data_bytes
                 built.append(
                     Event(
-                        event_id=event_id, stream=stream, version=current, position=position,
-                        type=type_name, schema=schema, data=data, meta=meta, ts=ts_dt,
+                        event_id=event_id,
+                        stream=stream,
+                        version=current,
+                        position=position,
+                        type=type_name,
+                        schema=schema,
+                        data=data,
+                        meta=meta,
+                        ts=ts_dt,
                         hash=digest,
                     )
                 )
@@ -259,9 +283,11 @@ class GroupCommitter:
                 if not p.future.done():
                     p.future.set_result(
                         AppendResult(
-                            stream=p.stream, version=built[-1].version,
+                            stream=p.stream,
+                            version=built[-1].version,
                             first_position=built[0].position,
-                            last_position=built[-1].position, events=built,
+                            last_position=built[-1].position,
+                            events=built,
                         )
                     )
         finally:

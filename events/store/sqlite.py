@@ -61,7 +61,7 @@ _READ_RANGE_JSON = (
 # SQLite in a worker thread (no GIL) by plain text formatting: the stored data and meta
 # are JSON already, so nothing is parsed twice. count(*) guards the splice.
 _REPLAY_ROW = (
-    "format('[\"%s@%d\",\"%s\",%s,%d,%d,\"%s\",%d,%s,%s,%d.%06d,\"%s\"]', type, schema,"
+    'format(\'["%s@%d","%s",%s,%d,%d,"%s",%d,%s,%s,%d.%06d,"%s"]\', type, schema,'
     " event_id, json_quote(stream), version, position, type, schema, data, meta,"
     " ts / 1000000, ts % 1000000, hash)"
 )
@@ -95,6 +95,33 @@ class _Envelope(msgspec.Struct, frozen=True):
 
 
 _encode_envelope = msgspec.json.Encoder().encode
+
+
+def _envelope_of(
+    position: int,
+    event_id: str,
+    stream: str,
+    version: int,
+    type_name: str,
+    schema: int,
+    ts: int,
+    data: bytes,
+    meta: bytes,
+    digest: str,
+) -> _Envelope:
+    """A stored row (in `_ENVELOPE_COLUMNS` order) as the envelope the relay publishes."""
+    return _Envelope(
+        event_id,
+        stream,
+        version,
+        position,
+        type_name,
+        schema,
+        msgspec.Raw(data),
+        msgspec.Raw(meta),
+        utc_from_micros(ts),
+        digest,
+    )
 
 
 @dataclass(frozen=True)
@@ -169,7 +196,8 @@ class SQLiteEventStore(EventStore):
         if not store.path.is_file():
             raise FileNotFoundError(f"no event log at {store.path}")
         store._reader_db = await aiosqlite.connect(
-            f"{store.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+            f"{store.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
+        )
         await store._reader_db.execute("PRAGMA busy_timeout=5000")
         await store._reader_db.execute("PRAGMA cache_size=-65536")
         return store
@@ -268,7 +296,10 @@ class SQLiteEventStore(EventStore):
         )
 
     async def read_envelopes(
-        self, from_position: int, to_position: int, where: LogFilter | None = None,
+        self,
+        from_position: int,
+        to_position: int,
+        where: LogFilter | None = None,
         limit: int = 1000,
     ) -> list[tuple[int, bytes]]:
         """(position, JSON envelope) of the first `limit` events matching `where` with
@@ -286,13 +317,7 @@ class SQLiteEventStore(EventStore):
             f" ORDER BY position LIMIT ?{offset + 3}",
             (*params, from_position, to_position, limit),
         )
-        return [
-            (position, _encode_envelope(_Envelope(
-                event_id, stream, version, position, type_name, schema, msgspec.Raw(data),
-                msgspec.Raw(meta), utc_from_micros(ts), digest)))
-            for position, event_id, stream, version, type_name, schema, ts, data, meta, digest
-            in rows
-        ]
+        return [(row[0], _encode_envelope(_envelope_of(*row))) for row in rows]
 
     async def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         if self._reader_db is None:

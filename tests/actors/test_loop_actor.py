@@ -57,6 +57,7 @@ async def test_tells_and_asks_from_other_threads_reach_it() -> None:
     seen: list[Any] = []
     ref = Log.start(LoopBridge(asyncio.get_running_loop()), seen)
     try:
+
         def from_a_thread() -> Any:
             ref.tell("told")
             return ref.ask("asked", timeout=5)

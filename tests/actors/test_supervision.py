@@ -12,8 +12,9 @@ from actors.supervision import SupervisedActor, Supervisor
 
 
 class Recorder(SupervisedActor):
-    def __init__(self, supervisor: Supervisor, seen: queue.Queue[Any],
-                 crashing: threading.Event) -> None:
+    def __init__(
+        self, supervisor: Supervisor, seen: queue.Queue[Any], crashing: threading.Event
+    ) -> None:
         super().__init__(supervisor, "recorder")
         self.seen = seen
         self.crashing = crashing
@@ -31,7 +32,8 @@ async def test_messages_queued_behind_the_crashing_one_reach_the_restarted_actor
     crashing = threading.Event()
     crashes: list[str] = []
     child = supervisor.start(
-        "recorder", lambda: Recorder.start(supervisor, seen, crashing),
+        "recorder",
+        lambda: Recorder.start(supervisor, seen, crashing),
         on_crash=lambda name, error, count: crashes.append(f"{name}:{error}:{count}"),
     )
     try:

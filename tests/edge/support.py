@@ -8,8 +8,9 @@ from typing import Any
 import httpx
 
 
-async def make_key(api: httpx.AsyncClient, scopes: list[str] | None = None, tier: str = "pro",
-                   **extra: Any) -> dict[str, Any]:
+async def make_key(
+    api: httpx.AsyncClient, scopes: list[str] | None = None, tier: str = "pro", **extra: Any
+) -> dict[str, Any]:
     """A new key made with the admin client `api`: the 201 body (raw key in `api_key`)."""
     body = {"name": f"test {tier} {','.join(scopes or [])}", "tier": tier, **extra}
     if scopes is not None:

@@ -39,8 +39,9 @@ def test_a_key_made_with_the_cli_works_against_the_running_server(tmp_path: Path
     env = clean_env(AMAS_API_KEY="admin-from-the-environment")
     with serve_process(tmp_path, env=env, args=("--log-level", "DEBUG")) as node:
         assert not _BANNER_KEY.search(node.output())  # AMAS_API_KEY is set: no key made
-        made = node.cli("api-key", "generate", "--name", "CLI app", "--tier", "basic",
-                        "--scope", "read")
+        made = node.cli(
+            "api-key", "generate", "--name", "CLI app", "--tier", "basic", "--scope", "read"
+        )
         assert made.returncode == 0, made.stderr
         raw = made.stdout.strip()
         assert raw.startswith("amas_") and "shown once" in made.stderr.lower()
@@ -78,8 +79,9 @@ def test_a_key_made_with_the_cli_works_against_the_running_server(tmp_path: Path
 
 def test_keys_made_while_no_node_runs_work_when_it_starts(tmp_path: Path) -> None:
     data_dir = str((tmp_path / "data").resolve())
-    made = run_cli("api-key", "generate", "--name", "offline", "--expires", "30d",
-                   "--data-dir", data_dir)
+    made = run_cli(
+        "api-key", "generate", "--name", "offline", "--expires", "30d", "--data-dir", data_dir
+    )
     assert made.returncode == 0, made.stderr
     raw = made.stdout.strip()
     listed = run_cli("api-key", "list", "--data-dir", data_dir)

@@ -61,7 +61,8 @@ def tamper(events_db: Path, position: int, change: Callable[[bytes], bytes]) -> 
     with contextlib.closing(sqlite3.connect(events_db, isolation_level=None)) as db:
         [(data,)] = db.execute("SELECT data FROM events WHERE position = ?", (position,))
         [(trigger,)] = db.execute(
-            "SELECT sql FROM sqlite_master WHERE name = 'events_refuse_update'")
+            "SELECT sql FROM sqlite_master WHERE name = 'events_refuse_update'"
+        )
         changed = change(data)
         db.execute("DROP TRIGGER events_refuse_update")
         db.execute("UPDATE events SET data = ? WHERE position = ?", (changed, position))
@@ -71,7 +72,7 @@ def tamper(events_db: Path, position: int, change: Callable[[bytes], bytes]) -> 
 
 def flip_last_letter(value: bytes) -> bytes:
     at = max(i for i, b in enumerate(value) if chr(b).isalpha())
-    return value[:at] + bytes([value[at] ^ 0x20]) + value[at + 1:]
+    return value[:at] + bytes([value[at] ^ 0x20]) + value[at + 1 :]
 
 
 async def test_the_log_is_for_admin_keys_only(api: httpx.AsyncClient) -> None:
@@ -79,8 +80,7 @@ async def test_the_log_is_for_admin_keys_only(api: httpx.AsyncClient) -> None:
     async with keyless(api) as anonymous:
         for path in ("/events", "/events/verify"):
             assert_envelope(await anonymous.get(path), 401, "UNAUTHORIZED")
-            error = assert_envelope(await api.get(path, headers=reader_writer), 403,
-                                    "FORBIDDEN")
+            error = assert_envelope(await api.get(path, headers=reader_writer), 403, "FORBIDDEN")
             assert error["details"] == {"required": "admin", "granted": ["read", "write"]}
             assert (await api.get(path)).status_code == 200
 
@@ -118,24 +118,30 @@ async def test_stream_and_type_filters_exact_and_by_prefix(
 
     one_task = await read(stream=first)
     assert [e["type"] for e in one_task] == [
-        "task.created", "task.started", "task.progress", "task.completed"]
+        "task.created",
+        "task.started",
+        "task.progress",
+        "task.completed",
+    ]
     assert [e["version"] for e in one_task] == [1, 2, 3, 4]
     assert one_task == [e for e in everything if e["stream"] == first]
 
-    assert await read(stream="task-*") == [
-        e for e in everything if e["stream"].startswith("task-")]
+    assert await read(stream="task-*") == [e for e in everything if e["stream"].startswith("task-")]
     assert await read(stream="task-") == []  # without '*' it is a stream's exact name
     assert await read(type="task.completed") == [
-        e for e in everything if e["type"] == "task.completed"]
+        e for e in everything if e["type"] == "task.completed"
+    ]
     assert await read(type="task.*") == [e for e in everything if e["type"].startswith("task.")]
     both = await read(type=["task.created", "agent.*"])
-    assert both == [e for e in everything
-                    if e["type"] == "task.created" or e["type"].startswith("agent.")]
+    assert both == [
+        e for e in everything if e["type"] == "task.created" or e["type"].startswith("agent.")
+    ]
     assert {e["type"] for e in both} >= {"task.created", "agent.started"}
 
     middle = everything[len(everything) // 2]["position"]
     assert await read(from_position=middle, type="task.*", stream="task-*") == [
-        e for e in everything if e["position"] >= middle and e["type"].startswith("task.")]
+        e for e in everything if e["position"] >= middle and e["type"].startswith("task.")
+    ]
 
 
 async def test_to_time_stops_at_events_committed_after_it(
@@ -144,8 +150,9 @@ async def test_to_time_stops_at_events_committed_after_it(
     await run_tasks(api, wait_task, 2)
     everything = await logged(node)
     cut = everything[len(everything) // 2]["ts"]
-    expected = [e for e in everything
-                if datetime.fromisoformat(e["ts"]) <= datetime.fromisoformat(cut)]
+    expected = [
+        e for e in everything if datetime.fromisoformat(e["ts"]) <= datetime.fromisoformat(cut)
+    ]
     assert 0 < len(expected) < len(everything)
 
     pages = await all_pages(api, to_time=cut, limit=3)
@@ -154,26 +161,40 @@ async def test_to_time_stops_at_events_committed_after_it(
     assert pages[-1]["next_position"] <= node.store.head  # stopped early: the rest is later
 
     naive = datetime.fromisoformat(cut).astimezone(UTC).replace(tzinfo=None).isoformat()
-    assert [e for page in await all_pages(api, to_time=naive, limit=1000)
-            for e in page["events"]] == expected  # a time without a zone is UTC
+    assert [
+        e for page in await all_pages(api, to_time=naive, limit=1000) for e in page["events"]
+    ] == expected  # a time without a zone is UTC
     early = (await api.get("/events", params={"to_time": "2000-01-01T00:00:00Z"})).json()
     assert (early["events"], early["has_more"]) == ([], False)
 
 
-async def test_a_page_past_the_head_is_empty_and_says_so(api: httpx.AsyncClient,
-                                                        node: Node) -> None:
+async def test_a_page_past_the_head_is_empty_and_says_so(
+    api: httpx.AsyncClient, node: Node
+) -> None:
     page = (await api.get("/events", params={"from_position": node.store.head + 5})).json()
-    assert page == {"events": [], "next_position": node.store.head + 5,
-                    "head": node.store.head, "has_more": False}
+    assert page == {
+        "events": [],
+        "next_position": node.store.head + 5,
+        "head": node.store.head,
+        "has_more": False,
+    }
     default = (await api.get("/events")).json()
     assert len(default["events"]) == min(100, node.store.head)
     assert default["events"][0]["position"] == 1
 
 
-@pytest.mark.parametrize("params", [
-    {"limit": 0}, {"limit": 1001}, {"limit": "ten"}, {"from_position": 0},
-    {"from_position": -3}, {"to_time": "yesterday"}, {"stream": ""},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 1001},
+        {"limit": "ten"},
+        {"from_position": 0},
+        {"from_position": -3},
+        {"to_time": "yesterday"},
+        {"stream": ""},
+    ],
+)
 async def test_parameters_out_of_bounds_get_422(
     api: httpx.AsyncClient, params: dict[str, Any]
 ) -> None:
@@ -188,13 +209,19 @@ async def test_limit_1000_is_allowed(api: httpx.AsyncClient, node: Node) -> None
     assert len(response.json()["events"]) == node.store.head
 
 
-async def test_verify_is_ok_on_a_fresh_log(api: httpx.AsyncClient, node: Node,
-                                           wait_task: WaitTask) -> None:
+async def test_verify_is_ok_on_a_fresh_log(
+    api: httpx.AsyncClient, node: Node, wait_task: WaitTask
+) -> None:
     await run_tasks(api, wait_task, 2)
     response = await api.get("/events/verify")
     assert response.status_code == 200, response.text
-    assert response.json() == {"ok": True, "events": node.store.head, "first_bad_position": None,
-                               "reason": None, "head": node.store.head}
+    assert response.json() == {
+        "ok": True,
+        "events": node.store.head,
+        "first_bad_position": None,
+        "reason": None,
+        "head": node.store.head,
+    }
 
 
 async def test_verify_names_the_position_where_one_changed_byte_breaks_the_chain(
@@ -213,8 +240,9 @@ async def test_verify_names_the_position_where_one_changed_byte_breaks_the_chain
     assert "hash" in result["reason"]
     assert result["head"] == node.store.head
     # The log page shows what is stored now, the changed byte included.
-    [shown] = (await api.get("/events", params={"from_position": victim, "limit": 1})
-               ).json()["events"]
+    [shown] = (await api.get("/events", params={"from_position": victim, "limit": 1})).json()[
+        "events"
+    ]
     assert msgspec.json.encode(shown["data"]) == changed
     assert shown["hash"] == everything[victim - 1]["hash"]
 

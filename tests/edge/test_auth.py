@@ -15,9 +15,16 @@ from tests.conftest import ADMIN_KEY
 from tests.edge.support import as_key, assert_envelope, files_containing, keyless, make_key
 
 GUARDED = [
-    ("GET", "/tasks"), ("GET", "/tasks/task-x"), ("POST", "/tasks"), ("DELETE", "/tasks/task-x"),
-    ("GET", "/agents"), ("PUT", "/agents/osint-1/config"), ("GET", "/system/info"),
-    ("GET", "/api-keys"), ("POST", "/api-keys"), ("GET", "/no/such/route"),
+    ("GET", "/tasks"),
+    ("GET", "/tasks/task-x"),
+    ("POST", "/tasks"),
+    ("DELETE", "/tasks/task-x"),
+    ("GET", "/agents"),
+    ("PUT", "/agents/osint-1/config"),
+    ("GET", "/system/info"),
+    ("GET", "/api-keys"),
+    ("POST", "/api-keys"),
+    ("GET", "/no/such/route"),
 ]
 
 
@@ -38,8 +45,7 @@ async def test_an_unknown_or_malformed_key_is_refused(api: httpx.AsyncClient) ->
     made = await make_key(api)
     forged = made["api_key"][:-4] + "AAAA"  # right key id, wrong secret
     for raw in (forged, "amas_nosuchkey_secret", "not-a-key", ADMIN_KEY + "x"):
-        error = assert_envelope(await api.get("/tasks", headers=as_key(raw)), 401,
-                                "UNAUTHORIZED")
+        error = assert_envelope(await api.get("/tasks", headers=as_key(raw)), 401, "UNAUTHORIZED")
         assert error["message"] == "unknown API key"
 
 
@@ -52,14 +58,18 @@ async def test_scopes_decide_what_a_key_may_do(api: httpx.AsyncClient) -> None:
     error = assert_envelope(await api.post("/tasks", json=task, headers=reader), 403, "FORBIDDEN")
     assert error["details"] == {"required": "write", "granted": ["read"]}
     assert_envelope(await api.get("/api-keys", headers=reader), 403, "FORBIDDEN")
-    assert_envelope(await api.put("/agents/osint-1/config", json={"timeout": 5},
-                                  headers=reader), 403, "FORBIDDEN")
+    assert_envelope(
+        await api.put("/agents/osint-1/config", json={"timeout": 5}, headers=reader),
+        403,
+        "FORBIDDEN",
+    )
 
     submitted = await api.post("/tasks", json=task, headers=writer)
     assert submitted.status_code == 201, submitted.text
     assert_envelope(await api.get("/tasks", headers=writer), 403, "FORBIDDEN")
-    assert (await api.delete(f"/tasks/{submitted.json()['task_id']}",
-                             headers=writer)).status_code in (200, 409)
+    assert (
+        await api.delete(f"/tasks/{submitted.json()['task_id']}", headers=writer)
+    ).status_code in (200, 409)
 
     admin = as_key((await make_key(api, ["admin"]))["api_key"])
     for method, path in (("GET", "/tasks"), ("GET", "/api-keys"), ("GET", "/system/info")):
@@ -89,8 +99,7 @@ async def test_rotation_replaces_the_secret_and_keeps_the_key(api: httpx.AsyncCl
     new = rotated.json()["api_key"]
     assert new != made["api_key"] and new.startswith(made["prefix"] + "_")
 
-    assert_envelope(await api.get("/tasks", headers=as_key(made["api_key"])), 401,
-                    "UNAUTHORIZED")
+    assert_envelope(await api.get("/tasks", headers=as_key(made["api_key"])), 401, "UNAUTHORIZED")
     answer = await api.get("/tasks", headers=as_key(new))
     assert answer.status_code == 200
     assert answer.headers["x-ratelimit-limit"] == "1000"  # still the basic tier
@@ -109,13 +118,18 @@ async def test_an_expired_key_is_refused(api: httpx.AsyncClient) -> None:
 
 
 async def test_bad_key_requests_are_4xx_in_the_envelope(api: httpx.AsyncClient) -> None:
-    assert_envelope(await api.post("/api-keys", json={"name": "x", "scopes": ["root"]}), 422,
-                    "VALIDATION_ERROR")
-    assert_envelope(await api.post("/api-keys", json={"name": "x", "tier": "platinum"}), 422,
-                    "VALIDATION_ERROR")
+    assert_envelope(
+        await api.post("/api-keys", json={"name": "x", "scopes": ["root"]}), 422, "VALIDATION_ERROR"
+    )
+    assert_envelope(
+        await api.post("/api-keys", json={"name": "x", "tier": "platinum"}), 422, "VALIDATION_ERROR"
+    )
     past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-    assert_envelope(await api.post("/api-keys", json={"name": "x", "expires_at": past}), 400,
-                    "INVALID_PARAMETER")
+    assert_envelope(
+        await api.post("/api-keys", json={"name": "x", "expires_at": past}),
+        400,
+        "INVALID_PARAMETER",
+    )
     assert_envelope(await api.get("/api-keys/nosuchkey"), 404, "NOT_FOUND")
     assert_envelope(await api.delete("/api-keys/nosuchkey"), 404, "NOT_FOUND")
     assert_envelope(await api.post("/api-keys/nosuchkey/rotate"), 404, "NOT_FOUND")
@@ -125,8 +139,11 @@ async def test_the_request_id_and_key_id_reach_the_events_the_request_caused(
     api: httpx.AsyncClient, node: Node
 ) -> None:
     made = await make_key(api, ["read", "write"])
-    response = await api.post("/tasks", json={"task_type": "echo"},
-                              headers={**as_key(made["api_key"]), "X-Request-ID": "req-edge-42"})
+    response = await api.post(
+        "/tasks",
+        json={"task_type": "echo"},
+        headers={**as_key(made["api_key"]), "X-Request-ID": "req-edge-42"},
+    )
     assert response.status_code == 201, response.text
     assert response.headers["x-request-id"] == "req-edge-42"
     [created, *_] = await node.store.read_stream(response.json()["task_id"])
@@ -139,8 +156,9 @@ async def test_the_request_id_and_key_id_reach_the_events_the_request_caused(
     assert key_created.meta.api_key_id == "env"  # made with the AMAS_API_KEY admin key
 
 
-async def test_the_raw_key_is_stored_nowhere(api: httpx.AsyncClient, node: Node,
-                                             caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_raw_key_is_stored_nowhere(
+    api: httpx.AsyncClient, node: Node, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level("DEBUG")
     made = await make_key(api, ["read"])
     raw = made["api_key"]

@@ -34,27 +34,37 @@ async def test_bodies_over_the_limit_get_413(node: Node) -> None:
             for _ in range(10):
                 yield b"x" * 500
 
-        assert_envelope(await api.post("/tasks", content=chunks(),
-                                       headers={"content-type": "application/json"}),
-                        413, "PAYLOAD_TOO_LARGE")
+        assert_envelope(
+            await api.post(
+                "/tasks", content=chunks(), headers={"content-type": "application/json"}
+            ),
+            413,
+            "PAYLOAD_TOO_LARGE",
+        )
 
         async def small_chunks():
             yield b'{"task_type": "echo",'
             yield b' "parameters": {"via": "chunks"}}'
 
-        response = await api.post("/tasks", content=small_chunks(),
-                                  headers={"content-type": "application/json"})
+        response = await api.post(
+            "/tasks", content=small_chunks(), headers={"content-type": "application/json"}
+        )
         assert response.status_code == 201, response.text
 
 
 async def test_cors_is_off_unless_configured(node: Node) -> None:
-    preflight = {"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "x-api-key"}
+    preflight = {
+        "Origin": "http://localhost:3000",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-api-key",
+    }
     async with serving(node) as api:
         response = await api.options("/tasks", headers=preflight)
         assert "access-control-allow-origin" not in response.headers
-        assert "access-control-allow-origin" not in (
-            await api.get("/tasks", headers={"Origin": "http://localhost:3000"})).headers
+        assert (
+            "access-control-allow-origin"
+            not in (await api.get("/tasks", headers={"Origin": "http://localhost:3000"})).headers
+        )
 
     settings = EdgeSettings(cors_origins=("http://localhost:3000",))
     async with serving(node, settings) as api:
@@ -62,8 +72,9 @@ async def test_cors_is_off_unless_configured(node: Node) -> None:
             response = await browser.options("/tasks", headers=preflight)
             assert response.status_code == 200
             assert response.headers["access-control-allow-origin"] == "http://localhost:3000"
-            other = await browser.options("/tasks", headers={**preflight,
-                                                             "Origin": "http://localhost:9"})
+            other = await browser.options(
+                "/tasks", headers={**preflight, "Origin": "http://localhost:9"}
+            )
             assert "access-control-allow-origin" not in other.headers
         answer = await api.get("/tasks", headers={"Origin": "http://localhost:3000"})
         assert answer.headers["access-control-allow-origin"] == "http://localhost:3000"

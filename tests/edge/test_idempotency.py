@@ -43,19 +43,22 @@ async def test_a_retried_submit_returns_the_first_answer_and_creates_nothing(
 async def test_the_same_key_with_another_body_is_409(api: httpx.AsyncClient) -> None:
     assert (await api.post("/tasks", json=TASK, headers=_idem("k-9"))).status_code == 201
     changed = {**TASK, "priority": "low"}
-    error = assert_envelope(await api.post("/tasks", json=changed, headers=_idem("k-9")), 409,
-                            "CONFLICT")
+    error = assert_envelope(
+        await api.post("/tasks", json=changed, headers=_idem("k-9")), 409, "CONFLICT"
+    )
     assert "Idempotency-Key" in error["message"]
     # Key order and spacing are not a different request.
     reordered = '{"priority": "high", "parameters": {"message": "once"}, "task_type": "echo"}'
-    again = await api.post("/tasks", content=reordered, headers={
-        **_idem("k-9"), "content-type": "application/json"})
+    again = await api.post(
+        "/tasks", content=reordered, headers={**_idem("k-9"), "content-type": "application/json"}
+    )
     assert again.status_code == 201, again.text
 
 
 async def test_concurrent_retries_make_one_task(api: httpx.AsyncClient, node: Node) -> None:
-    answers = await asyncio.gather(*(api.post("/tasks", json=TASK, headers=_idem("burst"))
-                                     for _ in range(8)))
+    answers = await asyncio.gather(
+        *(api.post("/tasks", json=TASK, headers=_idem("burst")) for _ in range(8))
+    )
     assert {a.status_code for a in answers} == {201}, [a.text for a in answers]
     assert len({a.json()["task_id"] for a in answers}) == 1
     assert await _created(node, answers[0].json()["task_id"]) == 1
@@ -71,14 +74,13 @@ async def test_keys_are_per_api_key(api: httpx.AsyncClient) -> None:
 
 async def test_a_bad_idempotency_key_is_400(api: httpx.AsyncClient) -> None:
     for bad in ("has space", "x" * 201, ""):
-        error = assert_envelope(await api.post("/tasks", json=TASK, headers=_idem(bad)), 400,
-                                "INVALID_PARAMETER")
+        error = assert_envelope(
+            await api.post("/tasks", json=TASK, headers=_idem(bad)), 400, "INVALID_PARAMETER"
+        )
         assert error["details"]["parameter"] == "Idempotency-Key"
 
 
-async def test_a_retry_after_a_restart_still_gets_the_first_answer(
-    node_config: NodeConfig
-) -> None:
+async def test_a_retry_after_a_restart_still_gets_the_first_answer(node_config: NodeConfig) -> None:
     async with Node(node_config) as node, serving(node) as api:
         first = await api.post("/tasks", json=TASK, headers=_idem("across-restart"))
         made = await api.post("/api-keys", json={"name": "idem"}, headers=_idem("key-1"))
@@ -95,16 +97,23 @@ async def test_a_retry_after_a_restart_still_gets_the_first_answer(
 
 
 async def test_a_retried_key_creation_makes_one_key(api: httpx.AsyncClient, node: Node) -> None:
-    first = await api.post("/api-keys", json={"name": "ci", "tier": "basic"},
-                           headers=_idem("make-ci-key"))
+    first = await api.post(
+        "/api-keys", json={"name": "ci", "tier": "basic"}, headers=_idem("make-ci-key")
+    )
     assert first.status_code == 201, first.text
-    again = await api.post("/api-keys", json={"name": "ci", "tier": "basic"},
-                           headers=_idem("make-ci-key"))
+    again = await api.post(
+        "/api-keys", json={"name": "ci", "tier": "basic"}, headers=_idem("make-ci-key")
+    )
     assert again.status_code == 201 and again.json() == first.json()  # the secret too
     listed = [k for k in (await api.get("/api-keys")).json()["api_keys"] if k["name"] == "ci"]
     assert len(listed) == 1
-    assert_envelope(await api.post("/api-keys", json={"name": "ci", "tier": "pro"},
-                                   headers=_idem("make-ci-key")), 409, "CONFLICT")
+    assert_envelope(
+        await api.post(
+            "/api-keys", json={"name": "ci", "tier": "pro"}, headers=_idem("make-ci-key")
+        ),
+        409,
+        "CONFLICT",
+    )
 
 
 async def test_a_retried_rotation_rotates_once(api: httpx.AsyncClient, node: Node) -> None:
@@ -114,8 +123,11 @@ async def test_a_retried_rotation_rotates_once(api: httpx.AsyncClient, node: Nod
     assert first.status_code == again.status_code == 200
     assert again.json()["api_key"] == first.json()["api_key"]
     assert (await api.get("/tasks", headers=as_key(first.json()["api_key"]))).status_code == 200
-    rotations = [e for e in await node.store.read_stream(f"apikey-{made['key_id']}")
-                 if e.type == "apikey.rotated"]
+    rotations = [
+        e
+        for e in await node.store.read_stream(f"apikey-{made['key_id']}")
+        if e.type == "apikey.rotated"
+    ]
     assert len(rotations) == 1
     newer = await api.post(f"/api-keys/{made['key_id']}/rotate", headers=_idem("rot-2"))
     assert newer.json()["api_key"] != first.json()["api_key"]

@@ -99,12 +99,12 @@ async def test_a_free_key_gets_its_burst_then_429_with_retry_after(api: httpx.As
 async def test_every_response_carries_the_limit_headers(api: httpx.AsyncClient) -> None:
     key = as_key((await make_key(api, ["read"], tier="basic"))["api_key"])
     responses = [
-        await api.get("/tasks", headers=key),                    # 200
-        await api.get("/tasks/task-nope", headers=key),          # 404
-        await api.get("/no/such/route", headers=key),            # 404 from routing
-        await api.post("/tasks", json={}, headers=key),          # 403 (no write scope)
-        await api.get("/tasks", headers=as_key("wrong")),        # 401
-        await api.get("/health"),                                # open
+        await api.get("/tasks", headers=key),  # 200
+        await api.get("/tasks/task-nope", headers=key),  # 404
+        await api.get("/no/such/route", headers=key),  # 404 from routing
+        await api.post("/tasks", json={}, headers=key),  # 403 (no write scope)
+        await api.get("/tasks", headers=as_key("wrong")),  # 401
+        await api.get("/health"),  # open
     ]
     for response in responses:
         for header in ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"):
@@ -134,8 +134,9 @@ async def test_repeated_failed_authentication_is_slowed_down(node: Node) -> None
     settings = EdgeSettings(auth_failures_per_minute=3)
     async with serving(node, settings, key=None) as client:
         for _ in range(3):
-            assert_envelope(await client.get("/tasks", headers=as_key("guess")), 401,
-                            "UNAUTHORIZED")
+            assert_envelope(
+                await client.get("/tasks", headers=as_key("guess")), 401, "UNAUTHORIZED"
+            )
         blocked = await client.get("/tasks", headers=as_key("guess"))
         error = assert_envelope(blocked, 429, "RATE_LIMITED")
         assert "failed authentications" in error["message"]
@@ -150,8 +151,9 @@ async def test_repeated_failed_authentication_is_slowed_down(node: Node) -> None
 _SLOW = {"task_type": "echo", "parameters": {"delay": 60, "steps": 1}}
 
 
-async def test_a_tier_bounds_the_unfinished_tasks_of_a_key(api: httpx.AsyncClient,
-                                                           wait_task) -> None:
+async def test_a_tier_bounds_the_unfinished_tasks_of_a_key(
+    api: httpx.AsyncClient, wait_task
+) -> None:
     key = as_key((await make_key(api, ["read", "write"], tier="free"))["api_key"])
     first = await api.post("/tasks", json=_SLOW, headers=key)
     second = await api.post("/tasks", json=_SLOW, headers=key)
@@ -177,8 +179,9 @@ async def test_the_concurrent_task_limit_survives_a_restart(node_config: NodeCon
     async with Node(node_config) as node, serving(node) as api:
         key = await make_key(api, ["read", "write"], tier="free")
         for _ in range(2):
-            assert (await api.post("/tasks", json=_SLOW, headers=as_key(key["api_key"]))
-                    ).status_code == 201
+            assert (
+                await api.post("/tasks", json=_SLOW, headers=as_key(key["api_key"]))
+            ).status_code == 201
     async with Node(node_config) as node, serving(node) as api:
         refused = await api.post("/tasks", json=_SLOW, headers=as_key(key["api_key"]))
         assert_envelope(refused, 429, "RATE_LIMITED")
@@ -186,8 +189,12 @@ async def test_the_concurrent_task_limit_survives_a_restart(node_config: NodeCon
 
 def test_the_tiers_are_the_seeds() -> None:
     table = {name: (t.requests_per_hour, t.burst, t.concurrent_tasks) for name, t in TIERS.items()}
-    assert table == {"free": (100, 10, 2), "basic": (1_000, 50, 10), "pro": (10_000, 200, 50),
-                     "enterprise": (None, None, None)}
+    assert table == {
+        "free": (100, 10, 2),
+        "basic": (1_000, 50, 10),
+        "pro": (10_000, 200, 50),
+        "enterprise": (None, None, None),
+    }
 
 
 async def test_requests_in_flight_together_are_each_counted_once(api: httpx.AsyncClient) -> None:

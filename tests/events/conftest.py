@@ -69,9 +69,7 @@ def projections_db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def runner(
-    store: SQLiteEventStore, projections_db: Path
-) -> AsyncIterator[ProjectionRunner]:
+async def runner(store: SQLiteEventStore, projections_db: Path) -> AsyncIterator[ProjectionRunner]:
     runner = await ProjectionRunner.open(store, projections_db, [TasksProjection()])
     try:
         yield runner

@@ -78,7 +78,8 @@ def task_lifecycles(tasks: int, seed: int) -> list[tuple[str, list[EventData]]]:
         task_id = f"t{n:04d}"
         agent = rng.choice(agents)
         created = TaskCreated(
-            task_id=task_id, task_type=rng.choice(["summarise", "translate", "classify"]),
+            task_id=task_id,
+            task_type=rng.choice(["summarise", "translate", "classify"]),
             parameters={"n": n, "text": f"input {n}", "ratio": n / 7},
             priority=rng.choice(["low", "normal", "high", "critical"]),
             callback_url=f"https://example.test/cb/{n}" if n % 3 == 0 else None,
@@ -91,11 +92,19 @@ def task_lifecycles(tasks: int, seed: int) -> list[tuple[str, list[EventData]]]:
         ]
         match n % 7:
             case 0 | 1 | 2:
-                done: list[EventData] = [started, *progress, TaskCompleted(
-                    task_id=task_id, agent_id=agent, result={"answer": n, "ok": True})]
+                done: list[EventData] = [
+                    started,
+                    *progress,
+                    TaskCompleted(
+                        task_id=task_id, agent_id=agent, result={"answer": n, "ok": True}
+                    ),
+                ]
             case 3:
-                done = [started, *progress, TaskFailed(
-                    task_id=task_id, agent_id=agent, reason="agent error", error="boom")]
+                done = [
+                    started,
+                    *progress,
+                    TaskFailed(task_id=task_id, agent_id=agent, reason="agent error", error="boom"),
+                ]
             case 4:
                 done = [TaskFailed(task_id=task_id, reason="no agent available")]
             case 5:
@@ -103,7 +112,8 @@ def task_lifecycles(tasks: int, seed: int) -> list[tuple[str, list[EventData]]]:
             case _:
                 other = rng.choice([a for a in agents if a != agent])
                 done = [
-                    started, *progress,
+                    started,
+                    *progress,
                     TaskRequeued(task_id=task_id, attempt=1, reason="timeout", agent_id=agent),
                     TaskStarted(task_id=task_id, agent_id=other, attempt=2),
                     TaskCompleted(task_id=task_id, agent_id=other, result={"answer": -n}),
@@ -118,8 +128,15 @@ async def append_task_mix(store: SQLiteEventStore, tasks: int = 40, seed: int = 
     log has many commits of mixed sizes. Returns the head."""
     rng = random.Random(seed)
     for n in range(4):
-        await store.append(f"agent-agent-{n}", NO_STREAM, [AgentStarted(
-            agent_id=f"agent-{n}", agent_type="llm", name=f"Agent {n}", timeout=30.0 + n)])
+        await store.append(
+            f"agent-agent-{n}",
+            NO_STREAM,
+            [
+                AgentStarted(
+                    agent_id=f"agent-{n}", agent_type="llm", name=f"Agent {n}", timeout=30.0 + n
+                )
+            ],
+        )
     queues = [(stream, list(evs)) for stream, evs in task_lifecycles(tasks, seed)]
     versions = {stream: 0 for stream, _ in queues}
     while queues:
@@ -132,17 +149,36 @@ async def append_task_mix(store: SQLiteEventStore, tasks: int = 40, seed: int = 
             versions[stream] += len(taken)
         if rng.random() < 0.2:
             n = rng.randrange(4)
-            appends.append(store.append(f"agent-agent-{n}", ANY_VERSION, [rng.choice([
-                AgentConfigured(agent_id=f"agent-{n}", timeout=60.0, max_concurrent_tasks=2,
-                                priority="high"),
-                AgentErrored(agent_id=f"agent-{n}", agent_type="llm", error="flaky"),
-            ])]))
+            appends.append(
+                store.append(
+                    f"agent-agent-{n}",
+                    ANY_VERSION,
+                    [
+                        rng.choice(
+                            [
+                                AgentConfigured(
+                                    agent_id=f"agent-{n}",
+                                    timeout=60.0,
+                                    max_concurrent_tasks=2,
+                                    priority="high",
+                                ),
+                                AgentErrored(
+                                    agent_id=f"agent-{n}", agent_type="llm", error="flaky"
+                                ),
+                            ]
+                        )
+                    ],
+                )
+            )
         if rng.random() < 0.1:
-            appends.append(store.append("system", ANY_VERSION, [SystemAlerted(
-                level="info", code="tick", message="still here")]))
+            appends.append(
+                store.append(
+                    "system",
+                    ANY_VERSION,
+                    [SystemAlerted(level="info", code="tick", message="still here")],
+                )
+            )
         async with asyncio.timeout(WAIT):
             await asyncio.gather(*appends)
         queues = [(stream, pending) for stream, pending in queues if pending]
     return store.head
-
-

@@ -27,13 +27,17 @@ async def log(store: SQLiteEventStore) -> SQLiteEventStore:
     """100 events, one per stream, each with meta: every stored column has bytes to tamper."""
     async with asyncio.timeout(WAIT):
         for wave in range(0, HEAD, 20):
-            await asyncio.gather(*[
-                store.append(f"task-{n:03d}", NO_STREAM,
-                             [TaskCreated(task_id=f"{n:03d}", task_type="echo",
-                                          parameters={"n": n})],
-                             Meta(correlation_id=f"corr-{n:03d}", actor="tester"))
-                for n in range(wave, wave + 20)
-            ])
+            await asyncio.gather(
+                *[
+                    store.append(
+                        f"task-{n:03d}",
+                        NO_STREAM,
+                        [TaskCreated(task_id=f"{n:03d}", task_type="echo", parameters={"n": n})],
+                        Meta(correlation_id=f"corr-{n:03d}", actor="tester"),
+                    )
+                    for n in range(wave, wave + 20)
+                ]
+            )
     assert store.head == HEAD
     return store
 
@@ -48,10 +52,21 @@ def flip_one_byte(value: bytes) -> bytes:
 
 
 def row(events_db: Path, position: int) -> dict[str, Any]:
-    columns = ["position", "event_id", "stream", "version", "type", "schema", "ts", "data",
-               "meta", "hash"]
-    [values] = query(events_db, f"SELECT {', '.join(columns)} FROM events WHERE position = ?",
-                     (position,))
+    columns = [
+        "position",
+        "event_id",
+        "stream",
+        "version",
+        "type",
+        "schema",
+        "ts",
+        "data",
+        "meta",
+        "hash",
+    ]
+    [values] = query(
+        events_db, f"SELECT {', '.join(columns)} FROM events WHERE position = ?", (position,)
+    )
     return dict(zip(columns, values, strict=True))
 
 
@@ -65,8 +80,15 @@ def tamper(events_db: Path, position: int, column: str, value: object) -> None:
 
 def canonical(stored: dict[str, Any]) -> bytes:
     return canonical_bytes(
-        stored["position"], stored["event_id"], stored["stream"], stored["version"],
-        stored["type"], stored["schema"], stored["ts"], stored["data"], stored["meta"],
+        stored["position"],
+        stored["event_id"],
+        stored["stream"],
+        stored["version"],
+        stored["type"],
+        stored["schema"],
+        stored["ts"],
+        stored["data"],
+        stored["meta"],
     )
 
 
@@ -100,11 +122,13 @@ async def test_each_stored_hash_is_sha256_of_the_previous_hash_and_the_canonical
 async def test_append_result_hashes_are_the_stored_hashes(
     log: SQLiteEventStore, events_db: Path
 ) -> None:
-    result = await log.append("task-extra", NO_STREAM,
-                              [TaskCreated(task_id="x", task_type="echo", parameters={})])
+    result = await log.append(
+        "task-extra", NO_STREAM, [TaskCreated(task_id="x", task_type="echo", parameters={})]
+    )
     assert result.events[0].hash == row(events_db, HEAD + 1)["hash"]
     assert [e.hash for e in await log.read_all(1, 1000)] == [
-        h for (h,) in query(events_db, "SELECT hash FROM events ORDER BY position")]
+        h for (h,) in query(events_db, "SELECT hash FROM events ORDER BY position")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -151,8 +175,11 @@ async def test_one_changed_byte_in_the_data_of_position_37_of_100_fails_verify_a
 async def test_deleted_row_fails_verify_at_the_missing_position(
     log: SQLiteEventStore, events_db: Path
 ) -> None:
-    execute(events_db, "DROP TRIGGER events_refuse_delete",
-            ("DELETE FROM events WHERE position = ?", (BAD,)))
+    execute(
+        events_db,
+        "DROP TRIGGER events_refuse_delete",
+        ("DELETE FROM events WHERE position = ?", (BAD,)),
+    )
 
     result = await verify_log(log)
 
@@ -171,8 +198,10 @@ async def test_row_rewritten_with_a_recomputed_hash_breaks_the_chain_at_the_next
     execute(
         events_db,
         "DROP TRIGGER events_refuse_update",
-        ("UPDATE events SET data = ?, hash = ? WHERE position = ?",
-         (forged["data"], link(previous, canonical(forged)).hex(), BAD)),
+        (
+            "UPDATE events SET data = ?, hash = ? WHERE position = ?",
+            (forged["data"], link(previous, canonical(forged)).hex(), BAD),
+        ),
     )
 
     result = await verify_log(log)

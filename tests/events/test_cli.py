@@ -29,8 +29,11 @@ def test_verify_exits_1_naming_the_position_of_a_tampered_event(
 ) -> None:
     events_db = data_dir / "events.db"
     [(data,)] = query(events_db, "SELECT data FROM events WHERE position = 17")
-    execute(events_db, "DROP TRIGGER events_refuse_update",
-            ("UPDATE events SET data = ? WHERE position = 17", (data.replace(b"t", b"T", 1),)))
+    execute(
+        events_db,
+        "DROP TRIGGER events_refuse_update",
+        ("UPDATE events SET data = ? WHERE position = 17", (data.replace(b"t", b"T", 1),)),
+    )
 
     done = amas("events", "verify", "--data-dir", str(data_dir), cwd=tmp_path)
 
@@ -49,14 +52,26 @@ def test_tail_no_follow_prints_the_last_ten_events_and_exits(
     for line, event in zip(lines, written[-10:], strict=True):
         position, _, kind, where, *_ = line.split()
         assert (int(position), kind, where) == (
-            event.position, event.type, f"{event.stream}@{event.version}")
+            event.position,
+            event.type,
+            f"{event.stream}@{event.version}",
+        )
 
 
 def test_tail_from_position_one_as_json_prints_every_event(
     written: list[Event], data_dir: Path, tmp_path: Path
 ) -> None:
-    done = amas("events", "tail", "--no-follow", "--from", "1", "--json",
-                "--data-dir", str(data_dir), cwd=tmp_path)
+    done = amas(
+        "events",
+        "tail",
+        "--no-follow",
+        "--from",
+        "1",
+        "--json",
+        "--data-dir",
+        str(data_dir),
+        cwd=tmp_path,
+    )
 
     assert done.returncode == 0, done.stderr
     assert [decode_event(line.encode()) for line in done.stdout.splitlines()] == written
@@ -65,12 +80,27 @@ def test_tail_from_position_one_as_json_prints_every_event(
 def test_tail_filters_by_type_and_stream_prefix(
     written: list[Event], data_dir: Path, tmp_path: Path
 ) -> None:
-    done = amas("events", "tail", "--no-follow", "--from", "1", "--type", "task.c*",
-                "--stream", "task-t000", "--data-dir", str(data_dir), cwd=tmp_path)
+    done = amas(
+        "events",
+        "tail",
+        "--no-follow",
+        "--from",
+        "1",
+        "--type",
+        "task.c*",
+        "--stream",
+        "task-t000",
+        "--data-dir",
+        str(data_dir),
+        cwd=tmp_path,
+    )
 
     assert done.returncode == 0, done.stderr
-    expected = [e.position for e in written
-                if e.type.startswith("task.c") and e.stream.startswith("task-t000")]
+    expected = [
+        e.position
+        for e in written
+        if e.type.startswith("task.c") and e.stream.startswith("task-t000")
+    ]
     assert expected
     assert [int(line.split()[0]) for line in done.stdout.splitlines()] == expected
 

@@ -79,8 +79,15 @@ class TaskCreatedV1(msgspec.Struct, kw_only=True):
 
 
 def test_every_task_event_type_is_registered_under_its_dotted_name() -> None:
-    for name in ("task.created", "task.started", "task.progress", "task.completed",
-                 "task.failed", "task.cancelled", "task.requeued"):
+    for name in (
+        "task.created",
+        "task.started",
+        "task.progress",
+        "task.completed",
+        "task.failed",
+        "task.cancelled",
+        "task.requeued",
+    ):
         assert name in registry.names()
     assert registry.get("task.created") is TaskCreated
     assert registry.get("task.started") is TaskStarted
@@ -119,8 +126,12 @@ def test_old_shape_bytes_decode_with_defaults_for_fields_added_since() -> None:
 
     assert decoded == TaskCreated(task_id="t1", task_type="echo", parameters={"x": 1})
     assert isinstance(decoded, TaskCreated)
-    assert (decoded.priority, decoded.callback_url, decoded.assigned_agents,
-            decoded.max_attempts) == ("normal", None, [], 3)
+    assert (
+        decoded.priority,
+        decoded.callback_url,
+        decoded.assigned_agents,
+        decoded.max_attempts,
+    ) == ("normal", None, [], 3)
 
 
 def test_old_task_cancelled_without_agent_id_decodes_with_none() -> None:
@@ -179,10 +190,13 @@ async def test_event_stored_in_an_old_schema_version_reads_back_upcast(
 ) -> None:
     # A log written when test.renamed was at v1: the row is as that code stored it.
     await (await open_store()).close()  # creates the file and its table
-    execute(events_db, (
-        "INSERT INTO events VALUES (1, ?, 'renamed-1', 1, 'test.renamed', 1, 0, ?, ?, ?)",
-        ("01J00000000000000000000000", b'{"old_name":"gamma"}', b"{}", "00" * 32),
-    ))
+    execute(
+        events_db,
+        (
+            "INSERT INTO events VALUES (1, ?, 'renamed-1', 1, 'test.renamed', 1, 0, ?, ?, ?)",
+            ("01J00000000000000000000000", b'{"old_name":"gamma"}', b"{}", "00" * 32),
+        ),
+    )
     store = await open_store()
 
     [event] = await store.read_all()
@@ -194,12 +208,23 @@ async def test_event_stored_in_an_old_schema_version_reads_back_upcast(
 async def test_encode_event_then_decode_event_gives_the_same_event(
     store: SQLiteEventStore,
 ) -> None:
-    meta = Meta(correlation_id="c1", causation_id="e0", actor="user:7", api_key_id="k1",
-                request_id="r1", trace={"traceparent": "00-abc-def-01"})
-    result = await store.append("task-t1", NO_STREAM, [
-        TaskCreated(task_id="t1", task_type="echo", parameters={"text": "hi", "n": [1, 2]}),
-        TaskStarted(task_id="t1", agent_id="a1"),
-    ], meta)
+    meta = Meta(
+        correlation_id="c1",
+        causation_id="e0",
+        actor="user:7",
+        api_key_id="k1",
+        request_id="r1",
+        trace={"traceparent": "00-abc-def-01"},
+    )
+    result = await store.append(
+        "task-t1",
+        NO_STREAM,
+        [
+            TaskCreated(task_id="t1", task_type="echo", parameters={"text": "hi", "n": [1, 2]}),
+            TaskStarted(task_id="t1", agent_id="a1"),
+        ],
+        meta,
+    )
 
     for event in result.events:
         assert decode_event(encode_event(event)) == event
@@ -207,9 +232,15 @@ async def test_encode_event_then_decode_event_gives_the_same_event(
 
 def test_encode_event_is_json_with_the_envelope_fields() -> None:
     event = Event(
-        event_id="01J00000000000000000000000", stream="task-t1", version=1, position=9,
-        type="task.started", schema=1, data=TaskStarted(task_id="t1", agent_id="a1"),
-        meta=Meta(actor="me"), ts=datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+        event_id="01J00000000000000000000000",
+        stream="task-t1",
+        version=1,
+        position=9,
+        type="task.started",
+        schema=1,
+        data=TaskStarted(task_id="t1", agent_id="a1"),
+        meta=Meta(actor="me"),
+        ts=datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
         hash="ab" * 32,
     )
 

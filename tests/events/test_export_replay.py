@@ -71,21 +71,33 @@ def test_an_export_can_be_verified_without_amas(written: list[Event], data_dir: 
     for line in lines_of(amas(data_dir, "export")):
         e = msgspec.json.decode(line, type=_Exported)
         micros = int(e.ts.timestamp()) * 1_000_000 + e.ts.microsecond
-        previous = sha256(previous + canonical_bytes(
-            e.position, e.event_id, e.stream, e.version, e.type, e.schema, micros,
-            bytes(e.data), bytes(e.meta))).digest()
+        previous = sha256(
+            previous
+            + canonical_bytes(
+                e.position,
+                e.event_id,
+                e.stream,
+                e.version,
+                e.type,
+                e.schema,
+                micros,
+                bytes(e.data),
+                bytes(e.meta),
+            )
+        ).digest()
         assert previous.hex() == e.hash, e.position
 
 
-def test_export_since_a_position_and_until_a_position(
-    written: list[Event], data_dir: Path
-) -> None:
+def test_export_since_a_position_and_until_a_position(written: list[Event], data_dir: Path) -> None:
     assert lines_of(amas(data_dir, "export", "--since", "17")) == [
-        encode_event(e) for e in written[16:]]
+        encode_event(e) for e in written[16:]
+    ]
     assert lines_of(amas(data_dir, "export", "--since", "17", "--until", "30")) == [
-        encode_event(e) for e in written[16:30]]
+        encode_event(e) for e in written[16:30]
+    ]
     assert lines_of(amas(data_dir, "export", "--until", "5")) == [
-        encode_event(e) for e in written[:5]]
+        encode_event(e) for e in written[:5]
+    ]
     assert lines_of(amas(data_dir, "export", "--since", str(len(written) + 1))) == []
 
 
@@ -102,12 +114,15 @@ def test_export_since_a_time(written: list[Event], data_dir: Path) -> None:
 
 
 def test_export_filters_by_type_and_stream(written: list[Event], data_dir: Path) -> None:
-    done = amas(data_dir, "export", "--type", "task.c*", "--type", "agent.started",
-                "--stream", "task-t000*")
+    done = amas(
+        data_dir, "export", "--type", "task.c*", "--type", "agent.started", "--stream", "task-t000*"
+    )
     assert lines_of(done) == [
-        encode_event(e) for e in written
-        if e.stream.startswith("task-t000") and (e.type.startswith("task.c")
-                                                 or e.type == "agent.started")]
+        encode_event(e)
+        for e in written
+        if e.stream.startswith("task-t000")
+        and (e.type.startswith("task.c") or e.type == "agent.started")
+    ]
     exact = amas(data_dir, "export", "--stream", "task-t0003")
     assert lines_of(exact) == [encode_event(e) for e in written if e.stream == "task-t0003"]
 
@@ -148,8 +163,9 @@ def test_replay_into_the_data_folder_or_over_a_projections_db_is_refused(
 ) -> None:
     assert amas(data_dir, "replay", "--into", str(data_dir)).returncode == 2
     assert not (data_dir / "projections.db").exists()
-    assert amas(data_dir, "replay", "--into", str(tmp_path / "at-20"), "--until", "20"
-                ).returncode == 0
+    assert (
+        amas(data_dir, "replay", "--into", str(tmp_path / "at-20"), "--until", "20").returncode == 0
+    )
     again = amas(data_dir, "replay", "--into", str(tmp_path / "at-20"), "--until", "30")
     assert again.returncode == 2
     assert "exists" in again.stderr
@@ -162,13 +178,11 @@ async def _followed_to(events_db: Path, until: int, folder: Path) -> Path:
     await close_store(await SQLiteEventStore.open(copy))
     with sqlite3.connect(copy, isolation_level=None) as db:
         db.execute("ATTACH DATABASE ? AS source", (str(events_db),))
-        db.execute("INSERT INTO events SELECT * FROM source.events WHERE position <= ?",
-                   (until,))
+        db.execute("INSERT INTO events SELECT * FROM source.events WHERE position <= ?", (until,))
         db.execute("DETACH DATABASE source")
     store = await SQLiteEventStore.open(copy)
     try:
-        runner = await ProjectionRunner.open(store, folder / "projections.db",
-                                             all_projections())
+        runner = await ProjectionRunner.open(store, folder / "projections.db", all_projections())
         runner.start()
         try:
             await runner.wait_for(until, timeout=WAIT)
@@ -187,7 +201,8 @@ async def test_replay_until_matches_projections_that_followed_the_log_to_that_po
         into = tmp_path / f"replayed-{until}"
 
         done = await asyncio.to_thread(
-            amas, data_dir, "replay", "--until", str(until), "--into", str(into))
+            amas, data_dir, "replay", "--until", str(until), "--into", str(into)
+        )
 
         assert done.returncode == 0, done.stderr
         assert f"replayed {until} events" in done.stdout
@@ -195,8 +210,9 @@ async def test_replay_until_matches_projections_that_followed_the_log_to_that_po
         rebuilt = tables(into / "projections.db")
         assert rebuilt == tables(live_db)
         assert rebuilt["tasks"] and rebuilt["agents"]
-        assert query(into / "projections.db",
-                     "SELECT DISTINCT position FROM projection_checkpoints") == [(until,)]
+        assert query(
+            into / "projections.db", "SELECT DISTINCT position FROM projection_checkpoints"
+        ) == [(until,)]
     assert not (data_dir / "projections.db").exists()
 
 
@@ -204,12 +220,13 @@ async def test_replay_until_matches_projections_that_followed_the_log_to_that_po
 
 
 async def test_export_and_replay_beside_a_running_node_leave_its_projections_alone(
-    node: Node, api: httpx.AsyncClient, tmp_path: Path,
+    node: Node,
+    api: httpx.AsyncClient,
+    tmp_path: Path,
     wait_task: Callable[..., Awaitable[dict[str, Any]]],
 ) -> None:
     async def submit(parameters: dict[str, Any]) -> str:
-        response = await api.post("/tasks", json={"task_type": "echo",
-                                                  "parameters": parameters})
+        response = await api.post("/tasks", json={"task_type": "echo", "parameters": parameters})
         assert response.status_code == 201, response.text
         task_id: str = response.json()["task_id"]
         return task_id
@@ -233,10 +250,19 @@ async def test_export_and_replay_beside_a_running_node_leave_its_projections_alo
 
     into = tmp_path / "as-of"
     replayed = await asyncio.to_thread(
-        run_cli, "events", "replay", "--until", str(at), "--into", str(into),
-        "--data-dir", str(node.config.data.root))
+        run_cli,
+        "events",
+        "replay",
+        "--until",
+        str(at),
+        "--into",
+        str(into),
+        "--data-dir",
+        str(node.config.data.root),
+    )
     exported = await asyncio.to_thread(
-        run_cli, "events", "export", "--data-dir", str(node.config.data.root))
+        run_cli, "events", "export", "--data-dir", str(node.config.data.root)
+    )
 
     assert replayed.returncode == 0, replayed.stderr
     rebuilt = tables(into / "projections.db")
@@ -246,7 +272,8 @@ async def test_export_and_replay_beside_a_running_node_leave_its_projections_alo
     assert tables(live) == before
     assert query(live, "SELECT * FROM projection_checkpoints ORDER BY name") == checkpoints
     assert lines_of(exported) == [
-        encode_event(e) for e in await node.store.read_all(1, node.store.head)]
+        encode_event(e) for e in await node.store.read_all(1, node.store.head)
+    ]
     # The node still writes to its log and its projections follow.
     after = await submit({"n": 3})
     await wait_task(after, "completed")
@@ -260,8 +287,9 @@ def test_replay_is_refused_over_a_live_projections_file_named_through_a_link(
     link.symlink_to(data_dir)
     done = amas(data_dir, "replay", "--until", "5", "--into", str(link))
     assert done.returncode == 2
-    assert query(data_dir / "projections.db",
-                 "SELECT DISTINCT position FROM projection_checkpoints") == [(len(written),)]
+    assert query(
+        data_dir / "projections.db", "SELECT DISTINCT position FROM projection_checkpoints"
+    ) == [(len(written),)]
 
 
 def test_export_leaves_the_log_file_as_it_was(written: list[Event], data_dir: Path) -> None:

@@ -83,8 +83,9 @@ async def close_runner(runner: ProjectionRunner) -> None:
 
 
 def checkpoint(path: Path, name: str = "tasks") -> int:
-    [(position,)] = query(path, "SELECT position FROM projection_checkpoints WHERE name = ?",
-                          (name,))
+    [(position,)] = query(
+        path, "SELECT position FROM projection_checkpoints WHERE name = ?", (name,)
+    )
     return int(position)
 
 
@@ -101,8 +102,9 @@ def task_rows(path: Path) -> dict[str, dict[str, Any]]:
 
 
 async def task_events_upto(store: SQLiteEventStore, head: int, after: int = 0) -> list[int]:
-    return [e.position for e in await store.read_all(after + 1, head - after)
-            if e.type in TASK_TYPES]
+    return [
+        e.position for e in await store.read_all(after + 1, head - after) if e.type in TASK_TYPES
+    ]
 
 
 # -- following live -------------------------------------------------------------------
@@ -113,26 +115,37 @@ async def test_each_task_lifecycle_folds_into_its_row(
 ) -> None:
     runner.start()
     lifecycles: dict[str, list[Any]] = {
-        "done": [TaskStarted(task_id="done", agent_id="a1"),
-                 TaskProgressed(task_id="done", agent_id="a1", progress=40),
-                 TaskCompleted(task_id="done", agent_id="a1", result={"answer": 42})],
-        "broke": [TaskStarted(task_id="broke", agent_id="a1"),
-                  TaskProgressed(task_id="broke", agent_id="a1", progress=30),
-                  TaskFailed(task_id="broke", agent_id="a1", reason="agent error",
-                             error="boom")],
+        "done": [
+            TaskStarted(task_id="done", agent_id="a1"),
+            TaskProgressed(task_id="done", agent_id="a1", progress=40),
+            TaskCompleted(task_id="done", agent_id="a1", result={"answer": 42}),
+        ],
+        "broke": [
+            TaskStarted(task_id="broke", agent_id="a1"),
+            TaskProgressed(task_id="broke", agent_id="a1", progress=30),
+            TaskFailed(task_id="broke", agent_id="a1", reason="agent error", error="boom"),
+        ],
         "unplaced": [TaskFailed(task_id="unplaced", reason="no agent")],
-        "stopped": [TaskStarted(task_id="stopped", agent_id="a2"),
-                    TaskCancelled(task_id="stopped", reason="user", agent_id="a2")],
-        "retried": [TaskStarted(task_id="retried", agent_id="a1"),
-                    TaskRequeued(task_id="retried", attempt=1, reason="timeout",
-                                 agent_id="a1"),
-                    TaskStarted(task_id="retried", agent_id="a2", attempt=2),
-                    TaskCompleted(task_id="retried", agent_id="a2", result={})],
+        "stopped": [
+            TaskStarted(task_id="stopped", agent_id="a2"),
+            TaskCancelled(task_id="stopped", reason="user", agent_id="a2"),
+        ],
+        "retried": [
+            TaskStarted(task_id="retried", agent_id="a1"),
+            TaskRequeued(task_id="retried", attempt=1, reason="timeout", agent_id="a1"),
+            TaskStarted(task_id="retried", agent_id="a2", attempt=2),
+            TaskCompleted(task_id="retried", agent_id="a2", result={}),
+        ],
         "waiting": [],
     }
     for task_id, rest in lifecycles.items():
-        create = TaskCreated(task_id=task_id, task_type="echo", parameters={"id": task_id},
-                             priority="high", max_attempts=4)
+        create = TaskCreated(
+            task_id=task_id,
+            task_type="echo",
+            parameters={"id": task_id},
+            priority="high",
+            max_attempts=4,
+        )
         await store.append(f"task-{task_id}", NO_STREAM, [create])
         for version, event in enumerate(rest, start=1):
             await store.append(f"task-{task_id}", version, [event])
@@ -142,12 +155,19 @@ async def test_each_task_lifecycle_folds_into_its_row(
 
     assert set(rows) == set(lifecycles)
     done = rows["done"]
-    assert (done["status"], done["progress"], done["result"], done["agent_id"],
-            done["attempt"]) == ("completed", 100, {"answer": 42}, "a1", 1)
+    assert (
+        done["status"],
+        done["progress"],
+        done["result"],
+        done["agent_id"],
+        done["attempt"],
+    ) == ("completed", 100, {"answer": 42}, "a1", 1)
     assert done["agents"] == {"a1": {"status": "completed", "progress": 100}}
     assert done["started_at"] and done["completed_at"] and not done["cancelled_at"]
-    assert (done["version"], done["position"]) == (4, max(
-        e.position for e in await store.read_stream("task-done")))
+    assert (done["version"], done["position"]) == (
+        4,
+        max(e.position for e in await store.read_stream("task-done")),
+    )
     broke = rows["broke"]
     assert (broke["status"], broke["reason"], broke["error"]) == ("failed", "agent error", "boom")
     assert broke["agents"] == {"a1": {"status": "failed", "progress": 30}}
@@ -158,12 +178,19 @@ async def test_each_task_lifecycle_folds_into_its_row(
     assert stopped["cancelled_at"]
     retried = rows["retried"]
     assert (retried["status"], retried["attempt"], retried["agent_id"]) == ("completed", 2, "a2")
-    assert retried["agents"] == {"a1": {"status": "abandoned", "progress": 0},
-                                 "a2": {"status": "completed", "progress": 100}}
+    assert retried["agents"] == {
+        "a1": {"status": "abandoned", "progress": 0},
+        "a2": {"status": "completed", "progress": 100},
+    }
     waiting = rows["waiting"]
-    assert (waiting["status"], waiting["progress"], waiting["attempt"], waiting["priority"],
-            waiting["max_attempts"], waiting["parameters"]) == (
-        "queued", 0, 0, "high", 4, {"id": "waiting"})
+    assert (
+        waiting["status"],
+        waiting["progress"],
+        waiting["attempt"],
+        waiting["priority"],
+        waiting["max_attempts"],
+        waiting["parameters"],
+    ) == ("queued", 0, 0, "high", 4, {"id": "waiting"})
     assert waiting["started_at"] is None
 
 
@@ -197,9 +224,14 @@ async def test_rebuild_gives_identical_rows_to_the_live_projection(
     assert len(live) == 40
     assert dump_table(projections_db, "tasks") == live
     assert checkpoint(projections_db) == runner.position("tasks") == head
-    indexes = {name for (name,) in query(
-        projections_db, "SELECT name FROM sqlite_master WHERE type = 'index'"
-                        " AND tbl_name = 'tasks' AND name NOT LIKE 'sqlite_%'")}
+    indexes = {
+        name
+        for (name,) in query(
+            projections_db,
+            "SELECT name FROM sqlite_master WHERE type = 'index'"
+            " AND tbl_name = 'tasks' AND name NOT LIKE 'sqlite_%'",
+        )
+    }
     assert indexes == {"tasks_status", "tasks_type", "tasks_agent", "tasks_created"}
 
 
@@ -231,11 +263,17 @@ async def test_rebuild_until_a_position_gives_the_state_as_of_that_position(
     as_of_middle = dump_table(projections_db, "tasks")
     # Later events change the same tasks and add new ones.
     for n in range(0, 20, 2):
-        await store.append(f"task-t{n:04d}", ANY_VERSION, [
-            TaskRequeued(task_id=f"t{n:04d}", attempt=5, reason="late"),
-            TaskStarted(task_id=f"t{n:04d}", agent_id="agent-late", attempt=6)])
-    await store.append("task-new", NO_STREAM, [
-        TaskCreated(task_id="new", task_type="echo", parameters={})])
+        await store.append(
+            f"task-t{n:04d}",
+            ANY_VERSION,
+            [
+                TaskRequeued(task_id=f"t{n:04d}", attempt=5, reason="late"),
+                TaskStarted(task_id=f"t{n:04d}", agent_id="agent-late", attempt=6),
+            ],
+        )
+    await store.append(
+        "task-new", NO_STREAM, [TaskCreated(task_id="new", task_type="echo", parameters={})]
+    )
     await runner.wait_for(store.head)
     at_head = dump_table(projections_db, "tasks")
     assert at_head != as_of_middle
@@ -283,8 +321,11 @@ async def test_checkpoint_survives_a_restart_and_applied_events_are_not_applied_
         assert runner.position("tasks") == head  # resumed, before following anything
         runner.start()
         for n in range(5):
-            await store.append(f"task-late-{n}", NO_STREAM, [
-                TaskCreated(task_id=f"late-{n}", task_type="echo", parameters={})])
+            await store.append(
+                f"task-late-{n}",
+                NO_STREAM,
+                [TaskCreated(task_id=f"late-{n}", task_type="echo", parameters={})],
+            )
         await runner.wait_for(store.head)
     finally:
         await close_runner(runner)
@@ -321,15 +362,23 @@ async def test_checkpoint_survives_a_restart_of_both_store_and_runner(
 async def test_events_no_projection_reads_still_move_the_checkpoint_by_stop(
     store: SQLiteEventStore, runner: ProjectionRunner, projections_db: Path
 ) -> None:
-    await store.append("task-a", NO_STREAM, [
-        TaskCreated(task_id="a", task_type="echo", parameters={})])
+    await store.append(
+        "task-a", NO_STREAM, [TaskCreated(task_id="a", task_type="echo", parameters={})]
+    )
     runner.start()
     for _ in range(5):
-        await store.append("system", ANY_VERSION, [
-            SystemAlerted(level="info", code="tick", message="hi")])
-        await store.append("agent-agent-1", ANY_VERSION, [
-            AgentConfigured(agent_id="agent-1", timeout=1.0, max_concurrent_tasks=1,
-                            priority="low")])
+        await store.append(
+            "system", ANY_VERSION, [SystemAlerted(level="info", code="tick", message="hi")]
+        )
+        await store.append(
+            "agent-agent-1",
+            ANY_VERSION,
+            [
+                AgentConfigured(
+                    agent_id="agent-1", timeout=1.0, max_concurrent_tasks=1, priority="low"
+                )
+            ],
+        )
     await runner.wait_for(store.head)
     await runner.stop()
 
@@ -347,8 +396,9 @@ async def test_a_new_projection_version_drops_its_tables_and_rebuilds_from_the_s
     await close_runner(runner)
     stale = list(v1_rows[0])
     stale[0] = "zz-only-in-v1"
-    execute(projections_db, (f"INSERT INTO tasks VALUES ({', '.join('?' * len(stale))})",
-                             tuple(stale)))
+    execute(
+        projections_db, (f"INSERT INTO tasks VALUES ({', '.join('?' * len(stale))})", tuple(stale))
+    )
 
     runner = await open_runner(store, projections_db, TasksV2())
     try:
@@ -357,8 +407,9 @@ async def test_a_new_projection_version_drops_its_tables_and_rebuilds_from_the_s
         runner.start()
         await runner.wait_for(head)
         assert dump_table(projections_db, "tasks") == v1_rows
-        assert query(projections_db, "SELECT version FROM projection_checkpoints"
-                                     " WHERE name = 'tasks'") == [(TasksV2.version,)]
+        assert query(
+            projections_db, "SELECT version FROM projection_checkpoints WHERE name = 'tasks'"
+        ) == [(TasksV2.version,)]
     finally:
         await close_runner(runner)
 
@@ -392,14 +443,18 @@ async def test_wait_for_returns_once_the_position_is_applied(
 ) -> None:
     runner.start()
     for n in range(10):
-        result = await store.append(f"task-{n}", NO_STREAM, [
-            TaskCreated(task_id=f"id-{n}", task_type="echo", parameters={})])
+        result = await store.append(
+            f"task-{n}",
+            NO_STREAM,
+            [TaskCreated(task_id=f"id-{n}", task_type="echo", parameters={})],
+        )
 
         await runner.wait_for(result.last_position, timeout=WAIT)
 
         assert runner.position("tasks") >= result.last_position
-        assert query(projections_db, "SELECT status FROM tasks WHERE task_id = ?",
-                     (f"id-{n}",)) == [("queued",)]
+        assert query(
+            projections_db, "SELECT status FROM tasks WHERE task_id = ?", (f"id-{n}",)
+        ) == [("queued",)]
 
 
 async def test_wait_for_a_position_already_applied_returns_at_once(
@@ -418,24 +473,29 @@ async def test_wait_for_a_position_never_reached_raises_projection_timeout_error
     store: SQLiteEventStore, runner: ProjectionRunner
 ) -> None:
     runner.start()
-    result = await store.append("task-a", NO_STREAM, [
-        TaskCreated(task_id="a", task_type="echo", parameters={})])
+    result = await store.append(
+        "task-a", NO_STREAM, [TaskCreated(task_id="a", task_type="echo", parameters={})]
+    )
     await runner.wait_for(result.last_position)
 
     with pytest.raises(ProjectionTimeoutError) as caught:
         await runner.wait_for(result.last_position + 5, timeout=0.05)
 
     assert isinstance(caught.value, TimeoutError)
-    assert (caught.value.projection, caught.value.position, caught.value.reached,
-            caught.value.timeout) == ("all", result.last_position + 5, result.last_position,
-                                      0.05)
+    assert (
+        caught.value.projection,
+        caught.value.position,
+        caught.value.reached,
+        caught.value.timeout,
+    ) == ("all", result.last_position + 5, result.last_position, 0.05)
 
 
 async def test_wait_for_on_a_runner_not_started_times_out_naming_the_projection(
     store: SQLiteEventStore, runner: ProjectionRunner
 ) -> None:
-    await store.append("task-a", NO_STREAM, [
-        TaskCreated(task_id="a", task_type="echo", parameters={})])
+    await store.append(
+        "task-a", NO_STREAM, [TaskCreated(task_id="a", task_type="echo", parameters={})]
+    )
 
     with pytest.raises(TimeoutError) as caught:
         await runner.wait_for(1, timeout=0.05, name="tasks")
@@ -455,8 +515,10 @@ class Ratios(RowProjection):
     columns: ClassVar[tuple[str, ...]] = ("task_id", "ratio", "seen")
 
     def schema(self) -> str:
-        return ("CREATE TABLE IF NOT EXISTS ratios"
-                " (task_id TEXT PRIMARY KEY, ratio REAL NOT NULL, seen INTEGER NOT NULL);")
+        return (
+            "CREATE TABLE IF NOT EXISTS ratios"
+            " (task_id TEXT PRIMARY KEY, ratio REAL NOT NULL, seen INTEGER NOT NULL);"
+        )
 
     def key_of(self, event: Event) -> str | None:
         task_id: str = event.data.task_id
@@ -475,13 +537,15 @@ async def test_row_projection_keeps_a_real_column_exact_when_a_later_batch_loads
     runner = await open_runner(store, projections_db, Ratios())
     try:
         runner.start()
-        first = await store.append("task-a", NO_STREAM, [
-            TaskProgressed(task_id="a", agent_id="x", progress=1)])
+        first = await store.append(
+            "task-a", NO_STREAM, [TaskProgressed(task_id="a", agent_id="x", progress=1)]
+        )
         await runner.wait_for(first.last_position)
         assert query(projections_db, "SELECT ratio FROM ratios") == [(1 / 3,)]
 
-        second = await store.append("task-a", 1, [
-            TaskProgressed(task_id="a", agent_id="x", progress=2)])  # loads the row back
+        second = await store.append(
+            "task-a", 1, [TaskProgressed(task_id="a", agent_id="x", progress=2)]
+        )  # loads the row back
         await runner.wait_for(second.last_position)
     finally:
         await close_runner(runner)

@@ -31,10 +31,12 @@ def progressed(task_id: str, progress: int) -> TaskProgressed:
 async def append_each(store: SQLiteEventStore, count: int, prefix: str = "task") -> None:
     """`count` appends, each to a new stream, all in flight at once."""
     async with asyncio.timeout(WAIT):
-        await asyncio.gather(*[
-            store.append(f"{prefix}-{n}", NO_STREAM, [created(f"{prefix}{n}")])
-            for n in range(count)
-        ])
+        await asyncio.gather(
+            *[
+                store.append(f"{prefix}-{n}", NO_STREAM, [created(f"{prefix}{n}")])
+                for n in range(count)
+            ]
+        )
 
 
 async def take(subscription: AsyncIterator[Event], count: int) -> list[Event]:
@@ -53,9 +55,9 @@ async def test_thousand_concurrent_appenders_to_distinct_streams_all_land_withou
     store: SQLiteEventStore, events_db: Path
 ) -> None:
     async with asyncio.timeout(WAIT * 2):
-        results = await asyncio.gather(*[
-            store.append(f"task-{n}", NO_STREAM, [created(str(n))]) for n in range(1000)
-        ])
+        results = await asyncio.gather(
+            *[store.append(f"task-{n}", NO_STREAM, [created(str(n))]) for n in range(1000)]
+        )
 
     assert sorted(r.first_position for r in results) == list(range(1, 1001))
     assert all(r.first_position == r.last_position and r.version == 1 for r in results)
@@ -65,11 +67,14 @@ async def test_thousand_concurrent_appenders_to_distinct_streams_all_land_withou
     assert {e.event_id for e in read} == {r.events[0].event_id for r in results}
     by_stream = {r.stream: r.first_position for r in results}
     assert all(by_stream[e.stream] == e.position for e in read)
-    assert [p for (p,) in query(events_db, "SELECT position FROM events ORDER BY position")] \
-        == list(range(1, 1001))
-    assert query(events_db, "SELECT count(*), count(DISTINCT stream), count(DISTINCT event_id),"
-                            " min(position), max(position) FROM events") == [
-        (1000, 1000, 1000, 1, 1000)]
+    assert [
+        p for (p,) in query(events_db, "SELECT position FROM events ORDER BY position")
+    ] == list(range(1, 1001))
+    assert query(
+        events_db,
+        "SELECT count(*), count(DISTINCT stream), count(DISTINCT event_id),"
+        " min(position), max(position) FROM events",
+    ) == [(1000, 1000, 1000, 1, 1000)]
 
 
 async def test_concurrent_appends_to_one_stream_with_any_version_get_consecutive_versions(
@@ -78,10 +83,12 @@ async def test_concurrent_appends_to_one_stream_with_any_version_get_consecutive
     await store.append("task-a", NO_STREAM, [created("a")])
 
     async with asyncio.timeout(WAIT):
-        results = await asyncio.gather(*[
-            store.append("task-a", ANY_VERSION, [progressed("a", n % 100)] * (n % 3 + 1))
-            for n in range(200)
-        ])
+        results = await asyncio.gather(
+            *[
+                store.append("task-a", ANY_VERSION, [progressed("a", n % 100)] * (n % 3 + 1))
+                for n in range(200)
+            ]
+        )
 
     versions = [e.version for r in results for e in r.events]
     assert sorted(versions) == list(range(2, len(versions) + 2))
@@ -94,14 +101,17 @@ async def test_appends_of_many_events_each_keep_their_events_contiguous(
     store: SQLiteEventStore,
 ) -> None:
     async with asyncio.timeout(WAIT):
-        results = await asyncio.gather(*[
-            store.append(f"task-{n}", NO_STREAM, [progressed(str(n), p) for p in range(n + 1)])
-            for n in range(60)
-        ])
+        results = await asyncio.gather(
+            *[
+                store.append(f"task-{n}", NO_STREAM, [progressed(str(n), p) for p in range(n + 1)])
+                for n in range(60)
+            ]
+        )
 
     for result in results:
         assert [e.position for e in result.events] == list(
-            range(result.first_position, result.last_position + 1))
+            range(result.first_position, result.last_position + 1)
+        )
         assert [e.version for e in result.events] == list(range(1, len(result.events) + 1))
     assert store.head == sum(range(1, 61))
 
@@ -123,7 +133,10 @@ async def test_no_stream_append_to_a_stream_written_before_a_reopen_raises_concu
             await store.append("task-a", NO_STREAM, [created("a")])
 
     assert (caught.value.stream, caught.value.expected, caught.value.actual) == (
-        "task-a", NO_STREAM, 2)
+        "task-a",
+        NO_STREAM,
+        2,
+    )
     assert store.head == 2
     async with asyncio.timeout(WAIT):
         after = await store.append("task-b", NO_STREAM, [created("b")])
@@ -335,12 +348,15 @@ async def test_insert_or_replace_over_a_written_row_is_refused_by_the_database(
     before = query(events_db, "SELECT * FROM events ORDER BY position")
 
     with pytest.raises(sqlite3.DatabaseError):
-        execute(events_db, (
-            "INSERT OR REPLACE INTO events SELECT position, event_id, stream, version, type,"
-            " schema, ts, CAST('{\"forged\": true}' AS BLOB), meta, hash"
-            " FROM events WHERE position = 3",
-            (),
-        ))
+        execute(
+            events_db,
+            (
+                "INSERT OR REPLACE INTO events SELECT position, event_id, stream, version, type,"
+                " schema, ts, CAST('{\"forged\": true}' AS BLOB), meta, hash"
+                " FROM events WHERE position = 3",
+                (),
+            ),
+        )
 
     assert query(events_db, "SELECT * FROM events ORDER BY position") == before
 
@@ -379,9 +395,14 @@ async def test_refused_commits_amid_concurrent_appends_leave_no_gap_and_no_phant
 
     async with asyncio.timeout(WAIT * 2):
         outcomes = await asyncio.gather(
-            *[store.append("poison-" if n % 50 == 7 else f"task-{n}", ANY_VERSION,
-                           [created(str(n))] * (n % 3 + 1))
-              for n in range(400)],
+            *[
+                store.append(
+                    "poison-" if n % 50 == 7 else f"task-{n}",
+                    ANY_VERSION,
+                    [created(str(n))] * (n % 3 + 1),
+                )
+                for n in range(400)
+            ],
             return_exceptions=True,
         )
 
@@ -390,8 +411,10 @@ async def test_refused_commits_amid_concurrent_appends_leave_no_gap_and_no_phant
     assert refused and all(isinstance(o, StoreWriteError) for o in refused)
     assert all(isinstance(outcomes[n], StoreWriteError) for n in range(7, 400, 50))
     # Every append that returned is in the log exactly where it said; nothing else is.
-    stored = {event_id: position for event_id, position in query(
-        events_db, "SELECT event_id, position FROM events")}
+    stored = {
+        event_id: position
+        for event_id, position in query(events_db, "SELECT event_id, position FROM events")
+    }
     returned = {e.event_id: e.position for r in landed for e in r.events}
     assert stored == returned
     assert sorted(stored.values()) == list(range(1, store.head + 1))

@@ -63,7 +63,9 @@ class EventStoreContract(abc.ABC):
         assert (result.stream, result.version) == ("task-a", 2)
         assert (result.first_position, result.last_position) == (1, 2)
         assert [(e.stream, e.version, e.position) for e in result.events] == [
-            ("task-a", 1, 1), ("task-a", 2, 2)]
+            ("task-a", 1, 1),
+            ("task-a", 2, 2),
+        ]
         assert [e.type for e in result.events] == ["task.created", "task.started"]
         assert [e.data for e in result.events] == [created("a"), started("a")]
 
@@ -82,8 +84,7 @@ class EventStoreContract(abc.ABC):
         b = await store.append("task-b", NO_STREAM, [created("b"), started("b")])
         c = await store.append("task-a", 1, [started("a")])
 
-        assert [(r.first_position, r.last_position) for r in (a, b, c)] == [
-            (1, 1), (2, 3), (4, 4)]
+        assert [(r.first_position, r.last_position) for r in (a, b, c)] == [(1, 1), (2, 3), (4, 4)]
         assert [r.version for r in (a, b, c)] == [1, 2, 2]
 
     async def test_head_is_zero_on_an_empty_log_then_the_last_position(
@@ -103,8 +104,7 @@ class EventStoreContract(abc.ABC):
         with pytest.raises(ConcurrencyError) as caught:
             await store.append("task-a", 1, [started("a")])
 
-        assert (caught.value.stream, caught.value.expected, caught.value.actual) == (
-            "task-a", 1, 2)
+        assert (caught.value.stream, caught.value.expected, caught.value.actual) == ("task-a", 1, 2)
         assert store.head == 2
         assert len(await store.read_stream("task-a")) == 2
 
@@ -122,7 +122,10 @@ class EventStoreContract(abc.ABC):
         with pytest.raises(ConcurrencyError) as caught:
             await store.append("task-nowhere", 1, [started("x")])
         assert (caught.value.stream, caught.value.expected, caught.value.actual) == (
-            "task-nowhere", 1, 0)
+            "task-nowhere",
+            1,
+            0,
+        )
 
     async def test_append_with_no_stream_to_an_existing_stream_raises_concurrency_error(
         self, store: EventStore
@@ -133,7 +136,10 @@ class EventStoreContract(abc.ABC):
             await store.append("task-a", NO_STREAM, [created("a")])
 
         assert (caught.value.stream, caught.value.expected, caught.value.actual) == (
-            "task-a", NO_STREAM, 1)
+            "task-a",
+            NO_STREAM,
+            1,
+        )
         assert store.head == 1
 
     async def test_append_with_any_version_skips_the_check(self, store: EventStore) -> None:
@@ -147,8 +153,10 @@ class EventStoreContract(abc.ABC):
         await store.append("task-a", NO_STREAM, [created("a")])
 
         outcomes = await asyncio.gather(
-            *[store.append("task-a", 1, [TaskProgressed(task_id="a", agent_id="x", progress=n)])
-              for n in range(10)],
+            *[
+                store.append("task-a", 1, [TaskProgressed(task_id="a", agent_id="x", progress=n)])
+                for n in range(10)
+            ],
             return_exceptions=True,
         )
 
@@ -209,7 +217,10 @@ class EventStoreContract(abc.ABC):
         events = await store.read_stream("task-a")
 
         assert [(e.version, e.position, e.type) for e in events] == [
-            (1, 1, "task.created"), (2, 3, "task.started"), (3, 5, "task.completed")]
+            (1, 1, "task.created"),
+            (2, 3, "task.started"),
+            (3, 5, "task.completed"),
+        ]
         assert {e.stream for e in events} == {"task-a"}
 
     async def test_read_stream_from_version_skips_the_earlier_versions(
@@ -220,16 +231,19 @@ class EventStoreContract(abc.ABC):
 
         assert [e.version for e in await store.read_stream("task-a", from_version=2)] == [2, 3]
 
-    async def test_read_stream_of_a_stream_never_written_is_empty(
-        self, store: EventStore
-    ) -> None:
+    async def test_read_stream_of_a_stream_never_written_is_empty(self, store: EventStore) -> None:
         await store.append("task-a", NO_STREAM, [created("a")])
         assert await store.read_stream("task-zzz") == []
 
     async def test_meta_round_trips_through_the_log(self, store: EventStore) -> None:
-        meta = Meta(correlation_id="corr-1", causation_id="cause-1", actor="user:42",
-                    api_key_id="key-9", request_id="req-3",
-                    trace={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b716920-01"})
+        meta = Meta(
+            correlation_id="corr-1",
+            causation_id="cause-1",
+            actor="user:42",
+            api_key_id="key-9",
+            request_id="req-3",
+            trace={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b716920-01"},
+        )
         await store.append("task-a", NO_STREAM, [created("a"), started("a")], meta)
         await store.append("task-b", NO_STREAM, [created("b")])
 
@@ -240,10 +254,18 @@ class EventStoreContract(abc.ABC):
 
     async def test_event_data_round_trips_with_nested_values(self, store: EventStore) -> None:
         data = TaskCreated(
-            task_id="a", task_type="nested", priority="critical", max_attempts=5,
-            parameters={"list": [1, 2.5, None, "x"], "obj": {"deep": {"true": True}},
-                        "unicode": "zażółć ✓", "big": 2**53 + 1},
-            callback_url="https://example.test/cb", assigned_agents=["a1", "a2"],
+            task_id="a",
+            task_type="nested",
+            priority="critical",
+            max_attempts=5,
+            parameters={
+                "list": [1, 2.5, None, "x"],
+                "obj": {"deep": {"true": True}},
+                "unicode": "zażółć ✓",
+                "big": 2**53 + 1,
+            },
+            callback_url="https://example.test/cb",
+            assigned_agents=["a1", "a2"],
         )
         await store.append("task-a", NO_STREAM, [data])
 
@@ -252,9 +274,7 @@ class EventStoreContract(abc.ABC):
 
         assert event.data == by_stream.data == data
 
-    async def test_event_ids_are_unique_and_sort_in_position_order(
-        self, store: EventStore
-    ) -> None:
+    async def test_event_ids_are_unique_and_sort_in_position_order(self, store: EventStore) -> None:
         for n in range(20):
             await store.append(f"task-{n % 3}", ANY_VERSION, [started(str(n))] * (n % 3 + 1))
 
@@ -263,9 +283,7 @@ class EventStoreContract(abc.ABC):
         assert len(set(ids)) == len(ids) == store.head
         assert all(a < b for a, b in itertools.pairwise(ids))
 
-    async def test_timestamps_never_go_backwards_along_the_log(
-        self, store: EventStore
-    ) -> None:
+    async def test_timestamps_never_go_backwards_along_the_log(self, store: EventStore) -> None:
         for n in range(20):
             await store.append(f"task-{n}", NO_STREAM, [created(str(n))])
         stamps = [e.ts for e in await store.read_all()]
@@ -289,9 +307,7 @@ class EventStoreContract(abc.ABC):
 
     # -- lifecycle --------------------------------------------------------------------
 
-    async def test_append_after_close_raises_store_closed_error(
-        self, store: EventStore
-    ) -> None:
+    async def test_append_after_close_raises_store_closed_error(self, store: EventStore) -> None:
         await store.append("task-a", NO_STREAM, [created("a")])
         await store.close()
         with pytest.raises(StoreClosedError):
@@ -307,8 +323,10 @@ class EventStoreContract(abc.ABC):
         await store.close()
 
     async def test_close_commits_appends_already_queued(self, store: EventStore) -> None:
-        appends = [asyncio.create_task(store.append(f"task-{n}", NO_STREAM, [created(str(n))]))
-                   for n in range(50)]
+        appends = [
+            asyncio.create_task(store.append(f"task-{n}", NO_STREAM, [created(str(n))]))
+            for n in range(50)
+        ]
         await asyncio.sleep(0)  # every append has queued its events
         await store.close()
 

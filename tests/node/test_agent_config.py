@@ -18,8 +18,7 @@ async def impatient(api):
     return answers
 
 
-async def test_configuration_change_is_answered_updated_with_the_new_configuration(api,
-                                                                                   impatient):
+async def test_configuration_change_is_answered_updated_with_the_new_configuration(api, impatient):
     assert len(impatient) == 8
     for agent_id, response in impatient.items():
         assert response.status_code == 200, response.text
@@ -54,8 +53,9 @@ async def test_partial_configuration_change_keeps_the_other_settings(api):
     assert response.json()["configuration"] == {**before, "priority": "low"}
 
 
-async def test_task_that_outlives_the_agents_timeout_fails_with_reason_timeout(api, impatient,
-                                                                             tap, wait_task):
+async def test_task_that_outlives_the_agents_timeout_fails_with_reason_timeout(
+    api, impatient, tap, wait_task
+):
     events = await tap("task.*")
 
     response = await api.post("/tasks", json={"task_type": "echo", "parameters": {"delay": 5}})

@@ -45,8 +45,9 @@ async def test_unknown_task_type_is_400_naming_the_available_types(shared_api):
 
 
 async def test_malformed_json_is_400_invalid_request(shared_api):
-    response = await shared_api.post("/tasks", content=b'{"task_type": "echo",',
-                                     headers={"Content-Type": "application/json"})
+    response = await shared_api.post(
+        "/tasks", content=b'{"task_type": "echo",', headers={"Content-Type": "application/json"}
+    )
     error_of(response, 400, "INVALID_REQUEST")
 
 
@@ -62,8 +63,16 @@ async def test_malformed_json_is_400_invalid_request(shared_api):
         ({"task_type": ""}, "task_type"),
         ([{"task_type": "echo"}], "body"),
     ],
-    ids=["missing-task-type", "unknown-priority", "extra-field", "parameters-not-object",
-         "zero-attempts", "bad-callback-url", "empty-task-type", "body-not-object"],
+    ids=[
+        "missing-task-type",
+        "unknown-priority",
+        "extra-field",
+        "parameters-not-object",
+        "zero-attempts",
+        "bad-callback-url",
+        "empty-task-type",
+        "body-not-object",
+    ],
 )
 async def test_body_that_breaks_the_schema_is_422_validation_error(shared_api, body, parameter):
     response = await shared_api.post("/tasks", json=body)
@@ -79,8 +88,9 @@ async def test_missing_body_is_422_validation_error(shared_api):
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
 async def test_body_that_is_not_json_is_a_4xx_in_the_envelope(shared_api, content_type):
-    response = await shared_api.post("/tasks", content=b'{"task_type": "echo"}',
-                                     headers={"Content-Type": content_type})
+    response = await shared_api.post(
+        "/tasks", content=b'{"task_type": "echo"}', headers={"Content-Type": content_type}
+    )
 
     assert 400 <= response.status_code < 500, response.text
     error = response.json()["error"]
@@ -90,13 +100,16 @@ async def test_body_that_is_not_json_is_a_4xx_in_the_envelope(shared_api, conten
 
 @pytest.mark.parametrize(
     ("parameters", "name"),
-    [({"steps": "many"}, "steps"), ({"steps": True}, "steps"), ({"delay": -1}, "delay"),
-     ({"steps": 101}, "steps"), ({"delay": 3601}, "delay")],
+    [
+        ({"steps": "many"}, "steps"),
+        ({"steps": True}, "steps"),
+        ({"delay": -1}, "delay"),
+        ({"steps": 101}, "steps"),
+        ({"delay": 3601}, "delay"),
+    ],
 )
-async def test_parameters_the_skill_refuses_are_400_invalid_parameter(shared_api, parameters,
-                                                                      name):
-    response = await shared_api.post("/tasks", json={"task_type": "echo",
-                                                     "parameters": parameters})
+async def test_parameters_the_skill_refuses_are_400_invalid_parameter(shared_api, parameters, name):
+    response = await shared_api.post("/tasks", json={"task_type": "echo", "parameters": parameters})
 
     error = error_of(response, 400, "INVALID_PARAMETER")
     assert name in error["message"]

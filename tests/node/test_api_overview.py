@@ -48,7 +48,8 @@ async def test_agent_list_has_the_seed_shape(shared_api):
         assert agent["capabilities"]
         assert all(isinstance(c, str) for c in agent["capabilities"])
         assert {"tasks_completed", "success_rate", "avg_completion_time"} <= set(
-            agent["performance"])
+            agent["performance"]
+        )
     osint = next(a for a in agents if a["id"] == "osint-agent-1")
     assert {"web_scraping", "data_collection", "pattern_analysis"} <= set(osint["capabilities"])
 
@@ -64,8 +65,7 @@ async def test_agent_details_have_the_seed_shape(shared_api):
     capabilities = agent["capabilities"]
     assert isinstance(capabilities, dict)
     assert capabilities["vulnerability_scanning"]["description"]
-    assert capabilities["vulnerability_scanning"]["parameters"] == ["target", "scan_type",
-                                                                    "depth"]
+    assert capabilities["vulnerability_scanning"]["parameters"] == ["target", "scan_type", "depth"]
     for capability in capabilities.values():
         assert isinstance(capability["description"], str)
         assert isinstance(capability["parameters"], list)
@@ -92,8 +92,7 @@ async def test_api_documentation_is_served(shared_api, path):
 
 
 async def test_openapi_describes_the_task_and_agent_endpoints(shared_api):
-    spec = (await shared_api.get(shared_api.base_url.copy_with(path="/api/v1/openapi.json"))
-            ).json()
+    spec = (await shared_api.get(shared_api.base_url.copy_with(path="/api/v1/openapi.json"))).json()
 
     paths = spec["paths"]
     assert {"post", "get"} <= set(paths["/api/v1/tasks"])

@@ -61,8 +61,9 @@ async def _has(node: Node, code: str) -> bool:
     return code in await _alerts(node)
 
 
-async def test_writes_get_503_at_once_while_nats_is_down(api: httpx.AsyncClient,
-                                                         node: Node, eventually) -> None:
+async def test_writes_get_503_at_once_while_nats_is_down(
+    api: httpx.AsyncClient, node: Node, eventually
+) -> None:
     assert node.nats_server is not None
     await node.nats_server.stop()  # stopped on purpose: the node does not start it again
     await eventually(lambda: not node.bus.connected, "the node notices the outage")
@@ -85,8 +86,9 @@ async def test_work_in_flight_finishes_after_the_broker_comes_back(
     api: httpx.AsyncClient, node: Node, eventually, wait_task
 ) -> None:
     """A task running when NATS dies reports its result once NATS is back."""
-    submitted = await api.post("/tasks", json={"task_type": "echo",
-                                               "parameters": {"delay": 1.5, "steps": 3}})
+    submitted = await api.post(
+        "/tasks", json={"task_type": "echo", "parameters": {"delay": 1.5, "steps": 3}}
+    )
     task_id = submitted.json()["task_id"]
     await wait_task(task_id, "in_progress")
     _kill_nats(node)
@@ -101,8 +103,7 @@ async def test_a_jetstream_subscriber_misses_no_event_across_a_broker_kill(
     received: dict[str, dict[str, Any]] = {}
 
     async def subscribe() -> Any:
-        nc = await nats.connect(node.nats_url, max_reconnect_attempts=-1,
-                                reconnect_time_wait=0.2)
+        nc = await nats.connect(node.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
         js = nc.jetstream()
 
         async def on_message(msg: Any) -> None:
@@ -110,9 +111,13 @@ async def test_a_jetstream_subscriber_misses_no_event_across_a_broker_kill(
             received[envelope["event_id"]] = envelope
             await msg.ack()
 
-        await js.subscribe("task.*", stream=STREAM, durable="outage-test", cb=on_message,
-                           config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL,
-                                                 ack_wait=2.0))
+        await js.subscribe(
+            "task.*",
+            stream=STREAM,
+            durable="outage-test",
+            cb=on_message,
+            config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_wait=2.0),
+        )
         return nc
 
     nc = await subscribe()
@@ -135,8 +140,11 @@ async def test_a_jetstream_subscriber_misses_no_event_across_a_broker_kill(
             log = [e for e in await node.store.read_all(1, 100_000) if e.type.startswith("task.")]
             return {e.event_id for e in log} <= received.keys()
 
-        await eventually(everything_arrived, "every task.* event of the log reaches the"
-                                             " durable subscriber", timeout=WAIT)
+        await eventually(
+            everything_arrived,
+            "every task.* event of the log reaches the durable subscriber",
+            timeout=WAIT,
+        )
         assert len(submitted) >= 40
     finally:
         await nc.close()

@@ -15,14 +15,16 @@ async def test_requests_get_their_own_answers_or_a_clear_refusal(tmp_path) -> No
     async with EmbeddedNatsServer(tmp_path / "nats", free_port()) as server:
         bus = await Bus.connect(server.url)
         try:
+
             def echo(command, reply) -> None:
                 reply(Reply(ok=True, data={"task_id": command.task_id}))
 
             await bus.serve_commands("test.echo", echo)
             await bus.nc.subscribe("test.silent", cb=_ignore)
 
-            answers = await asyncio.gather(*(
-                bus.request("test.echo", CancelTask(task_id=f"t{i}")) for i in range(50)))
+            answers = await asyncio.gather(
+                *(bus.request("test.echo", CancelTask(task_id=f"t{i}")) for i in range(50))
+            )
             assert [a.data["task_id"] for a in answers] == [f"t{i}" for i in range(50)]
 
             with pytest.raises(BusUnavailable, match="no node answers"):

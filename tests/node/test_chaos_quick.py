@@ -19,14 +19,20 @@ def test_quick_chaos_run_loses_nothing(tmp_path: Path) -> None:
     try:
         done = subprocess.run(
             [sys.executable, str(ROOT / "bench" / "chaos.py"), "--quick", "--dir", str(tmp_path)],
-            cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=TIMEOUT,
+            cwd=ROOT,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired as e:
         out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else e.stdout
-        raise AssertionError(f"bench/chaos.py --quick still running after {TIMEOUT:g} s:\n"
-                             f"{out}") from None
+        raise AssertionError(
+            f"bench/chaos.py --quick still running after {TIMEOUT:g} s:\n{out}"
+        ) from None
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    assert done.stdout.splitlines()[-3:] == ["acknowledged == found", "0 broken", "0 missed"], \
+    assert done.stdout.splitlines()[-3:] == ["acknowledged == found", "0 broken", "0 missed"], (
         output
+    )

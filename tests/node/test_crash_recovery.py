@@ -52,10 +52,14 @@ async def test_a_killed_node_recovers_every_acknowledged_task(tmp_path: Path) ->
         done = [_submit(api) for _ in range(5)]
         running = [_submit(api, **long) for _ in range(3)]
         last_try = _submit(api, max_attempts=1, **long)
-        wait_until(lambda: all(_status(api, t)["status"] == "in_progress"
-                               for t in [*running, last_try]), "the long tasks run")
-        wait_until(lambda: all(_status(api, t)["status"] == "completed" for t in done),
-                   "the short tasks complete")
+        wait_until(
+            lambda: all(_status(api, t)["status"] == "in_progress" for t in [*running, last_try]),
+            "the long tasks run",
+        )
+        wait_until(
+            lambda: all(_status(api, t)["status"] == "completed" for t in done),
+            "the short tasks complete",
+        )
         # More than the 40 agent slots: some are still queued at the kill.
         queued = [_submit(api, **long) for _ in range(40)]
         node.process.send_signal(signal.SIGKILL)
@@ -79,8 +83,11 @@ async def test_a_killed_node_recovers_every_acknowledged_task(tmp_path: Path) ->
         log = await _log(node.data_dir)
         requeued = {e.data.task_id for e in log if e.type == "task.requeued"}
         assert set(running) <= requeued <= {*running, *queued}
-        assert all(e.data.reason == "node restarted" and e.data.attempt == 1
-                   for e in log if e.type == "task.requeued")
+        assert all(
+            e.data.reason == "node restarted" and e.data.attempt == 1
+            for e in log
+            if e.type == "task.requeued"
+        )
 
         for task_id in [*running, *queued]:  # free the slots for new work
             assert api.delete(f"/tasks/{task_id}").status_code == 200

@@ -15,8 +15,9 @@ from tests.conftest import ADMIN_KEY, WAIT, serving
 
 async def test_node_joins_an_existing_nats_server_and_leaves_it_running(tmp_path: Path) -> None:
     async with EmbeddedNatsServer(tmp_path / "external-nats", free_port()) as external:
-        config = NodeConfig(data=DataPaths(tmp_path / "data"), nats_url=external.url,
-                            admin_key=ADMIN_KEY)
+        config = NodeConfig(
+            data=DataPaths(tmp_path / "data"), nats_url=external.url, admin_key=ADMIN_KEY
+        )
         async with Node(config) as node, serving(node) as api:
             assert node.nats_server is None
             assert node.nats_url == external.url
@@ -28,8 +29,9 @@ async def test_node_joins_an_existing_nats_server_and_leaves_it_running(tmp_path
                     completed.set_result(msg.data)
 
             await watcher.subscribe("task.completed", cb=on_completed)
-            response = await api.post("/tasks", json={"task_type": "echo",
-                                                      "parameters": {"via": "external"}})
+            response = await api.post(
+                "/tasks", json={"task_type": "echo", "parameters": {"via": "external"}}
+            )
             assert response.status_code == 201, response.text
             async with asyncio.timeout(WAIT):
                 envelope = await completed

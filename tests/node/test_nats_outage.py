@@ -19,8 +19,7 @@ async def _health_until(api, status):
             await asyncio.sleep(0.05)
 
 
-async def test_health_is_degraded_while_nats_is_down_and_healthy_again_after(api, node,
-                                                                             wait_task):
+async def test_health_is_degraded_while_nats_is_down_and_healthy_again_after(api, node, wait_task):
     await node.nats_server.stop()
 
     down = await _health_until(api, "degraded")

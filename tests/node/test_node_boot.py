@@ -30,8 +30,9 @@ async def _task_status(node, task_id, *statuses, timeout=10.0):
 
 async def test_restarted_node_requeues_the_task_its_predecessor_was_running(node_config):
     async with Node(node_config) as first:
-        reply = await first.bus.request(SUBMIT_TASK, SubmitTask(task_type="echo",
-                                                                parameters={"delay": 30}))
+        reply = await first.bus.request(
+            SUBMIT_TASK, SubmitTask(task_type="echo", parameters={"delay": 30})
+        )
         task_id = reply.data["task_id"]
         await _task_status(first, task_id, "in_progress")
 
@@ -41,8 +42,12 @@ async def test_restarted_node_requeues_the_task_its_predecessor_was_running(node
         log = [e for e in await second.store.read_all() if e.stream == task_id]
         await second.bus.request(CANCEL_TASK, CancelTask(task_id=task_id))
 
-    assert [e.type for e in log] == ["task.created", "task.started", "task.requeued",
-                                     "task.started"]
+    assert [e.type for e in log] == [
+        "task.created",
+        "task.started",
+        "task.requeued",
+        "task.started",
+    ]
     assert log[2].data.reason == "node restarted"
     assert task["attempt"] == 2
     assert log[3].data.attempt == 2
@@ -50,8 +55,9 @@ async def test_restarted_node_requeues_the_task_its_predecessor_was_running(node
 
 async def test_restarted_node_still_answers_for_finished_tasks(node_config):
     async with Node(node_config) as first:
-        reply = await first.bus.request(SUBMIT_TASK, SubmitTask(task_type="echo",
-                                                                parameters={"n": 7}))
+        reply = await first.bus.request(
+            SUBMIT_TASK, SubmitTask(task_type="echo", parameters={"n": 7})
+        )
         task_id = reply.data["task_id"]
         await _task_status(first, task_id, "completed")
 

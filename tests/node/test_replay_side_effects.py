@@ -29,8 +29,9 @@ async def _stream_counts(url: str) -> dict[str, int]:
         await nc.close()
 
 
-async def test_replay_and_restart_repeat_no_side_effect(node_config: NodeConfig,
-                                                        eventually: Any) -> None:
+async def test_replay_and_restart_repeat_no_side_effect(
+    node_config: NodeConfig, eventually: Any
+) -> None:
     async with Node(node_config) as node, serving(node) as api:
         ids = []
         for i in range(10):
@@ -38,6 +39,7 @@ async def test_replay_and_restart_repeat_no_side_effect(node_config: NodeConfig,
             assert response.status_code == 201, response.text
             ids.append(response.json()["task_id"])
         for task_id in ids:
+
             async def completed(task_id: str = task_id) -> bool:
                 return bool((await api.get(f"/tasks/{task_id}")).json()["status"] == "completed")
 
@@ -57,6 +59,7 @@ async def test_replay_and_restart_repeat_no_side_effect(node_config: NodeConfig,
         heard: list[str] = []
         nc = await nats.connect(node.nats_url)
         try:
+
             async def hear(msg: Any) -> None:
                 heard.append(msg.subject)
 
@@ -69,10 +72,10 @@ async def test_replay_and_restart_repeat_no_side_effect(node_config: NodeConfig,
         finally:
             await nc.close()
 
-    new = [t for _, t in log_after[len(log_before):]]
-    assert log_after[:len(log_before)] == log_before
+    new = [t for _, t in log_after[len(log_before) :]]
+    assert log_after[: len(log_before)] == log_before
     assert all(t == "agent.started" for t in new), new  # only the agents coming up
-    assert heard == []                                   # nothing published again
-    assert sent == len(new)                              # not even before we listened
-    assert stream_after == stream_before                 # nothing stored again
+    assert heard == []  # nothing published again
+    assert sent == len(new)  # not even before we listened
+    assert stream_after == stream_before  # nothing stored again
     assert _rows(paths.projections_db, "tasks") == tasks_before  # no task ran again

@@ -42,5 +42,8 @@ def test_nats_server_dies_with_a_killed_amas_serve(served):
     served.process.kill()
     served.process.wait(timeout=WAIT)
 
-    wait_until(lambda: not process_alive(pid), f"nats-server {pid} exits after SIGKILL of amas",
-                timeout=5.0)
+    wait_until(
+        lambda: not process_alive(pid),
+        f"nats-server {pid} exits after SIGKILL of amas",
+        timeout=5.0,
+    )

@@ -24,8 +24,11 @@ async def test_crashed_agent_is_recorded_and_restarted(api, node, tap, eventuall
     assert error["data"]["restarts"] == 1
     assert error["position"] < started["position"]
     assert started["data"]["agent_type"] == "osint"
-    logged = [(e.type, e.data.restarts) for e in await node.store.read_all()
-              if e.stream == "agent-osint-agent-1"]
+    logged = [
+        (e.type, e.data.restarts)
+        for e in await node.store.read_all()
+        if e.stream == "agent-osint-agent-1"
+    ]
     assert logged == [("agent.started", 0), ("agent.error", 1), ("agent.started", 1)]
     agent = (await api.get("/agents/osint-agent-1")).json()
     assert agent["status"] == "active"
@@ -41,8 +44,7 @@ async def test_other_agents_are_untouched_by_a_crash(api, node, tap):
     other = (await api.get("/agents/osint-agent-2")).json()
 
     assert other["restarts"] == 0 and other["last_error"] is None
-    assert all(child.crashes == 0 for name, child in node.agents.items()
-               if name != "osint-agent-1")
+    assert all(child.crashes == 0 for name, child in node.agents.items() if name != "osint-agent-1")
 
 
 async def test_restarted_agent_runs_tasks_again(api, node, tap, wait_task):
@@ -50,8 +52,9 @@ async def test_restarted_agent_runs_tasks_again(api, node, tap, wait_task):
     await api.put("/agents/osint-agent-1/config", json={"priority": "critical"})
     await _crash(node, tap, "osint-agent-1")
 
-    task_id = (await api.post("/tasks", json={"task_type": "echo",
-                                              "parameters": {"steps": 2}})).json()["task_id"]
+    task_id = (
+        await api.post("/tasks", json={"task_type": "echo", "parameters": {"steps": 2}})
+    ).json()["task_id"]
 
     task = await wait_task(task_id, "completed", "failed")
     assert task["status"] == "completed"
@@ -64,8 +67,9 @@ async def test_agent_keeps_its_configuration_across_a_restart(api, node, tap, wa
     await _crash(node, tap, "osint-agent-1")
 
     agent = (await api.get("/agents/osint-agent-1")).json()
-    task_id = (await api.post("/tasks", json={"task_type": "echo",
-                                              "parameters": {"delay": 1}})).json()["task_id"]
+    task_id = (
+        await api.post("/tasks", json={"task_type": "echo", "parameters": {"delay": 1}})
+    ).json()["task_id"]
     task = await wait_task(task_id, "completed", "failed")
 
     assert agent["configuration"] == configured
@@ -75,8 +79,9 @@ async def test_agent_keeps_its_configuration_across_a_restart(api, node, tap, wa
 
 async def test_task_of_a_crashed_agent_is_requeued_and_finished(api, node, tap, wait_task):
     tasks = await tap("task.*")
-    task_id = (await api.post("/tasks", json={"task_type": "echo",
-                                              "parameters": {"delay": 1}})).json()["task_id"]
+    task_id = (
+        await api.post("/tasks", json={"task_type": "echo", "parameters": {"delay": 1}})
+    ).json()["task_id"]
     started = await tasks.wait_for_type("task.started", task_id=task_id)
     holder = started["data"]["agent_id"]
 
@@ -86,22 +91,29 @@ async def test_task_of_a_crashed_agent_is_requeued_and_finished(api, node, tap, 
     assert requeued["data"]["attempt"] == 1
     assert requeued["data"]["agent_id"] == holder
     assert "crash" in requeued["data"]["reason"]
-    end = await tasks.wait_for(lambda e: e["data"].get("task_id") == task_id and e["type"] in {
-        "task.completed", "task.failed", "task.cancelled"})
+    end = await tasks.wait_for(
+        lambda e: (
+            e["data"].get("task_id") == task_id
+            and e["type"] in {"task.completed", "task.failed", "task.cancelled"}
+        )
+    )
     assert end["type"] in {"task.completed", "task.failed"}
     task = await wait_task(task_id, "completed", "failed")
     assert task["attempt"] == 2
     assert task["agents"][holder]["status"] == "abandoned"
-    attempts = [e["data"]["attempt"] for e in tasks.of("task_id", task_id)
-                if e["type"] == "task.started"]
+    attempts = [
+        e["data"]["attempt"] for e in tasks.of("task_id", task_id) if e["type"] == "task.started"
+    ]
     assert attempts == [1, 2]
 
 
 async def test_running_task_survives_a_task_manager_crash(api, node, tap, wait_task):
     tasks = await tap("task.*")
-    task_id = (await api.post("/tasks", json={"task_type": "echo",
-                                              "parameters": {"delay": 0.5, "steps": 2}})
-               ).json()["task_id"]
+    task_id = (
+        await api.post(
+            "/tasks", json={"task_type": "echo", "parameters": {"delay": 0.5, "steps": 2}}
+        )
+    ).json()["task_id"]
     await tasks.wait_for_type("task.started", task_id=task_id)
 
     node.task_manager.tell(Poison())
@@ -116,8 +128,9 @@ async def test_running_task_survives_a_task_manager_crash(api, node, tap, wait_t
 
 async def test_cancel_reaches_a_task_after_a_task_manager_crash(api, node, tap, wait_task):
     tasks = await tap("task.*")
-    task_id = (await api.post("/tasks", json={"task_type": "echo",
-                                              "parameters": {"delay": 30}})).json()["task_id"]
+    task_id = (
+        await api.post("/tasks", json={"task_type": "echo", "parameters": {"delay": 30}})
+    ).json()["task_id"]
     await tasks.wait_for_type("task.started", task_id=task_id)
     node.task_manager.tell(Poison())
 

@@ -37,8 +37,9 @@ async def test_cancel_stops_the_agents_work(api, tap, wait_task, node, eventuall
 
     await api.delete(f"/tasks/{task_id}")
 
-    await eventually(lambda: task_id not in node.runner.running,
-                     "the skill's coroutine is cancelled")
+    await eventually(
+        lambda: task_id not in node.runner.running, "the skill's coroutine is cancelled"
+    )
 
     async def agent_idle():
         agent = (await api.get(f"/agents/{agent_id}")).json()
@@ -54,8 +55,9 @@ async def test_cancelled_task_never_completes(api, tap, wait_task):
 
     assert (await api.delete(f"/tasks/{task_id}")).status_code == 200
     await events.wait_for_type("task.cancelled", task_id=task_id)
-    later = (await api.post("/tasks", json={"task_type": "echo",
-                                            "parameters": {"delay": 1}})).json()["task_id"]
+    later = (
+        await api.post("/tasks", json={"task_type": "echo", "parameters": {"delay": 1}})
+    ).json()["task_id"]
     await events.wait_for_type("task.completed", task_id=later)
 
     life = [e["type"] for e in events.of("task_id", task_id)]

@@ -8,8 +8,9 @@ LIFE = ["task.created", "task.started", "task.progress", "task.progress", "task.
 
 
 async def test_submitted_echo_task_is_queued_and_answered_with_an_estimate(api):
-    response = await api.post("/tasks", json={"task_type": "echo",
-                                              "parameters": {"message": "hi", "steps": 2}})
+    response = await api.post(
+        "/tasks", json={"task_type": "echo", "parameters": {"message": "hi", "steps": 2}}
+    )
 
     assert response.status_code == 201, response.text
     body = response.json()
@@ -37,8 +38,9 @@ async def test_task_is_readable_right_after_submit(api):
 async def test_subscriber_sees_the_whole_life_of_a_task_in_log_order(api, tap):
     events = await tap("task.*")
 
-    response = await api.post("/tasks", json={"task_type": "echo",
-                                              "parameters": {"message": "hi", "steps": 2}})
+    response = await api.post(
+        "/tasks", json={"task_type": "echo", "parameters": {"message": "hi", "steps": 2}}
+    )
     task_id = response.json()["task_id"]
     await events.wait_for_type("task.completed", task_id=task_id)
 

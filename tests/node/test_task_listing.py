@@ -27,8 +27,9 @@ async def finished(api):
     """Five echo tasks, submitted one after another and all completed (oldest first)."""
     tasks = []
     for n, priority in enumerate(PRIORITIES):
-        response = await api.post("/tasks", json={"task_type": "echo", "priority": priority,
-                                                  "parameters": {"n": n}})
+        response = await api.post(
+            "/tasks", json={"task_type": "echo", "priority": priority, "parameters": {"n": n}}
+        )
         assert response.status_code == 201, response.text
         tasks.append(response.json()["task_id"])
     async with asyncio.timeout(10):
@@ -103,8 +104,10 @@ async def test_list_date_filters_honour_the_offset_of_the_given_time(api, finish
     naive_utc = second.replace(tzinfo=None).isoformat()
 
     assert _ids(await _list(api, from_date=in_paris)) == _ids(await _list(api, from_date=second))
-    assert _ids(await _list(api, to_date=naive_utc)) == [finished[1]["task_id"],
-                                                         finished[0]["task_id"]]
+    assert _ids(await _list(api, to_date=naive_utc)) == [
+        finished[1]["task_id"],
+        finished[0]["task_id"],
+    ]
     tomorrow = (second + timedelta(days=1)).isoformat()
     assert (await _list(api, from_date=tomorrow))["total"] == 0
 

@@ -18,8 +18,9 @@ def node_config(node_config):
 
 
 async def _submit(api, priority="normal", **parameters):
-    response = await api.post("/tasks", json={"task_type": "echo", "priority": priority,
-                                              "parameters": parameters})
+    response = await api.post(
+        "/tasks", json={"task_type": "echo", "priority": priority, "parameters": parameters}
+    )
     assert response.status_code == 201, response.text
     return response.json()["task_id"]
 
@@ -53,8 +54,7 @@ async def test_cancelled_queued_task_never_starts(api, tap, wait_task):
 
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "cancelled"
-    assert [e["type"] for e in events.of("task_id", waiting)] == ["task.created",
-                                                                  "task.cancelled"]
+    assert [e["type"] for e in events.of("task_id", waiting)] == ["task.created", "task.cancelled"]
     task = (await api.get(f"/tasks/{waiting}")).json()
     assert task["status"] == "cancelled" and task["started_at"] is None and task["agents"] == {}
 
@@ -89,7 +89,6 @@ async def test_raising_max_concurrent_tasks_lets_queued_tasks_run_together(api, 
     await api.delete(f"/tasks/{busy}")
 
 
-
 async def test_list_filters_by_each_status(api, wait_task):
     done = await _submit(api)
     await wait_task(done, "completed")
@@ -106,12 +105,16 @@ async def test_list_filters_by_each_status(api, wait_task):
         assert page["total"] == len(page["tasks"])
         assert {t["status"] for t in page["tasks"]} <= {status}
         by_status[status] = [t["task_id"] for t in page["tasks"]]
-    combined = (await api.get("/tasks", params={"status": "cancelled",
-                                                "agent_id": AGENT})).json()
+    combined = (await api.get("/tasks", params={"status": "cancelled", "agent_id": AGENT})).json()
     await api.delete(f"/tasks/{busy}")
 
-    assert by_status == {"queued": [waiting], "in_progress": [busy], "completed": [done],
-                         "failed": [], "cancelled": [dropped]}
+    assert by_status == {
+        "queued": [waiting],
+        "in_progress": [busy],
+        "completed": [done],
+        "failed": [],
+        "cancelled": [dropped],
+    }
     assert [t["task_id"] for t in combined["tasks"]] == [dropped]
 
 
