@@ -16,11 +16,12 @@ from typing import Any
 import msgspec
 
 from actors.io import ReplyFn
-from amas.messages import CreateApiKey, Reply, RevokeApiKey, RotateApiKey, rejected
+from events.commands import CreateApiKey, Reply, RevokeApiKey, RotateApiKey, rejected
 from events.envelope import EventData
 from events.errors import ConcurrencyError, EventsError
 from events.store.base import EventStore
 from events.types import ApiKeyCreated, ApiKeyRevoked, ApiKeyRotated
+from events.vocabulary import ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,9 @@ def decide(state: KeyState | None, command: KeyCommand) -> list[EventData] | Rep
             if command.request_hash is not None and command.request_hash == state.request_hash:
                 return _replayed(command.key_id)  # a retry with the same Idempotency-Key
             return rejected(
-                "CONFLICT", f"API key {command.key_id!r} already exists", key_id=command.key_id
+                ErrorCode.CONFLICT,
+                f"API key {command.key_id!r} already exists",
+                key_id=command.key_id,
             )
         return [
             ApiKeyCreated(
@@ -80,15 +83,19 @@ def decide(state: KeyState | None, command: KeyCommand) -> list[EventData] | Rep
             )
         ]
     if state is None:
-        return rejected("NOT_FOUND", f"API key {command.key_id!r} not found", key_id=command.key_id)
+        return rejected(
+            ErrorCode.NOT_FOUND, f"API key {command.key_id!r} not found", key_id=command.key_id
+        )
     if state.revoked:
-        return rejected("CONFLICT", f"API key {command.key_id!r} is revoked", key_id=command.key_id)
+        return rejected(
+            ErrorCode.CONFLICT, f"API key {command.key_id!r} is revoked", key_id=command.key_id
+        )
     if isinstance(command, RotateApiKey):
         if command.idempotency_key is not None and command.idempotency_key in state.rotations:
             if state.rotations[command.idempotency_key] == command.request_hash:
                 return _replayed(command.key_id)
             return rejected(
-                "CONFLICT",
+                ErrorCode.CONFLICT,
                 "this Idempotency-Key was used for a different request",
                 key_id=command.key_id,
             )
@@ -121,10 +128,10 @@ async def execute(store: EventStore, command: KeyCommand) -> Reply:
     try:
         result = await store.append(stream, state.version if state else 0, decision, command.meta)
     except ConcurrencyError as e:
-        return rejected("CONFLICT", f"API key {command.key_id!r} changed meanwhile: {e}")
+        return rejected(ErrorCode.CONFLICT, f"API key {command.key_id!r} changed meanwhile: {e}")
     except EventsError as e:
         log.warning("append to %s failed: %s", stream, e)
-        return rejected("SERVICE_UNAVAILABLE", str(e))
+        return rejected(ErrorCode.SERVICE_UNAVAILABLE, str(e))
     return Reply(ok=True, position=result.last_position, data={"key_id": command.key_id})
 
 
@@ -142,7 +149,11 @@ class KeyCommands:
 
     def handle(self, command: Any, reply: ReplyFn) -> None:
         if not isinstance(command, CreateApiKey | RotateApiKey | RevokeApiKey):
-            reply(rejected("INVALID_REQUEST", f"not an API key command: {type(command).__name__}"))
+            reply(
+                rejected(
+                    ErrorCode.INVALID_REQUEST, f"not an API key command: {type(command).__name__}"
+                )
+            )
             return
         task = asyncio.get_running_loop().create_task(self._run(command, reply))
         self._running.add(task)

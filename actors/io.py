@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from amas.messages import Reply
+from events.commands import Reply
 
 log = logging.getLogger(__name__)
 

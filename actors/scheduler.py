@@ -25,7 +25,7 @@ import msgspec
 
 from actors.io import LoopBridge
 from actors.supervision import SupervisedActor, Supervisor
-from amas.messages import Work, command_encoder, work_subject
+from events.commands import Work, command_encoder, work_subject
 
 log = logging.getLogger(__name__)
 

@@ -11,16 +11,15 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from amas import __version__
-from amas.node import Node
-from amas.settings import EdgeSettings
 from api import errors
 from api.auth.scopes import KEY_SCHEME, SECURITY_SCHEMES
 from api.idempotency import FirstAnswers
 from api.middleware.body_limit import BodyLimitMiddleware
 from api.middleware.guard import OPEN_PATHS, GuardMiddleware
 from api.middleware.request_id import RequestIdMiddleware
+from api.port import NodePort
 from api.routes import agents, apikeys, events, health, system, tasks
+from api.settings import EdgeSettings
 
 API_PREFIX = "/api/v1"
 _EXPOSED = [
@@ -32,11 +31,11 @@ _EXPOSED = [
 ]
 
 
-def create_app(node: Node, settings: EdgeSettings | None = None) -> FastAPI:
-    settings = settings or EdgeSettings.from_env()
+def create_app(port: NodePort, settings: EdgeSettings) -> FastAPI:
+    """The API on `port`: the node as routes may see it."""
     app = FastAPI(
         title="AMAS API",
-        version=__version__,
+        version=port.version,
         description="Submit tasks to a fleet of agents and watch them happen. "
         "Every endpoint but /health needs an `X-API-Key`.",
         openapi_url=f"{API_PREFIX}/openapi.json",
@@ -46,7 +45,7 @@ def create_app(node: Node, settings: EdgeSettings | None = None) -> FastAPI:
         # providers on every request (~3% of the node's loop under load, py-spy --gil).
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    app.state.node = node
+    app.state.port = port
     app.state.settings = settings
     app.state.first_answers = FirstAnswers()
     app.state.estimates = {}  # task type -> its estimate; see routes/tasks.py
@@ -62,7 +61,7 @@ def create_app(node: Node, settings: EdgeSettings | None = None) -> FastAPI:
     errors.install(app)
     # add_middleware wraps what is there: the last added is the outermost.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(GuardMiddleware, keyring=node.keyring, settings=settings)
+    app.add_middleware(GuardMiddleware, keyring=port.keys, settings=settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,27 +1,26 @@
-"""Dependencies shared by the routers."""
+"""What the routers take from a request: the node's port, the settings, the caller."""
 
 from __future__ import annotations
 
-import aiosqlite
 from fastapi import Request
 
-from amas.node import Node
+from api.port import NodePort
+from api.settings import EdgeSettings
 from events.envelope import Meta
 
-# The node and its projections reader are read off the request rather than injected as
-# FastAPI dependencies: each dependency is solved anew per request, and solving them was
-# ~16% of the node's event loop on the HTTP path (py-spy --gil).
+# The port is read off the request rather than injected as a FastAPI dependency: each
+# dependency is solved anew per request, and solving them was ~16% of the node's event
+# loop on the HTTP path (py-spy --gil).
 
 
-def node_of(request: Request) -> Node:
-    node: Node = request.app.state.node
-    return node
+def port_of(request: Request) -> NodePort:
+    port: NodePort = request.app.state.port
+    return port
 
 
-def reader_of(request: Request) -> aiosqlite.Connection:
-    """The read-only connection to the projections database."""
-    reader: aiosqlite.Connection = request.app.state.node.reader
-    return reader
+def settings_of(request: Request) -> EdgeSettings:
+    settings: EdgeSettings = request.app.state.settings
+    return settings
 
 
 def request_meta(request: Request) -> Meta:

@@ -11,7 +11,6 @@ anything else                                500 INTERNAL_ERROR (logged)
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,33 +19,37 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from amas.bus import BusUnavailable
+from events.clock import now_iso_seconds
+from events.commands import BusUnavailable, Reply
 from events.errors import ProjectionTimeoutError
+from events.vocabulary import ErrorCode
 
 log = logging.getLogger(__name__)
 
-STATUS_BY_CODE = {
-    "INVALID_REQUEST": 400,
-    "INVALID_PARAMETER": 400,
-    "UNAUTHORIZED": 401,
-    "FORBIDDEN": 403,
-    "NOT_FOUND": 404,
-    "METHOD_NOT_ALLOWED": 405,
-    "CONFLICT": 409,
-    "GONE": 410,
-    "PAYLOAD_TOO_LARGE": 413,
-    "VALIDATION_ERROR": 422,
-    "RATE_LIMITED": 429,
-    "INTERNAL_ERROR": 500,
-    "SERVICE_UNAVAILABLE": 503,
+STATUS_BY_CODE: dict[ErrorCode, int] = {
+    ErrorCode.INVALID_REQUEST: 400,
+    ErrorCode.INVALID_PARAMETER: 400,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.GONE: 410,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.VALIDATION_ERROR: 422,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.SERVICE_UNAVAILABLE: 503,
 }
 _CODE_BY_STATUS = {status: code for code, status in STATUS_BY_CODE.items()}
 
 
 class ApiError(Exception):
+    """Root of the edge's errors: a refusal in the seed's envelope."""
+
     def __init__(
         self,
-        code: str,
+        code: ErrorCode,
         message: str,
         details: Any = None,
         status: int | None = None,
@@ -58,6 +61,20 @@ class ApiError(Exception):
         self.details = details if details is not None else {}
         self.status = status or STATUS_BY_CODE.get(code, 400)
         self.headers = headers
+
+
+def check(reply: Reply) -> Reply:
+    """`reply` if the command was accepted; else its refusal as an ApiError."""
+    if reply.ok:
+        return reply
+    # A concurrent-task refusal: a slot frees when one of the key's tasks ends.
+    headers = {"Retry-After": "1"} if reply.code == ErrorCode.RATE_LIMITED else None
+    raise ApiError(
+        reply.code or ErrorCode.INTERNAL_ERROR,
+        reply.message or "rejected",
+        reply.details or {},
+        headers=headers,
+    )
 
 
 def envelope(
@@ -88,7 +105,7 @@ def error_response(
             "message": message,
             "details": details if details is not None else {},
             "request_id": request_id,
-            "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "timestamp": now_iso_seconds(),
         }
     }
     headers = dict(headers or {})

@@ -23,6 +23,7 @@ from fastapi import Request
 from pydantic import BaseModel
 
 from api.errors import ApiError
+from events.vocabulary import ErrorCode
 
 HEADER = "Idempotency-Key"
 _ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:~+/=-]{1,200}$")
@@ -37,7 +38,7 @@ def key_of(request: Request) -> str | None:
         return None
     if not _ACCEPTABLE.match(value):
         raise ApiError(
-            "INVALID_PARAMETER",
+            ErrorCode.INVALID_PARAMETER,
             f"{HEADER} must be 1 to 200 characters of A-Z a-z 0-9 . _ : ~ + / = -",
             {"parameter": HEADER, "provided": value[:200]},
         )
@@ -61,7 +62,9 @@ def derived_id(request: Request, key: str, kind: str, length: int = 26) -> str:
 
 def reused(key: str) -> ApiError:
     return ApiError(
-        "CONFLICT", f"this {HEADER} was used for a different request", {"idempotency_key": key}
+        ErrorCode.CONFLICT,
+        f"this {HEADER} was used for a different request",
+        {"idempotency_key": key},
     )
 
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
 
-Priority = Literal["low", "normal", "high", "critical"]
+from events.vocabulary import Priority
 
 
 class SubmitTaskBody(BaseModel):
@@ -14,7 +14,7 @@ class SubmitTaskBody(BaseModel):
 
     task_type: str = Field(min_length=1, max_length=100, examples=["echo"])
     parameters: dict[str, Any] = Field(default_factory=dict, examples=[{"message": "hi"}])
-    priority: Priority = "normal"
+    priority: Priority = Priority.NORMAL
     callback_url: HttpUrl | None = None
     max_attempts: int = Field(default=3, ge=1, le=10)
 

@@ -76,8 +76,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy  # noqa: E402
 from nats.js.client import JetStreamContext  # noqa: E402
 from nats.js.errors import NotFoundError  # noqa: E402
 
-from amas.nats_server import free_port, process_alive, servers_using  # noqa: E402
-from amas.relay import STREAM  # noqa: E402
+from amas.runtime.nats_server import free_port, process_alive, servers_using  # noqa: E402
+from amas.runtime.relay import STREAM  # noqa: E402
 from bench import machine, node_process  # noqa: E402
 
 node_process.no_sniffio_retries()

@@ -79,7 +79,7 @@ if str(ROOT) not in sys.path:  # `python bench/edge.py` puts bench/, not the roo
 
 import httpx  # noqa: E402
 
-from amas.nats_server import free_port  # noqa: E402
+from amas.runtime.nats_server import free_port  # noqa: E402
 from bench import http_raw, machine, node_process  # noqa: E402
 from bench.figures import med, percentile  # noqa: E402
 from bench.node_process import BenchAborted  # noqa: E402

@@ -43,7 +43,7 @@ def versions(*packages: str) -> str:
 
 
 def nats_server_version() -> str:
-    from amas.nats_server import find_binary  # here: bench/store.py needs no amas
+    from amas.runtime.nats_server import find_binary  # here: bench/store.py needs no amas
 
     try:
         out = subprocess.run(

@@ -73,11 +73,11 @@ import nats  # noqa: E402
 from nats.aio.client import Client  # noqa: E402
 from nats.aio.msg import Msg  # noqa: E402
 
-from amas.messages import SUBMIT_TASK, SubmitTask, command_encoder, reply_decoder  # noqa: E402
-from amas.nats_server import free_port  # noqa: E402
+from amas.runtime.nats_server import free_port  # noqa: E402
 from bench import http_raw, machine, node_process  # noqa: E402
 from bench.figures import med, percentile, verdict  # noqa: E402
 from bench.node_process import BenchAborted  # noqa: E402
+from events.commands import SUBMIT_TASK, SubmitTask, command_encoder, reply_decoder  # noqa: E402
 
 node_process.no_sniffio_retries()
 

@@ -10,11 +10,12 @@ old shape (as a dict) into the new one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, Union
 
 import msgspec
 
+from events.clock import utc_from_micros as utc_from_micros  # TODO(merge): import from clock
 from events.errors import EventDecodeError, UnknownEventType
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -201,14 +202,3 @@ def decode_event(raw: bytes) -> Event:
         ts=wire.ts,
         hash=wire.hash,
     )
-
-
-_last_micros: tuple[int, datetime] = (0, datetime.fromtimestamp(0, UTC))
-
-
-def utc_from_micros(micros: int) -> datetime:
-    """A UTC datetime; one group commit stamps all its events alike, so keep the last."""
-    global _last_micros
-    if _last_micros[0] != micros:
-        _last_micros = (micros, datetime.fromtimestamp(micros / 1_000_000, UTC))
-    return _last_micros[1]

@@ -3,7 +3,7 @@ its HTTP API served by uvicorn on a free port, and NATS clients for subscribers.
 
     node_config   NodeConfig in the test's tmp_path; override it in a module to change agents
     node          a started Node
-    api           httpx.AsyncClient on http://127.0.0.1:<port>/api/v1 serving create_app(node)
+    api           httpx.AsyncClient on http://127.0.0.1:<port>/api/v1 serving edge_app(node)
     shared_api    the same for a node shared by a module (read-only or refused requests)
     nats_client   a nats-py connection to the node's server
     tap           `await tap("task.*")`: a subscription that collects envelopes (EventTap)
@@ -30,10 +30,11 @@ import uvicorn
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from amas.nats_server import free_port
-from amas.node import Node, NodeConfig
-from amas.settings import DataPaths, EdgeSettings
-from api.app import create_app
+from amas.runtime.edge import edge_app
+from amas.runtime.nats_server import free_port
+from amas.runtime.node import Node, NodeConfig
+from amas.runtime.settings import DataPaths
+from api.settings import EdgeSettings
 
 WAIT = 10.0
 """Upper bound for anything a test waits on; never a measure of speed."""
@@ -47,12 +48,12 @@ ADMIN_KEY = f"test-admin-{secrets.token_urlsafe(16)}"
 async def serving(
     node: Node, settings: EdgeSettings | None = None, key: str | None = ADMIN_KEY
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """create_app(node) on uvicorn at a free loopback port, and a client for /api/v1
+    """edge_app(node) on uvicorn at a free loopback port, and a client for /api/v1
     that sends `key` (the admin key unless told otherwise; None sends none)."""
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(node, settings or EdgeSettings()),
+            edge_app(node, settings or EdgeSettings()),
             host="127.0.0.1",
             port=port,
             log_level="warning",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from amas.nats_server import free_port, servers_using
+from amas.runtime.nats_server import free_port, servers_using
 
 WAIT = 20.0
 

@@ -15,11 +15,12 @@ from actors.agents.messages import Assign, Finished, Reconfigure
 from actors.agents.runner import WorkRunner
 from actors.io import Incoming, LoopBridge, ReplyFn
 from actors.supervision import SupervisedActor, Supervisor
-from amas.messages import ConfigureAgent, Reply
+from events.commands import ConfigureAgent, Reply
 from events.envelope import Meta
 from events.errors import EventsError
 from events.store.base import ANY_VERSION, EventStore
 from events.types import AgentConfigured
+from events.vocabulary import ErrorCode
 
 
 class Agent(SupervisedActor):
@@ -80,7 +81,7 @@ class Agent(SupervisedActor):
             result = await self.store.append(f"agent-{event.agent_id}", ANY_VERSION, [event], meta)
         except EventsError as e:
             if reply is not None:
-                reply(Reply(ok=False, code="SERVICE_UNAVAILABLE", message=str(e)))
+                reply(Reply(ok=False, code=ErrorCode.SERVICE_UNAVAILABLE, message=str(e)))
             return
         if reply is not None:
             reply(Reply(ok=True, position=result.last_position, data=msgspec.structs.asdict(event)))

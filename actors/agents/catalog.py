@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
-Priority = Literal["low", "normal", "high", "critical"]
+from events.vocabulary import Priority
 
 
 class AgentSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -20,7 +20,7 @@ class AgentSpec(msgspec.Struct, frozen=True, kw_only=True):
     """The task types this agent runs now; each is a skill in actors/agents/skills."""
     timeout: float = 300.0
     max_concurrent_tasks: int = 5
-    priority: Priority = "normal"
+    priority: Priority = Priority.NORMAL
 
 
 def _cap(description: str, *parameters: str) -> dict[str, Any]:
@@ -76,7 +76,7 @@ def default_agents() -> list[AgentSpec]:
                     task_types=_TASK_TYPES,
                     timeout=300.0 if n == 1 else 600.0,
                     max_concurrent_tasks=5,
-                    priority=priority,  # type: ignore[arg-type]
+                    priority=Priority(priority),
                 )
             )
     return specs

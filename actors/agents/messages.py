@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from amas.messages import Work
+from events.commands import Work
 
 
 class Assign(msgspec.Struct, frozen=True):

@@ -21,9 +21,9 @@ import msgspec
 
 from actors.agents.messages import Finished
 from actors.agents.skills import SKILLS
-from amas.bus import BusUnavailable
-from amas.messages import (
+from events.commands import (
     START_TASK,
+    BusUnavailable,
     CompleteTask,
     FailTask,
     Reply,

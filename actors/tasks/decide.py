@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from amas.messages import (
+from events.commands import (
     CancelTask,
     CompleteTask,
     FailTask,
@@ -30,6 +30,7 @@ from events.types import (
     TaskRequeued,
     TaskStarted,
 )
+from events.vocabulary import ErrorCode
 
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
 MAX_ATTEMPTS = 10
@@ -50,7 +51,7 @@ class TaskState(msgspec.Struct, kw_only=True, gc=False):
 
 
 class Rejection(msgspec.Struct, frozen=True, kw_only=True):
-    code: str
+    code: ErrorCode
     message: str
     details: dict[str, Any] = {}
 
@@ -69,7 +70,7 @@ def submit(
     """`active`: the submitting key's tasks that are queued or in progress."""
     if command.max_active is not None and active >= command.max_active:
         return Rejection(
-            code="RATE_LIMITED",
+            code=ErrorCode.RATE_LIMITED,
             message=f"concurrent task limit reached: this key may have {command.max_active}"
             " tasks queued or in progress at once",
             details={"limit": "concurrent_tasks", "max": command.max_active, "active": active},
@@ -78,7 +79,7 @@ def submit(
     if not agents:
         available = sorted(agents_by_type)
         return Rejection(
-            code="INVALID_PARAMETER",
+            code=ErrorCode.INVALID_PARAMETER,
             message=f"no agent runs task type {command.task_type!r}; "
             f"available: {', '.join(available)}",
             details={
@@ -89,7 +90,7 @@ def submit(
         )
     if not 1 <= command.max_attempts <= MAX_ATTEMPTS:
         return Rejection(
-            code="INVALID_PARAMETER",
+            code=ErrorCode.INVALID_PARAMETER,
             message=f"max_attempts must be between 1 and {MAX_ATTEMPTS}",
             details={"parameter": "max_attempts", "provided": command.max_attempts},
         )
@@ -99,7 +100,7 @@ def submit(
             validator(command.parameters)
         except ValueError as e:
             return Rejection(
-                code="INVALID_PARAMETER",
+                code=ErrorCode.INVALID_PARAMETER,
                 message=str(e),
                 details={"parameter": getattr(e, "name", "parameters")},
             )
@@ -125,7 +126,7 @@ def retried(state: TaskState, command: SubmitTask) -> Reply:
         return Reply(ok=True, data={"task_id": state.task_id, "replayed": True})
     return Reply(
         ok=False,
-        code="CONFLICT",
+        code=ErrorCode.CONFLICT,
         message="this Idempotency-Key was used for a different request",
         details={"task_id": state.task_id},
     )
@@ -133,7 +134,9 @@ def retried(state: TaskState, command: SubmitTask) -> Reply:
 
 def _not_found(task_id: str) -> Rejection:
     return Rejection(
-        code="NOT_FOUND", message=f"task {task_id!r} not found", details={"task_id": task_id}
+        code=ErrorCode.NOT_FOUND,
+        message=f"task {task_id!r} not found",
+        details={"task_id": task_id},
     )
 
 
@@ -142,7 +145,7 @@ def cancel(state: TaskState | None, command: CancelTask) -> Decision:
         return _not_found(command.task_id)
     if state.status in TERMINAL:
         return Rejection(
-            code="CONFLICT",
+            code=ErrorCode.CONFLICT,
             message=f"task {state.task_id} is already {state.status}",
             details={"task_id": state.task_id, "status": state.status},
         )
@@ -161,7 +164,7 @@ def start(state: TaskState | None, command: StartTask) -> Decision:
         return []
     if state.status != "queued" or command.attempt != state.attempt + 1:
         return Rejection(
-            code="CONFLICT",
+            code=ErrorCode.CONFLICT,
             message=f"task {state.task_id} is {state.status} at attempt {state.attempt};"
             f" attempt {command.attempt} cannot start",
         )
@@ -170,10 +173,10 @@ def start(state: TaskState | None, command: StartTask) -> Decision:
 
 def _owns(state: TaskState | None, agent_id: str, attempt: int) -> Rejection | None:
     if state is None:
-        return Rejection(code="NOT_FOUND", message="task not found")
+        return Rejection(code=ErrorCode.NOT_FOUND, message="task not found")
     if state.status != "in_progress" or state.agent_id != agent_id or state.attempt != attempt:
         return Rejection(
-            code="CONFLICT",
+            code=ErrorCode.CONFLICT,
             message=f"task {state.task_id} is not being run by {agent_id} (attempt {attempt})",
         )
     return None

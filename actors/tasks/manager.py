@@ -20,7 +20,7 @@ from actors.io import Incoming, LoopBridge, ReplyFn
 from actors.supervision import SupervisedActor, Supervisor
 from actors.tasks import decide
 from actors.tasks.decide import Rejection, TaskState, Validator
-from amas.messages import (
+from events.commands import (
     CANCEL_WORK,
     CancelTask,
     CancelWork,
@@ -36,6 +36,7 @@ from events.envelope import EventData, Meta
 from events.errors import ConcurrencyError, EventsError
 from events.ids import new_prefixed_id
 from events.store.base import AppendResult, EventStore
+from events.vocabulary import ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +255,11 @@ class TaskManager(SupervisedActor):
         log.warning("append to %s failed: %s", stream, error)
         self.me.tell(Reload(stream))
         if reply is not None:
-            code = "CONFLICT" if isinstance(error, ConcurrencyError) else "SERVICE_UNAVAILABLE"
+            code = (
+                ErrorCode.CONFLICT
+                if isinstance(error, ConcurrencyError)
+                else ErrorCode.SERVICE_UNAVAILABLE
+            )
             reply(Reply(ok=False, code=code, message=str(error)))
 
     async def _broadcast_cancel(self, task_id: str) -> None:

@@ -20,8 +20,8 @@ import nats
 
 from actors.apikeys import KeyCommand, execute
 from amas.cli.common import add_data_dir, data_paths
-from amas.keys import SCOPES, TIERS, create_command, expiry, generate
-from amas.messages import (
+from amas.runtime.settings import DataPaths
+from events.commands import (
     CREATE_API_KEY,
     REVOKE_API_KEY,
     ROTATE_API_KEY,
@@ -29,12 +29,13 @@ from amas.messages import (
     RevokeApiKey,
     RotateApiKey,
     command_encoder,
+    create_command,
     reply_decoder,
 )
-from amas.settings import DataPaths
-from api.queries.apikeys import list_keys, view
 from events.envelope import Meta
+from events.keys import SCOPES, TIERS, expiry, generate
 from events.projections import ProjectionRunner, all_projections
+from events.queries.apikeys import list_keys, view
 from events.store import SQLiteEventStore
 
 _SUBJECTS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from amas.settings import DataPaths, resolve_data_dir
+from amas.runtime.settings import DataPaths, resolve_data_dir
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import os
 import signal
@@ -15,10 +14,11 @@ from collections.abc import Generator
 import uvicorn
 
 from amas.cli.common import add_data_dir, data_paths
-from amas.keys import create_command
-from amas.messages import CREATE_API_KEY
-from amas.node import Node, NodeConfig
-from amas.settings import EdgeSettings, setting
+from amas.runtime.gc_tuning import tune_for_serving
+from amas.runtime.node import Node, NodeConfig
+from amas.runtime.settings import setting
+from api.settings import EdgeSettings
+from events.commands import CREATE_API_KEY, create_command
 from events.envelope import Meta
 
 
@@ -72,7 +72,7 @@ _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 async def serve_node(args: argparse.Namespace) -> int:
-    edge = EdgeSettings.from_env()
+    edge = EdgeSettings.from_env(setting)
     if not edge.auth and args.host not in _LOOPBACK:
         print(
             f"amas serve: AMAS_AUTH=off is allowed on a loopback address only, not {args.host}",
@@ -86,20 +86,14 @@ async def serve_node(args: argparse.Namespace) -> int:
         admin_key=setting("AMAS_API_KEY") or None,
     )
     async with Node(config) as node:
-        from api.app import create_app
+        # The edge's modules load only for serving: other commands start faster.
+        from amas.runtime.edge import edge_app
 
         first_key = await _first_admin_key(node) if edge.auth else None
-        # What start-up made lives as long as the node: keep it out of every full garbage
-        # collection (under load they came every few seconds, each a 70-120 ms pause).
-        gc.collect()
-        gc.freeze()
-        # Full collections only after 100 young-generation ones rather than 10: each one
-        # walks every live container (caches, tasks in flight) and paused the loop for
-        # 35-50 ms, 9 times in a one-minute pipeline run; now about once.
-        gc.set_threshold(*gc.get_threshold()[:2], 100)
+        tune_for_serving()
         server = _Server(
             uvicorn.Config(
-                create_app(node, edge),
+                edge_app(node, edge),
                 host=args.host,
                 port=args.port,
                 log_level="warning",

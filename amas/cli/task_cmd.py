@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from amas.cli.common import add_data_dir, data_paths
-from amas.settings import setting
+from amas.runtime.settings import setting
 from events.envelope import decode_event
 
 DEFAULT_API = "http://127.0.0.1:8000/api/v1"

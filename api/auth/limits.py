@@ -16,8 +16,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from amas.keyring import Principal
-from amas.keys import Tier
+from events.keys import Principal, Tier
 
 _PRUNE_AT = 50_000
 """Clients tracked by one limiter before those back at a full bucket are forgotten."""

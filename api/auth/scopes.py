@@ -10,9 +10,9 @@ from typing import Any
 
 from fastapi import Depends, Request
 
-from amas.keyring import Principal
-from amas.keys import Scope
 from api.errors import ApiError
+from events.keys import Principal, Scope
+from events.vocabulary import ErrorCode
 
 KEY_SCHEME = "APIKeyHeader"
 SECURITY_SCHEMES = {
@@ -34,7 +34,7 @@ def needs(scope: Scope) -> Any:
         principal: Principal = request.state.principal
         if not principal.allows(scope):
             raise ApiError(
-                "FORBIDDEN",
+                ErrorCode.FORBIDDEN,
                 f"this API key lacks the {scope!r} scope",
                 {"required": scope, "granted": sorted(principal.scopes)},
             )

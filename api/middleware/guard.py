@@ -18,10 +18,11 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from amas.keyring import ANONYMOUS_ADMIN, KeyRing, Refusal
-from amas.settings import EdgeSettings
 from api.auth.limits import UNLIMITED_HEADERS, Gcra, RateLimiter, Verdict
 from api.errors import error_response
+from api.port import Authenticator
+from api.settings import EdgeSettings
+from events.keys import ANONYMOUS_ADMIN, Refusal
 
 OPEN_PATHS = frozenset(
     {"/api/v1/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/api/v1/openapi.json"}
@@ -33,7 +34,7 @@ Headers = list[tuple[bytes, bytes]]
 
 
 class GuardMiddleware:
-    def __init__(self, app: ASGIApp, keyring: KeyRing, settings: EdgeSettings) -> None:
+    def __init__(self, app: ASGIApp, keyring: Authenticator, settings: EdgeSettings) -> None:
         self.app = app
         self.keyring = keyring
         self.enabled = settings.auth

@@ -6,12 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from amas.messages import CONFIGURE_AGENT, ConfigureAgent
 from api.auth.scopes import ADMIN, READ
-from api.deps import node_of, reader_of, request_meta
-from api.errors import ApiError
-from api.queries import agents as queries
+from api.deps import port_of, request_meta
+from api.errors import ApiError, check
 from api.schemas import AgentConfigBody
+from events.commands import CONFIGURE_AGENT, ConfigureAgent
+from events.queries import agents as queries
+from events.vocabulary import ErrorCode
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 
@@ -26,7 +27,7 @@ def _configuration(agent: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("", dependencies=[READ])
 async def list_agents(request: Request) -> dict[str, Any]:
-    db = reader_of(request)
+    db = port_of(request).reader
     return {
         "agents": [
             {
@@ -45,13 +46,13 @@ async def list_agents(request: Request) -> dict[str, Any]:
 async def _agent_or_404(db: Any, agent_id: str) -> dict[str, Any]:
     agent = await queries.get_agent(db, agent_id)
     if agent is None:
-        raise ApiError("NOT_FOUND", f"agent {agent_id!r} not found", {"agent_id": agent_id})
+        raise ApiError(ErrorCode.NOT_FOUND, f"agent {agent_id!r} not found", {"agent_id": agent_id})
     return agent
 
 
 @router.get("/{agent_id}", dependencies=[READ])
 async def get_agent(agent_id: str, request: Request) -> dict[str, Any]:
-    db = reader_of(request)
+    db = port_of(request).reader
     agent = await _agent_or_404(db, agent_id)
     return {
         "id": agent["agent_id"],
@@ -71,10 +72,10 @@ async def get_agent(agent_id: str, request: Request) -> dict[str, Any]:
 async def update_agent_config(
     agent_id: str, body: AgentConfigBody, request: Request
 ) -> dict[str, Any]:
-    node = node_of(request)
-    db = reader_of(request)
+    port = port_of(request)
+    db = port.reader
     await _agent_or_404(db, agent_id)
-    reply = await node.bus.request(
+    reply = await port.send(
         CONFIGURE_AGENT,
         ConfigureAgent(
             agent_id=agent_id,
@@ -84,9 +85,7 @@ async def update_agent_config(
             meta=request_meta(request),
         ),
     )
-    if not reply.ok:
-        raise ApiError(reply.code or "INTERNAL_ERROR", reply.message or "rejected")
-    await node.projections.wait_for(reply.position, 5.0, "agents")
+    await port.wait_for(check(reply).position, 5.0, "agents")
     agent = await _agent_or_404(db, agent_id)
     return {
         "id": agent_id,

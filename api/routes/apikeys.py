@@ -12,21 +12,25 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from amas.keys import NewKey, create_command, generate
-from amas.messages import (
+from api import idempotency
+from api.auth.scopes import ADMIN
+from api.deps import port_of, request_meta
+from api.errors import ApiError, check
+from api.port import NodePort
+from api.schemas import CreateApiKeyBody, RotateApiKeyBody
+from events.clock import iso_seconds
+from events.commands import (
     CREATE_API_KEY,
     REVOKE_API_KEY,
     ROTATE_API_KEY,
     Reply,
     RevokeApiKey,
     RotateApiKey,
+    create_command,
 )
-from api import idempotency
-from api.auth.scopes import ADMIN
-from api.deps import node_of, reader_of, request_meta
-from api.errors import ApiError
-from api.queries import apikeys as queries
-from api.schemas import CreateApiKeyBody, RotateApiKeyBody
+from events.keys import NewKey, generate
+from events.queries import apikeys as queries
+from events.vocabulary import ErrorCode
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"], dependencies=[ADMIN])
 
@@ -34,28 +38,20 @@ _SHOWN_ONCE = "Store this key now: it is shown only once and cannot be recovered
 
 
 def _utc(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
-def _check(reply: Reply) -> None:
-    if not reply.ok:
-        raise ApiError(
-            reply.code or "INTERNAL_ERROR", reply.message or "rejected", reply.details or {}
-        )
+    return iso_seconds(moment) if moment else None
 
 
 async def _key_or_404(db: Any, key_id: str) -> dict[str, Any]:
     row = await queries.get_key(db, key_id)
     if row is None:
-        raise ApiError("NOT_FOUND", f"API key {key_id!r} not found", {"key_id": key_id})
+        raise ApiError(ErrorCode.NOT_FOUND, f"API key {key_id!r} not found", {"key_id": key_id})
     return row
 
 
-async def _after(node: Any, reply: Reply, db: Any, key_id: str) -> dict[str, Any]:
+async def _after(port: NodePort, reply: Reply, key_id: str) -> dict[str, Any]:
     """The key's row once the read model has the command's events."""
-    _check(reply)
-    await node.projections.wait_for(reply.position, 5.0, "api_keys")
-    return await _key_or_404(db, key_id)
+    await port.wait_for(check(reply).position, 5.0, "api_keys")
+    return await _key_or_404(port.reader, key_id)
 
 
 def _with_secret(view: dict[str, Any], key: NewKey) -> dict[str, Any]:
@@ -65,11 +61,11 @@ def _with_secret(view: dict[str, Any], key: NewKey) -> dict[str, Any]:
 @router.post("", status_code=201)
 async def create_api_key(body: CreateApiKeyBody, request: Request) -> dict[str, Any]:
     """Make a key. With an `Idempotency-Key` header, a retry gets the first answer."""
-    node = node_of(request)
-    db = reader_of(request)
+    port = port_of(request)
+    db = port.reader
     if body.expires_at is not None and body.expires_at <= datetime.now(UTC):
         raise ApiError(
-            "INVALID_PARAMETER",
+            ErrorCode.INVALID_PARAMETER,
             "expires_at is in the past",
             {"parameter": "expires_at", "provided": _utc(body.expires_at)},
         )
@@ -88,8 +84,8 @@ async def create_api_key(body: CreateApiKeyBody, request: Request) -> dict[str, 
         key_id,
         digest,
     )
-    reply = await node.bus.request(CREATE_API_KEY, command)
-    row = await _after(node, reply, db, key.key_id)
+    reply = await port.send(CREATE_API_KEY, command)
+    row = await _after(port, reply, key.key_id)
     if reply.data.get("replayed"):  # a retry that overtook the first one
         return _again(request, key.key_id, row, digest, idem)
     return _first(request, key_id, _with_secret(queries.view(row), key))
@@ -128,14 +124,14 @@ def _replayed(request: Request, rid: str, row: dict[str, Any], unkept: str) -> d
 
 @router.get("")
 async def list_api_keys(request: Request) -> dict[str, Any]:
-    db = reader_of(request)
+    db = port_of(request).reader
     keys = [queries.view(row) for row in await queries.list_keys(db)]
     return {"api_keys": keys, "total": len(keys)}
 
 
 @router.get("/{key_id}")
 async def get_api_key(key_id: str, request: Request) -> dict[str, Any]:
-    db = reader_of(request)
+    db = port_of(request).reader
     return queries.view(await _key_or_404(db, key_id))
 
 
@@ -144,12 +140,11 @@ async def rotate_api_key(
     key_id: str, request: Request, body: RotateApiKeyBody | None = None
 ) -> dict[str, Any]:
     """A new secret for the key. With an `Idempotency-Key`, a retry rotates nothing."""
-    node = node_of(request)
-    db = reader_of(request)
+    port = port_of(request)
     idem = idempotency.key_of(request)
     digest = idempotency.request_hash(request, body) if idem else None
     key = generate(key_id)
-    reply = await node.bus.request(
+    reply = await port.send(
         ROTATE_API_KEY,
         RotateApiKey(
             key_id=key_id,
@@ -161,7 +156,7 @@ async def rotate_api_key(
             meta=request_meta(request),
         ),
     )
-    row = await _after(node, reply, db, key_id)
+    row = await _after(port, reply, key_id)
     rid = f"{key_id}/rotate/{idem}" if idem else None
     if reply.data.get("replayed") and rid is not None:
         return _replayed(
@@ -176,9 +171,6 @@ async def rotate_api_key(
 
 @router.delete("/{key_id}")
 async def revoke_api_key(key_id: str, request: Request) -> dict[str, Any]:
-    node = node_of(request)
-    db = reader_of(request)
-    reply = await node.bus.request(
-        REVOKE_API_KEY, RevokeApiKey(key_id=key_id, meta=request_meta(request))
-    )
-    return queries.view(await _after(node, reply, db, key_id))
+    port = port_of(request)
+    reply = await port.send(REVOKE_API_KEY, RevokeApiKey(key_id=key_id, meta=request_meta(request)))
+    return queries.view(await _after(port, reply, key_id))

@@ -6,21 +6,20 @@ hash chain. Neither touches the projections.
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.auth.scopes import ADMIN
-from api.deps import node_of
-from api.queries import events as queries
-from events.store.sqlite import LogFilter
+from api.deps import port_of
+from events.clock import micros
+from events.queries import events as queries
+from events.store.sqlite import LogFilter  # TODO(merge): from events.store
 
 router = APIRouter(prefix="/events", tags=["events"], dependencies=[ADMIN])
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PAGE_EXAMPLE = {
     "events": [
         {
@@ -40,12 +39,6 @@ _PAGE_EXAMPLE = {
     "head": 13,
     "has_more": True,
 }
-
-
-def micros(moment: datetime) -> int:
-    """Microseconds since the epoch, as the log stores `ts` (a naive time is UTC)."""
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 @router.get(
@@ -84,13 +77,13 @@ async def list_events(
     `limit` events (maybe none) when the filters skip many: one page looks at no more
     than 100,000 positions.
     """
-    node = node_of(request)
+    port = port_of(request)
     where = LogFilter(
         stream=stream,
         types=tuple(types or ()),
         until_ts=micros(to_time) if to_time is not None else None,
     )
-    page = await queries.read_page(node.store, from_position, where, limit)
+    page = await queries.read_page(port.log, from_position, where, limit)
     return Response(queries.page_json(page), media_type="application/json")
 
 
@@ -98,16 +91,12 @@ async def list_events(
 async def verify_events(request: Request) -> dict[str, Any]:
     """Walk the hash chain from position 1: `ok`, how many `events` checked out, and where
     and why it breaks. Runs in a thread of its own; one check at a time."""
-    node = node_of(request)
-    state = request.app.state
-    if getattr(state, "verify_lock", None) is None:
-        state.verify_lock = asyncio.Lock()
-    async with state.verify_lock:
-        result = await queries.verify(node.store.path)
+    port = port_of(request)
+    result = await port.verify_log()
     return {
         "ok": result.ok,
         "events": result.checked,
         "first_bad_position": result.first_bad_position,
         "reason": result.reason,
-        "head": max(node.store.head, result.head),
+        "head": max(port.head, result.head),
     }

@@ -7,20 +7,20 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import node_of
+from api.deps import port_of
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
 async def get_health(request: Request) -> JSONResponse:
-    node = node_of(request)
-    services = node.services()
+    port = port_of(request)
+    services = port.services()
     healthy = all(state == "running" for state in services.values())
     body: dict[str, Any] = {
         "status": "healthy" if healthy else "degraded",
-        "version": node.version,
-        "uptime": round(node.uptime),
+        "version": port.version,
+        "uptime": round(port.uptime),
         "services": services,
     }
     return JSONResponse(body, status_code=200 if healthy else 503)

@@ -8,24 +8,24 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from api.auth.scopes import READ
-from api.deps import node_of, reader_of
-from api.queries import agents as agent_queries
-from api.queries import tasks as task_queries
-from events.projections.tasks import iso
+from api.deps import port_of
+from events.clock import iso
+from events.queries import agents as agent_queries
+from events.queries import tasks as task_queries
 
 router = APIRouter(prefix="/system", tags=["system"], dependencies=[READ])
 
 
 @router.get("/info")
 async def get_system_info(request: Request) -> dict[str, Any]:
-    node = node_of(request)
-    db = reader_of(request)
+    port = port_of(request)
+    db = port.reader
     agents = await agent_queries.list_agents(db)
     hour_ago = iso(datetime.now(UTC) - timedelta(hours=1))
     stats = await task_queries.task_stats(db, hour_ago)
     finished = stats["completed_recently"] + stats["failed_recently"]
     return {
-        "version": node.version,
+        "version": port.version,
         "agents": {
             "total": len(agents),
             "active": sum(a["status"] == "active" for a in agents),
@@ -42,5 +42,5 @@ async def get_system_info(request: Request) -> dict[str, Any]:
             ),
         },
         "tasks": stats["by_status"],
-        "event_log": {"head": node.store.head},
+        "event_log": {"head": port.head},
     }

@@ -12,41 +12,29 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from amas.messages import CANCEL_TASK, SUBMIT_TASK, CancelTask, Reply, SubmitTask
 from api import idempotency
 from api.auth.scopes import READ, WRITE
-from api.deps import node_of, reader_of, request_meta
-from api.errors import ApiError
-from api.queries import agents as agent_queries
-from api.queries import tasks as queries
+from api.deps import port_of, request_meta
+from api.errors import ApiError, check
+from api.port import NodePort
 from api.schemas import SubmitTaskBody
-from events.projections.tasks import iso
+from events.clock import iso, utc
+from events.commands import CANCEL_TASK, SUBMIT_TASK, CancelTask, SubmitTask
+from events.queries import agents as agent_queries
+from events.queries import tasks as queries
+from events.vocabulary import ErrorCode, Priority, TaskStatus
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
-Status = Literal["queued", "in_progress", "completed", "failed", "cancelled"]
-Priority = Literal["low", "normal", "high", "critical"]
 _READ_YOUR_WRITES_TIMEOUT = 5.0
 
 
-def _raise_rejection(reply: Reply) -> None:
-    if not reply.ok:
-        # A concurrent-task refusal: a slot frees when one of the key's tasks ends.
-        headers = {"Retry-After": "1"} if reply.code == "RATE_LIMITED" else None
-        raise ApiError(
-            reply.code or "INTERNAL_ERROR",
-            reply.message or "rejected",
-            reply.details or {},
-            headers=headers,
-        )
-
-
 def _not_found(task_id: str) -> ApiError:
-    return ApiError("NOT_FOUND", f"task {task_id!r} not found", {"task_id": task_id})
+    return ApiError(ErrorCode.NOT_FOUND, f"task {task_id!r} not found", {"task_id": task_id})
 
 
 def _status_view(task: dict[str, Any]) -> dict[str, Any]:
@@ -66,7 +54,7 @@ def _status_view(task: dict[str, Any]) -> dict[str, Any]:
         "agents": task["agents"],
         "error": (
             {"reason": task["reason"], "message": task["error"]}
-            if task["status"] == "failed"
+            if task["status"] == TaskStatus.FAILED
             else None
         ),
     }
@@ -75,8 +63,8 @@ def _status_view(task: dict[str, Any]) -> dict[str, Any]:
 @router.post("", status_code=201, dependencies=[WRITE])
 async def submit_task(body: SubmitTaskBody, request: Request) -> dict[str, Any]:
     """Submit a task. With an `Idempotency-Key` header, a retry gets the first answer."""
-    node = node_of(request)
-    db = reader_of(request)
+    port = port_of(request)
+    db = port.reader
     key = idempotency.key_of(request)
     digest = idempotency.request_hash(request, body) if key else None
     task_id = f"task-{idempotency.derived_id(request, key, 'task')}" if key else None
@@ -84,7 +72,7 @@ async def submit_task(body: SubmitTaskBody, request: Request) -> dict[str, Any]:
         first = await queries.get_task(db, task_id)
         if first is not None:
             return _submitted(first, digest, key)
-    estimate = await _estimate(request, node, db, body.task_type)
+    estimate = await _estimate(request, port, body.task_type)
     command = SubmitTask(
         task_type=body.task_type,
         parameters=body.parameters,
@@ -97,31 +85,30 @@ async def submit_task(body: SubmitTaskBody, request: Request) -> dict[str, Any]:
         estimated_completion=estimate,
         meta=request_meta(request),
     )
-    reply = await node.bus.request(SUBMIT_TASK, command)
-    _raise_rejection(reply)
+    reply = check(await port.send(SUBMIT_TASK, command))
     if reply.data.get("replayed"):  # a retry that overtook the request it repeats
-        return _submitted(await _read_created(node, db, reply.data["task_id"]), digest, key)
+        return _submitted(await _read_created(port, reply.data["task_id"]), digest, key)
     # The same answer a retry rebuilds from task.created: what that event recorded.
     return {
         "task_id": reply.data["task_id"],
-        "status": "queued",
+        "status": TaskStatus.QUEUED,
         "estimated_completion": estimate,
         "assigned_agents": reply.data["assigned_agents"],
     }
 
 
-async def _read_created(node: Any, db: Any, task_id: str) -> dict[str, Any]:
+async def _read_created(port: NodePort, task_id: str) -> dict[str, Any]:
     """The task's row; a retry can overtake the request that creates it, so wait a little."""
     deadline = time.monotonic() + _READ_YOUR_WRITES_TIMEOUT
-    while (row := await queries.get_task(db, task_id)) is None:
+    while (row := await queries.get_task(port.reader, task_id)) is None:
         left = deadline - time.monotonic()
         if left <= 0:
             raise ApiError(
-                "SERVICE_UNAVAILABLE",
+                ErrorCode.SERVICE_UNAVAILABLE,
                 "the task was accepted but cannot be read yet",
                 {"task_id": task_id},
             )
-        await node.projections.wait_for(node.projections.position("tasks") + 1, left, "tasks")
+        await port.wait_for(port.position("tasks") + 1, left, "tasks")
     return row
 
 
@@ -131,7 +118,7 @@ def _submitted(task: dict[str, Any], digest: str | None, key: str | None) -> dic
         raise idempotency.reused(key)
     return {
         "task_id": task["task_id"],
-        "status": "queued",
+        "status": TaskStatus.QUEUED,
         "estimated_completion": task["estimated_completion"],
         "assigned_agents": task["assigned_agents"],
     }
@@ -145,7 +132,7 @@ class _Estimate:
         self.text, self.text_until = "", 0.0
 
 
-async def _estimate(request: Request, node: Any, db: Any, task_type: str) -> str | None:
+async def _estimate(request: Request, port: NodePort, task_type: str) -> str | None:
     """Now plus the mean time the agents running `task_type` took per finished task (1 s
     with no history). The mean is read at most once a second per task type: a submit
     should not cost a query for a figure that moves slowly; and the timestamp is
@@ -154,10 +141,10 @@ async def _estimate(request: Request, node: Any, db: Any, task_type: str) -> str
     now = time.monotonic()
     known = cache.get(task_type)
     if known is None or known.mean_until < now:
-        agents = [s.agent_id for s in node.config.agents if task_type in s.task_types]
+        agents = port.agents_for(task_type)
         if not agents:
             return None
-        busy_us, finished = await agent_queries.busy_time(db, agents)
+        busy_us, finished = await agent_queries.busy_time(port.reader, agents)
         known = cache[task_type] = _Estimate(
             busy_us / 1e6 / finished if finished else 1.0, now + 1.0
         )
@@ -170,7 +157,7 @@ async def _estimate(request: Request, node: Any, db: Any, task_type: str) -> str
 @router.get("", dependencies=[READ])
 async def list_tasks(
     request: Request,
-    status: Status | None = None,
+    status: TaskStatus | None = None,
     agent_id: str | None = None,
     task_type: str | None = None,
     priority: Priority | None = None,
@@ -179,18 +166,17 @@ async def list_tasks(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    node = node_of(request)
-    db = reader_of(request)
+    port = port_of(request)
     where = queries.TaskFilter(
         status=status,
         agent_id=agent_id,
         task_type=task_type,
         priority=priority,
-        from_date=iso(_utc(from_date)) if from_date else None,
-        to_date=iso(_utc(to_date)) if to_date else None,
+        from_date=iso(utc(from_date)) if from_date else None,
+        to_date=iso(utc(to_date)) if to_date else None,
     )
-    await node.projections.wait_for(node.store.head, _READ_YOUR_WRITES_TIMEOUT, "tasks")
-    tasks, total = await queries.list_tasks(db, where, limit, offset)
+    await port.wait_for(port.head, _READ_YOUR_WRITES_TIMEOUT, "tasks")
+    tasks, total = await queries.list_tasks(port.reader, where, limit, offset)
     return {
         "tasks": [_status_view(t) for t in tasks],
         "total": total,
@@ -200,15 +186,11 @@ async def list_tasks(
     }
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-async def _task_or_404(node: Any, db: Any, task_id: str) -> dict[str, Any]:
-    task = await queries.get_task(db, task_id)
+async def _task_or_404(port: NodePort, task_id: str) -> dict[str, Any]:
+    task = await queries.get_task(port.reader, task_id)
     if task is None:  # perhaps just submitted: look again once the read model has the log
-        await node.projections.wait_for(node.store.head, _READ_YOUR_WRITES_TIMEOUT, "tasks")
-        task = await queries.get_task(db, task_id)
+        await port.wait_for(port.head, _READ_YOUR_WRITES_TIMEOUT, "tasks")
+        task = await queries.get_task(port.reader, task_id)
     if task is None:
         raise _not_found(task_id)
     return task
@@ -216,16 +198,12 @@ async def _task_or_404(node: Any, db: Any, task_id: str) -> dict[str, Any]:
 
 @router.get("/{task_id}", dependencies=[READ])
 async def get_task(task_id: str, request: Request) -> dict[str, Any]:
-    node = node_of(request)
-    db = reader_of(request)
-    return _status_view(await _task_or_404(node, db, task_id))
+    return _status_view(await _task_or_404(port_of(request), task_id))
 
 
 @router.get("/{task_id}/results", dependencies=[READ])
 async def get_task_results(task_id: str, request: Request) -> dict[str, Any]:
-    node = node_of(request)
-    db = reader_of(request)
-    task = await _task_or_404(node, db, task_id)
+    task = await _task_or_404(port_of(request), task_id)
     return {
         "task_id": task_id,
         "status": task["status"],
@@ -233,7 +211,7 @@ async def get_task_results(task_id: str, request: Request) -> dict[str, Any]:
         "results": task["result"],
         "error": (
             {"reason": task["reason"], "message": task["error"]}
-            if task["status"] == "failed"
+            if task["status"] == TaskStatus.FAILED
             else None
         ),
     }
@@ -241,26 +219,23 @@ async def get_task_results(task_id: str, request: Request) -> dict[str, Any]:
 
 @router.delete("/{task_id}", dependencies=[WRITE])
 async def cancel_task(task_id: str, request: Request) -> dict[str, Any]:
-    node = node_of(request)
-    db = reader_of(request)
-    reply = await node.bus.request(
-        CANCEL_TASK, CancelTask(task_id=task_id, meta=request_meta(request))
-    )
-    if reply.code == "NOT_FOUND":
+    port = port_of(request)
+    reply = await port.send(CANCEL_TASK, CancelTask(task_id=task_id, meta=request_meta(request)))
+    if reply.code == ErrorCode.NOT_FOUND:
         # The task manager holds every unfinished task; one it does not know but the
         # read model does finished before it last started.
-        known = await queries.get_task(db, task_id)
+        known = await queries.get_task(port.reader, task_id)
         if known is not None:
             raise ApiError(
-                "CONFLICT",
+                ErrorCode.CONFLICT,
                 f"task {task_id} is already {known['status']}",
                 {"task_id": task_id, "status": known["status"]},
             )
-    _raise_rejection(reply)
-    await node.projections.wait_for(reply.position, _READ_YOUR_WRITES_TIMEOUT, "tasks")
-    task = await queries.get_task(db, task_id)
+    check(reply)
+    await port.wait_for(reply.position, _READ_YOUR_WRITES_TIMEOUT, "tasks")
+    task = await queries.get_task(port.reader, task_id)
     return {
         "task_id": task_id,
-        "status": "cancelled",
+        "status": TaskStatus.CANCELLED,
         "cancelled_at": task["cancelled_at"] if task else None,
     }

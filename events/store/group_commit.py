@@ -26,7 +26,8 @@ from typing import Any
 import aiosqlite
 import msgspec
 
-from events.envelope import Event, EventData, Meta, utc_from_micros
+from events.clock import utc_from_micros
+from events.envelope import Event, EventData, Meta
 from events.errors import ConcurrencyError, StoreClosedError, StoreWriteError
 from events.ids import new_ids
 from events.store.base import ANY_VERSION, NO_STREAM, AppendResult

@@ -4,7 +4,6 @@ from events.types.agent import AgentConfigured, AgentErrored, AgentStarted
 from events.types.apikey import ApiKeyCreated, ApiKeyRevoked, ApiKeyRotated
 from events.types.system import SystemAlerted
 from events.types.task import (
-    Priority,
     TaskCancelled,
     TaskCompleted,
     TaskCreated,
@@ -21,7 +20,6 @@ __all__ = [
     "ApiKeyCreated",
     "ApiKeyRevoked",
     "ApiKeyRotated",
-    "Priority",
     "SystemAlerted",
     "TaskCancelled",
     "TaskCompleted",

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from events.envelope import EventData
-
-Priority = Literal["low", "normal", "high", "critical"]
+from events.vocabulary import Priority
 
 
 class TaskCreated(EventData, frozen=True, kw_only=True):
@@ -15,7 +14,7 @@ class TaskCreated(EventData, frozen=True, kw_only=True):
     task_id: str
     task_type: str
     parameters: dict[str, Any]
-    priority: Priority = "normal"
+    priority: Priority = Priority.NORMAL
     callback_url: str | None = None
     assigned_agents: list[str] = []
     max_attempts: int = 3

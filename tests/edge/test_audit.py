@@ -16,7 +16,7 @@ import httpx
 import msgspec
 import pytest
 
-from amas.node import Node
+from amas.runtime.node import Node
 from events.envelope import encode_event
 from events.types import SystemAlerted
 from tests.edge.support import as_key, assert_envelope, keyless, make_key

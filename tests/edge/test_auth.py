@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from amas.node import Node
+from amas.runtime.node import Node
 from tests.conftest import ADMIN_KEY
 from tests.edge.support import as_key, assert_envelope, files_containing, keyless, make_key
 

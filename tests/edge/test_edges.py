@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from amas.node import Node
-from amas.settings import EdgeSettings
+from amas.runtime.node import Node
+from api.settings import EdgeSettings
 from tests.conftest import serving
 from tests.edge.support import assert_envelope, keyless
 

@@ -7,7 +7,7 @@ import asyncio
 
 import httpx
 
-from amas.node import Node, NodeConfig
+from amas.runtime.node import Node, NodeConfig
 from tests.conftest import serving
 from tests.edge.support import as_key, assert_envelope, make_key
 

@@ -8,11 +8,10 @@ import time
 
 import httpx
 
-from amas.keyring import Principal
-from amas.keys import TIERS
-from amas.node import Node, NodeConfig
-from amas.settings import EdgeSettings
+from amas.runtime.node import Node, NodeConfig
 from api.auth.limits import Gcra, RateLimiter
+from api.settings import EdgeSettings
+from events.keys import TIERS, Principal
 from tests.conftest import ADMIN_KEY, serving
 from tests.edge.support import as_key, assert_envelope, make_key
 

@@ -15,7 +15,7 @@ import httpx
 import msgspec
 import pytest
 
-from amas.node import Node
+from amas.runtime.node import Node
 from events.envelope import Event, encode_event
 from events.projections import ProjectionRunner, all_projections
 from events.store import SQLiteEventStore

@@ -14,8 +14,8 @@ import httpx
 import nats
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from amas.node import Node
-from amas.relay import STREAM
+from amas.runtime.node import Node
+from amas.runtime.relay import STREAM
 
 WAIT = 20.0
 

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from amas.bus import Bus, BusUnavailable
-from amas.messages import CancelTask, Reply
-from amas.nats_server import EmbeddedNatsServer, free_port
+from amas.runtime.bus import Bus
+from amas.runtime.nats_server import EmbeddedNatsServer, free_port
+from events.commands import BusUnavailable, CancelTask, Reply
 
 
 async def test_requests_get_their_own_answers_or_a_clear_refusal(tmp_path) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import nats
 
-from amas.relay import STREAM
+from amas.runtime.relay import STREAM
 from events.store import SQLiteEventStore
 from tests.served import clean_env, serve_process, wait_until
 

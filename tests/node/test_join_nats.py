@@ -7,9 +7,9 @@ from pathlib import Path
 
 import nats
 
-from amas.nats_server import EmbeddedNatsServer, free_port
-from amas.node import Node, NodeConfig
-from amas.settings import DataPaths
+from amas.runtime.nats_server import EmbeddedNatsServer, free_port
+from amas.runtime.node import Node, NodeConfig
+from amas.runtime.settings import DataPaths
 from tests.conftest import ADMIN_KEY, WAIT, serving
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 
-from amas.nats_server import EmbeddedNatsServer, free_port
+from amas.runtime.nats_server import EmbeddedNatsServer, free_port
 
 WAIT = 15.0
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from amas.messages import CANCEL_TASK, SUBMIT_TASK, CancelTask, SubmitTask
-from amas.nats_server import free_port
-from amas.node import Node
-from api.queries.agents import list_agents
-from api.queries.tasks import get_task
+from amas.runtime.nats_server import free_port
+from amas.runtime.node import Node
+from events.commands import CANCEL_TASK, SUBMIT_TASK, CancelTask, SubmitTask
+from events.queries.agents import list_agents
+from events.queries.tasks import get_task
 
 
 async def test_started_node_already_shows_all_its_agents(node):

@@ -9,8 +9,8 @@ from typing import Any
 
 import nats
 
-from amas.node import Node, NodeConfig
-from amas.relay import STREAM
+from amas.runtime.node import Node, NodeConfig
+from amas.runtime.relay import STREAM
 from tests.conftest import serving
 from tests.served import run_cli
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from amas.nats_server import process_alive
+from amas.runtime.nats_server import process_alive
 from tests.served import WAIT, Served, serve_process, wait_until
 
 

@@ -10,7 +10,7 @@ class Poison:
 async def _crash(node, tap, agent_id):
     """Crash `agent_id` and wait until it is announced back; returns (error, started)."""
     events = await tap("agent.*")
-    node.agents[agent_id].tell(Poison())
+    node.fleet.agents[agent_id].tell(Poison())
     error = await events.wait_for_type("agent.error", agent_id=agent_id)
     started = await events.wait_for_type("agent.started", agent_id=agent_id, restarts=1)
     await node.projections.wait_for(started["position"])  # NATS may be ahead of the reads
@@ -34,7 +34,7 @@ async def test_crashed_agent_is_recorded_and_restarted(api, node, tap, eventuall
     assert agent["status"] == "active"
     assert agent["restarts"] == 1
     assert "TypeError" in agent["last_error"]
-    await eventually(node.agents["osint-agent-1"].alive, "the agent actor runs again")
+    await eventually(node.fleet.agents["osint-agent-1"].alive, "the agent actor runs again")
     assert (await api.get("/health")).json()["services"]["orchestrator"] == "running"
 
 
@@ -44,7 +44,9 @@ async def test_other_agents_are_untouched_by_a_crash(api, node, tap):
     other = (await api.get("/agents/osint-agent-2")).json()
 
     assert other["restarts"] == 0 and other["last_error"] is None
-    assert all(child.crashes == 0 for name, child in node.agents.items() if name != "osint-agent-1")
+    assert all(
+        child.crashes == 0 for name, child in node.fleet.agents.items() if name != "osint-agent-1"
+    )
 
 
 async def test_restarted_agent_runs_tasks_again(api, node, tap, wait_task):
@@ -85,7 +87,7 @@ async def test_task_of_a_crashed_agent_is_requeued_and_finished(api, node, tap, 
     started = await tasks.wait_for_type("task.started", task_id=task_id)
     holder = started["data"]["agent_id"]
 
-    node.agents[holder].tell(Poison())
+    node.fleet.agents[holder].tell(Poison())
 
     requeued = await tasks.wait_for_type("task.requeued", task_id=task_id)
     assert requeued["data"]["attempt"] == 1
@@ -116,11 +118,11 @@ async def test_running_task_survives_a_task_manager_crash(api, node, tap, wait_t
     ).json()["task_id"]
     await tasks.wait_for_type("task.started", task_id=task_id)
 
-    node.task_manager.tell(Poison())
+    node.fleet.task_manager.tell(Poison())
 
     task = await wait_task(task_id, "completed", "failed")
     assert task["status"] == "completed", task
-    assert node.task_manager.crashes == 1
+    assert node.fleet.task_manager.crashes == 1
     after = (await api.post("/tasks", json={"task_type": "echo"})).json()["task_id"]
     assert (await wait_task(after, "completed", "failed"))["status"] == "completed"
     assert [e["type"] for e in tasks.of("task_id", task_id)][-1] == "task.completed"
@@ -132,7 +134,7 @@ async def test_cancel_reaches_a_task_after_a_task_manager_crash(api, node, tap, 
         await api.post("/tasks", json={"task_type": "echo", "parameters": {"delay": 30}})
     ).json()["task_id"]
     await tasks.wait_for_type("task.started", task_id=task_id)
-    node.task_manager.tell(Poison())
+    node.fleet.task_manager.tell(Poison())
 
     response = await api.delete(f"/tasks/{task_id}")
 

@@ -33,12 +33,12 @@ async def test_cancelled_running_task_is_cancelled_and_stays_so(api, tap, wait_t
 async def test_cancel_stops_the_agents_work(api, tap, wait_task, node, eventually):
     events = await tap("task.*")
     task_id, agent_id = await _running_task(api, events, wait_task, {"delay": 30, "steps": 3})
-    assert task_id in node.runner.running
+    assert task_id in node.fleet.runner.running
 
     await api.delete(f"/tasks/{task_id}")
 
     await eventually(
-        lambda: task_id not in node.runner.running, "the skill's coroutine is cancelled"
+        lambda: task_id not in node.fleet.runner.running, "the skill's coroutine is cancelled"
     )
 
     async def agent_idle():

@@ -7,7 +7,7 @@ import pytest
 from actors.agents.skills import VALIDATORS
 from actors.tasks import decide
 from actors.tasks.decide import Rejection, TaskState
-from amas.messages import (
+from events.commands import (
     CancelTask,
     CompleteTask,
     FailTask,

@@ -127,19 +127,19 @@ async def test_queued_task_runs_after_a_scheduler_crash(api, node, wait_task):
     await wait_task(busy, "in_progress")
     waiting = await _submit(api)
 
-    node.scheduler.tell(Poison())
+    node.fleet.scheduler.tell(Poison())
     await api.delete(f"/tasks/{busy}")
 
     task = await wait_task(waiting, "completed", "failed", "cancelled", timeout=3)
     assert task["status"] == "completed"
-    assert node.scheduler.crashes == 1
+    assert node.fleet.scheduler.crashes == 1
 
 
 async def test_slot_freed_after_a_scheduler_crash_takes_new_work(api, node, wait_task):
     busy = await _submit(api, delay=30)
     await wait_task(busy, "in_progress")
 
-    node.scheduler.tell(Poison())
+    node.fleet.scheduler.tell(Poison())
     await api.delete(f"/tasks/{busy}")
     after = await _submit(api)
 

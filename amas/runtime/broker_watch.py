@@ -12,7 +12,7 @@ import logging
 import time
 from typing import Any, Literal
 
-from amas.nats_server import EmbeddedNatsServer
+from amas.runtime.nats_server import EmbeddedNatsServer
 from events.envelope import Meta
 from events.errors import StoreClosedError
 from events.store.base import ANY_VERSION, EventStore

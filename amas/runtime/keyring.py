@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 import aiosqlite
 import msgspec
 
-from amas.keys import SCOPES, TIERS, Tier, hash_key, key_id_of, same_hash
 from events.envelope import Event
 from events.errors import ProjectionTimeoutError
+from events.keys import SCOPES, TIERS, Principal, Refusal, hash_key, key_id_of, same_hash
 from events.store.base import EventStore
 from events.types import ApiKeyCreated, ApiKeyRevoked, ApiKeyRotated
 
@@ -28,34 +28,12 @@ ENV_KEY_ID = "env"
 """The key id of the admin key given in AMAS_API_KEY."""
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who made a request: the key that authenticated it."""
-
-    key_id: str | None
-    name: str
-    scopes: frozenset[str]
-    tier: Tier
-
-    def allows(self, scope: str) -> bool:
-        return scope in self.scopes or "admin" in self.scopes
-
-
-ANONYMOUS_ADMIN = Principal(
-    None, "anonymous (authentication off)", frozenset(SCOPES), TIERS["enterprise"]
-)
-
-
 @dataclass
 class _Key:
     principal: Principal
     secret_hash: str
     expires_at: float | None
     revoked: bool = False
-
-
-class Refusal(Exception):
-    """Why a presented key does not authenticate (the message is safe to show)."""
 
 
 class KeyRing:

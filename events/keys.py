@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from amas.messages import CreateApiKey
-from events.envelope import Meta
+from events.clock import iso_seconds
+from events.errors import EventsError
 
 KEY_PREFIX = "amas_"
 SCOPES = ("read", "write", "admin")
@@ -40,6 +40,28 @@ TIERS: dict[str, Tier] = {
     "pro": Tier("pro", 10_000, 200, 50),
     "enterprise": Tier("enterprise", None, None, None),
 }
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who made a request: the key that authenticated it."""
+
+    key_id: str | None
+    name: str
+    scopes: frozenset[str]
+    tier: Tier
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes or "admin" in self.scopes
+
+
+ANONYMOUS_ADMIN = Principal(
+    None, "anonymous (authentication off)", frozenset(SCOPES), TIERS["enterprise"]
+)
+
+
+class Refusal(EventsError):
+    """Why a presented key does not authenticate (the message is safe to show)."""
 
 
 @dataclass(frozen=True)
@@ -80,32 +102,6 @@ def same_hash(presented: str, stored: str) -> bool:
     return hmac.compare_digest(presented.encode(), stored.encode())
 
 
-def create_command(
-    name: str,
-    scopes: list[str],
-    tier: str,
-    owner: str | None = None,
-    expires_at: str | None = None,
-    meta: Meta | None = None,
-    key_id: str | None = None,
-    request_hash: str | None = None,
-) -> tuple[NewKey, CreateApiKey]:
-    """A new key and the command recording it; the raw key stays with the caller."""
-    key = generate(key_id)
-    return key, CreateApiKey(
-        key_id=key.key_id,
-        name=name,
-        prefix=key.prefix,
-        secret_hash=key.secret_hash,
-        scopes=sorted(set(scopes)),
-        tier=tier,
-        owner=owner,
-        expires_at=expires_at,
-        request_hash=request_hash,
-        meta=meta or Meta(),
-    )
-
-
 def expiry(text: str | None, now: datetime | None = None) -> str | None:
     """`30d`, `12h`, `90m`, or an ISO date/time (UTC if no zone) as ISO 8601 UTC."""
     if not text:
@@ -123,4 +119,4 @@ def expiry(text: str | None, now: datetime | None = None) -> str | None:
             moment = moment.replace(tzinfo=UTC)
     if moment <= now:
         raise ValueError(f"the expiry {text!r} is in the past")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_seconds(moment)

@@ -1,6 +1,6 @@
 """The node's NATS connection: commands (request/reply), work hand-outs, events.
 
-Everything on `amas.*` is msgpack-encoded msgspec Structs (amas/messages.py); public
+Everything on `amas.*` is msgpack-encoded msgspec Structs (events/commands/); public
 events (`task.*`, `system.alert` ...) are the JSON envelope, for any subscriber.
 """
 
@@ -18,23 +18,22 @@ import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from amas.messages import Command, Reply, command_decoder, command_encoder, rejected, reply_decoder
+from events.commands import (
+    BusUnavailable,
+    Command,
+    Reply,
+    ReplyFn,
+    command_decoder,
+    command_encoder,
+    rejected,
+    reply_decoder,
+    reply_encoder,
+)
+from events.vocabulary import ErrorCode
 
 log = logging.getLogger(__name__)
 
-ReplyFn = Callable[[Reply], None]
 CommandHandler = Callable[[Command, ReplyFn], None]
-
-_reply_encoder = msgspec.msgpack.Encoder()
-
-
-class BusUnavailable(ConnectionError):
-    """NATS could not carry a command in time (no server, no responder, timeout)."""
-
-    def __init__(self, subject: str, reason: str) -> None:
-        super().__init__(f"{subject}: {reason}")
-        self.subject = subject
-        self.reason = reason
 
 
 _NO_RESPONDERS = "503"
@@ -172,12 +171,12 @@ class Bus:
             try:
                 command = command_decoder.decode(msg.data)
             except msgspec.DecodeError as e:
-                await msg.respond(_reply_encoder.encode(rejected("INVALID_REQUEST", str(e))))
+                await msg.respond(reply_encoder.encode(rejected(ErrorCode.INVALID_REQUEST, str(e))))
                 return
 
             def reply(answer: Reply) -> None:
                 if msg.reply:
-                    self.send_soon(msg.reply, _reply_encoder.encode(answer), msg.headers)
+                    self.send_soon(msg.reply, reply_encoder.encode(answer), msg.headers)
 
             handler(command, reply)
 

@@ -1,16 +1,11 @@
-"""Audit reads on the event log itself (not on projections): pages of envelopes, and the
-hash-chain check run off the event loop."""
+"""Audit reads on the event log itself (not on projections): pages of envelopes."""
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
-
 import msgspec
 
-from events.store import SQLiteEventStore
-from events.store.sqlite import LogFilter
-from events.verify import VerifyResult, verify_log
+from events.store import EventStore
+from events.store.sqlite import LogFilter  # TODO(merge): from events.store
 
 SCAN_WINDOW = 100_000
 """Positions one page looks at, at most: a filter that matches little answers with fewer
@@ -24,9 +19,7 @@ class Page(msgspec.Struct, frozen=True, kw_only=True):
     has_more: bool
 
 
-async def read_page(
-    store: SQLiteEventStore, from_position: int, where: LogFilter, limit: int
-) -> Page:
+async def read_page(store: EventStore, from_position: int, where: LogFilter, limit: int) -> Page:
     head = store.head
     end = min(from_position + SCAN_WINDOW, head + 1)
     found = (
@@ -65,18 +58,3 @@ def page_json(page: Page) -> bytes:
             b"}",
         )
     )
-
-
-async def verify(events_db: Path) -> VerifyResult:
-    """verify_log in a worker thread over a read-only connection of its own: hashing a
-    large log takes seconds of CPU, which the node's event loop and its store's reader
-    connection must not wait behind."""
-    return await asyncio.to_thread(asyncio.run, _verify(events_db))
-
-
-async def _verify(events_db: Path) -> VerifyResult:
-    store = await SQLiteEventStore.open_readonly(events_db)
-    try:
-        return await verify_log(store)
-    finally:
-        await store.close()

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
+import msgspec
 
 from events.projections.tasks import TasksProjection
+from events.vocabulary import UNFINISHED, Priority, TaskStatus
 
 # The projection's own column list and decoding: one definition of the row.
 _COLUMNS = ", ".join(TasksProjection.columns)
@@ -77,3 +79,52 @@ async def task_stats(db: aiosqlite.Connection, since: str) -> dict[str, Any]:
         "failed_recently": recent[2] or 0,
         "avg_duration": recent[3],
     }
+
+
+class UnfinishedTask(msgspec.Struct, frozen=True, kw_only=True):
+    """What the task manager and the scheduler need of a task that has not ended."""
+
+    task_id: str
+    task_type: str
+    parameters: dict[str, Any]
+    priority: Priority
+    status: TaskStatus
+    version: int
+    attempt: int
+    max_attempts: int
+    agent_id: str | None
+    api_key_id: str | None
+
+
+async def unfinished_tasks(db: aiosqlite.Connection) -> list[UnfinishedTask]:
+    """Queued and running tasks, oldest first."""
+    rows = await db.execute_fetchall(
+        "SELECT task_id, task_type, parameters, priority, status, version, attempt,"
+        " max_attempts, agent_id, api_key_id FROM tasks"
+        " WHERE status IN (?, ?) ORDER BY created_at",
+        UNFINISHED,
+    )
+    return [
+        UnfinishedTask(
+            task_id=r[0],
+            task_type=r[1],
+            parameters=msgspec.json.decode(r[2]),
+            priority=Priority(r[3]),
+            status=TaskStatus(r[4]),
+            version=r[5],
+            attempt=r[6],
+            max_attempts=r[7],
+            agent_id=r[8],
+            api_key_id=r[9],
+        )
+        for r in rows
+    ]
+
+
+async def type_and_priority(db: aiosqlite.Connection, task_id: str) -> tuple[str, Priority] | None:
+    rows = list(
+        await db.execute_fetchall(
+            "SELECT task_type, priority FROM tasks WHERE task_id = ?", (task_id,)
+        )
+    )
+    return (rows[0][0], Priority(rows[0][1])) if rows else None

@@ -33,7 +33,7 @@ import aiosqlite
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.client import JetStreamContext
 
-from amas.bus import Bus
+from amas.runtime.bus import Bus
 from events.envelope import encode_event
 from events.store.base import EventStore
 

@@ -1,0 +1,98 @@
+"""The node as the edge sees it: `api.port.NodePort`, and how the API is built on it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiosqlite
+import msgspec
+from fastapi import FastAPI
+
+from amas.runtime.node import Node
+from api.app import create_app
+from api.port import Authenticator
+from api.settings import EdgeSettings
+from events.commands import Reply
+from events.store import EventStore, SQLiteEventStore
+from events.verify import VerifyResult, verify_log
+
+
+class NodeEdge:
+    """Implements api.port.NodePort on a started node."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+        self._verifying = asyncio.Lock()
+
+    @property
+    def version(self) -> str:
+        return self._node.version
+
+    @property
+    def uptime(self) -> float:
+        return time.time() - self._node.started_at
+
+    def services(self) -> dict[str, str]:
+        node = self._node
+
+        def state(ok: bool) -> str:
+            return "running" if ok else "down"
+
+        return {
+            "nats": state(node.bus.connected),
+            "event_store": state(not node.store.closed),
+            "projections": state(not node.projections.errors),
+            "relay": state(node.relay.running),
+            "orchestrator": state(node.fleet.alive()),
+        }
+
+    @property
+    def keys(self) -> Authenticator:
+        return self._node.keyring
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        return self._node.reader
+
+    @property
+    def log(self) -> EventStore:
+        return self._node.store
+
+    @property
+    def head(self) -> int:
+        return self._node.store.head
+
+    async def send(self, subject: str, command: msgspec.Struct) -> Reply:
+        return await self._node.bus.request(subject, command)
+
+    def position(self, projection: str) -> int:
+        return self._node.projections.position(projection)
+
+    async def wait_for(
+        self, position: int, timeout: float = 5.0, projection: str | None = None
+    ) -> None:
+        await self._node.projections.wait_for(position, timeout, projection)
+
+    def agents_for(self, task_type: str) -> list[str]:
+        return self._node.fleet.agents_for(task_type)
+
+    async def verify_log(self) -> VerifyResult:
+        """verify_log in a worker thread over a read-only connection of its own, one check
+        at a time: hashing a large log takes seconds of CPU, which the node's event loop
+        and its store's reader connection must not wait behind."""
+        async with self._verifying:
+            return await asyncio.to_thread(asyncio.run, _verify(self._node.store.path))
+
+
+async def _verify(events_db: object) -> VerifyResult:
+    store = await SQLiteEventStore.open_readonly(str(events_db))
+    try:
+        return await verify_log(store)
+    finally:
+        await store.close()
+
+
+def edge_app(node: Node, settings: EdgeSettings) -> FastAPI:
+    """The HTTP API of a started node."""
+    return create_app(NodeEdge(node), settings)

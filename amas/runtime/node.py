@@ -1,0 +1,168 @@
+"""A node: nats-server (embedded or joined), the event store, projections, the relay,
+the actors and the edge's port. `async with Node(config)`; the parts it starts close in
+reverse order, each within a time limit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from actors.agents.catalog import AgentSpec, default_agents
+from actors.apikeys import KeyCommands
+from actors.feed import follow_log, tick
+from actors.fleet import CATCH_UP_TIMEOUT, Fleet
+from amas import __version__
+from amas.runtime.broker_watch import BrokerWatch
+from amas.runtime.bus import Bus
+from amas.runtime.keyring import KeyRing
+from amas.runtime.nats_server import EmbeddedNatsServer
+from amas.runtime.relay import Relay
+from amas.runtime.routing import route
+from amas.runtime.settings import DataPaths
+from events.projections import ProjectionRunner, all_projections
+from events.store import SQLiteEventStore
+
+log = logging.getLogger(__name__)
+
+_STOP_TIMEOUT = 15.0
+
+
+@dataclass
+class NodeConfig:
+    data: DataPaths
+    nats_url: str | None = None
+    """Join this NATS server instead of starting one."""
+    nats_port: int | None = None
+    """Port of the embedded server (default 4222, or a free one if that is taken)."""
+    agents: list[AgentSpec] = field(default_factory=default_agents)
+    admin_key: str | None = None
+    """A key accepted as admin besides those in the log (AMAS_API_KEY)."""
+
+
+class Node:
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.started_at = time.time()
+        self.nats_server: EmbeddedNatsServer | None = None
+        self.nats_url = config.nats_url or ""
+        self.store: SQLiteEventStore
+        self.projections: ProjectionRunner
+        self.reader: aiosqlite.Connection
+        self.bus: Bus
+        self.relay: Relay
+        self.fleet: Fleet
+        self.broker: BrokerWatch
+        self.keyring: KeyRing
+        self.key_commands: KeyCommands
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> Node:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        paths = self.config.data.ensure()
+        paths.pid_file.write_text(str(os.getpid()))
+        self._stack.callback(paths.pid_file.unlink, missing_ok=True)
+
+        if not self.config.nats_url:
+            self.nats_server = EmbeddedNatsServer(paths.nats_dir, self.config.nats_port)
+            await self.nats_server.start()
+            self._on_stop(self.nats_server.stop)
+            self.nats_url = self.nats_server.url
+        self.broker = BrokerWatch(self.nats_url)
+        if self.nats_server is not None:
+            self._background(self.broker.keep_running(self.nats_server), "nats-watchdog")
+
+        self.store = await SQLiteEventStore.open(paths.events_db)
+        self._on_stop(self.store.close)
+        self.broker.store = self.store
+        self.projections = await ProjectionRunner.open(
+            self.store, paths.projections_db, all_projections()
+        )
+        self._on_stop(self.projections.close)
+        self.projections.start()
+        # Decisions are made on the projections' picture of unfinished work: catch up first.
+        await self.projections.wait_for(self.store.head, timeout=CATCH_UP_TIMEOUT)
+        self.reader = await aiosqlite.connect(
+            f"file:{paths.projections_db}?mode=ro", uri=True, isolation_level=None
+        )
+        self._on_stop(self.reader.close)
+        self.keyring = KeyRing(self.store, self.config.admin_key)
+        await self.keyring.start(self.reader, self.projections.position("api_keys"))
+        self._on_stop(self.keyring.stop)
+
+        self.bus = await Bus.connect(
+            self.nats_url,
+            name=f"amas-node-{os.getpid()}",
+            on_disconnect=self.broker.lost,
+            on_reconnect=self.broker.back,
+        )
+        self._on_stop(self.bus.close)
+        self.relay = await Relay.open(self.store, self.bus, paths.relay_db)
+        self._on_stop(self.relay.close)
+        self.relay.start()
+
+        # The scheduler and the agents learn what happened from the log itself, not from
+        # NATS: a broker outage cannot make them miss a committed event.
+        follow_from = self.store.head + 1
+        self.fleet = Fleet(
+            self.store, self.bus, self.config.agents, self.reader, self.projections.wait_for
+        )
+        self.fleet.start()
+        self._background(follow_log(self.fleet, follow_from), "follow-log")
+        self._background(tick(self.fleet), "scheduler-tick")
+        self.key_commands = KeyCommands(self.store, self.keyring.wait_for)
+        self._on_stop(self.key_commands.drain)
+        await route(self.bus, self.fleet, self.key_commands)
+        await self.fleet.announce()
+        # Ready means the read models show what the node just wrote (all its agents).
+        await self.projections.wait_for(self.store.head, timeout=CATCH_UP_TIMEOUT)
+
+    def _background(self, coroutine: Any, name: str) -> None:
+        task = asyncio.create_task(coroutine, name=name)
+
+        async def cancel() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        self._on_stop(cancel)
+
+    def _on_stop(self, close: Callable[[], Awaitable[Any]]) -> None:
+        """Register a part to close on stop, last opened first, each with a time limit:
+        a part that does not close is logged and left, so stopping never hangs."""
+
+        async def bounded() -> None:
+            try:
+                await asyncio.wait_for(close(), _STOP_TIMEOUT)
+            except TimeoutError:
+                log.error("%s did not close within %.0f s; leaving it", close, _STOP_TIMEOUT)
+
+        self._stack.push_async_callback(bounded)
+
+    async def stop(self) -> None:
+        if hasattr(self, "broker"):
+            self.broker.stopping = True
+        if hasattr(self, "fleet"):
+            await self.fleet.stop()
+        await self._stack.aclose()
+
+    @property
+    def version(self) -> str:
+        return __version__

@@ -1,0 +1,42 @@
+"""Which NATS subject reaches which actor: the node's subscriptions, in one place."""
+
+from __future__ import annotations
+
+from nats.aio.msg import Msg
+
+from actors.apikeys import KeyCommands
+from actors.fleet import Fleet
+from amas.runtime.bus import Bus
+from events.commands import (
+    CANCEL_TASK,
+    CANCEL_WORK,
+    CONFIGURE_AGENT,
+    CREATE_API_KEY,
+    REPORT_TASK,
+    REVOKE_API_KEY,
+    ROTATE_API_KEY,
+    START_TASK,
+    SUBMIT_TASK,
+    cancel_work_decoder,
+    work_decoder,
+    work_subject,
+)
+
+
+async def route(bus: Bus, fleet: Fleet, keys: KeyCommands) -> None:
+    """Subscribe the fleet and the key commands to their subjects."""
+    for subject in (SUBMIT_TASK, CANCEL_TASK, START_TASK, REPORT_TASK):
+        await bus.serve_commands(subject, fleet.task_command, queue="task-manager")
+    await bus.serve_commands(CONFIGURE_AGENT, fleet.agent_command)
+    for subject in (CREATE_API_KEY, ROTATE_API_KEY, REVOKE_API_KEY):
+        await bus.serve_commands(subject, keys.handle, queue="apikeys")
+
+    async def on_work(msg: Msg) -> None:
+        fleet.work(work_decoder.decode(msg.data))
+
+    async def on_cancel_work(msg: Msg) -> None:
+        fleet.cancel_work(cancel_work_decoder.decode(msg.data).task_id)
+
+    for agent_type in fleet.agent_types:
+        await bus.subscribe(work_subject(agent_type), on_work, queue=f"agents-{agent_type}")
+    await bus.subscribe(CANCEL_WORK, on_cancel_work)

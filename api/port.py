@@ -1,0 +1,79 @@
+"""The edge's one way into the node: what a route may do, and nothing more.
+
+The runtime (amas/runtime/edge.py) implements `NodePort`; the edge never sees the node,
+its actors or the store's backend. Writes are commands on the bus, reads are queries on
+the projections (or, for auditors, reads of the log through the store contract).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import aiosqlite
+import msgspec
+
+from events.commands import Reply
+from events.keys import Principal
+from events.store import EventStore
+from events.verify import VerifyResult
+
+
+class Authenticator(Protocol):
+    def authenticate(self, raw: str, now: float) -> Principal:
+        """The principal a presented key stands for; raises events.keys.Refusal."""
+        ...
+
+
+class NodePort(Protocol):
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def uptime(self) -> float:
+        """Seconds since the node started."""
+        ...
+
+    def services(self) -> dict[str, str]:
+        """Each part of the node: `running` or `down`."""
+        ...
+
+    @property
+    def keys(self) -> Authenticator: ...
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        """A read-only connection to the projections: the handle every query takes."""
+        ...
+
+    @property
+    def log(self) -> EventStore:
+        """The event log, for audit reads (never for appends)."""
+        ...
+
+    @property
+    def head(self) -> int:
+        """The log's last committed position."""
+        ...
+
+    async def send(self, subject: str, command: msgspec.Struct) -> Reply:
+        """A command to its owning actor; raises events.commands.BusUnavailable."""
+        ...
+
+    def position(self, projection: str) -> int:
+        """How far `projection` has applied the log."""
+        ...
+
+    async def wait_for(
+        self, position: int, timeout: float = 5.0, projection: str | None = None
+    ) -> None:
+        """Return once `projection` (or every one) has applied `position`; raises
+        events.errors.ProjectionTimeoutError."""
+        ...
+
+    def agents_for(self, task_type: str) -> list[str]:
+        """The agents that run `task_type` (none: no agent does)."""
+        ...
+
+    async def verify_log(self) -> VerifyResult:
+        """Walk the hash chain, off the event loop."""
+        ...

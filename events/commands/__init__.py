@@ -1,0 +1,95 @@
+"""Commands: what travels on `amas.cmd.*` and `amas.work.*`, one module per area.
+
+Everything here is a msgspec Struct, msgpack-encoded; every command is tagged and
+belongs to the one `Command` union that a single decoder reads. The actors that decide
+and the edge that asks both import from here, and from nowhere above.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from events.commands.agent import CONFIGURE_AGENT, AgentCommand, ConfigureAgent
+from events.commands.apikey import (
+    CREATE_API_KEY,
+    REVOKE_API_KEY,
+    ROTATE_API_KEY,
+    ApiKeyCommand,
+    CreateApiKey,
+    RevokeApiKey,
+    RotateApiKey,
+    create_command,
+)
+from events.commands.base import (
+    BusUnavailable,
+    CommandBus,
+    Reply,
+    ReplyFn,
+    Request,
+    rejected,
+)
+from events.commands.task import (
+    CANCEL_TASK,
+    CANCEL_WORK,
+    REPORT_TASK,
+    START_TASK,
+    SUBMIT_TASK,
+    CancelTask,
+    CancelWork,
+    CompleteTask,
+    FailTask,
+    ReportProgress,
+    StartTask,
+    SubmitTask,
+    TaskCommand,
+    Work,
+    cancel_work_decoder,
+    work_decoder,
+    work_subject,
+)
+
+Command = TaskCommand | AgentCommand | ApiKeyCommand
+
+command_encoder = msgspec.msgpack.Encoder()
+command_decoder = msgspec.msgpack.Decoder(Command)
+reply_encoder = msgspec.msgpack.Encoder()
+reply_decoder = msgspec.msgpack.Decoder(Reply)
+
+__all__ = [
+    "CANCEL_TASK",
+    "CANCEL_WORK",
+    "CONFIGURE_AGENT",
+    "CREATE_API_KEY",
+    "REPORT_TASK",
+    "REVOKE_API_KEY",
+    "ROTATE_API_KEY",
+    "START_TASK",
+    "SUBMIT_TASK",
+    "BusUnavailable",
+    "CancelTask",
+    "CancelWork",
+    "Command",
+    "CommandBus",
+    "CompleteTask",
+    "ConfigureAgent",
+    "CreateApiKey",
+    "FailTask",
+    "Reply",
+    "ReplyFn",
+    "ReportProgress",
+    "Request",
+    "RevokeApiKey",
+    "RotateApiKey",
+    "StartTask",
+    "SubmitTask",
+    "Work",
+    "cancel_work_decoder",
+    "command_decoder",
+    "command_encoder",
+    "create_command",
+    "rejected",
+    "reply_decoder",
+    "reply_encoder",
+    "work_decoder",
+    "work_subject",
+]
