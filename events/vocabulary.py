@@ -27,10 +27,10 @@ class TaskStatus(StrEnum):
 
     @property
     def finished(self) -> bool:
-        return self in _FINISHED
+        return self in FINISHED
 
 
-_FINISHED = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED})
+FINISHED = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED})
 UNFINISHED = (TaskStatus.QUEUED, TaskStatus.IN_PROGRESS)
 
 

@@ -30,9 +30,8 @@ from events.types import (
     TaskRequeued,
     TaskStarted,
 )
-from events.vocabulary import ErrorCode
+from events.vocabulary import ErrorCode, Priority, TaskStatus
 
-TERMINAL = frozenset({"completed", "failed", "cancelled"})
 MAX_ATTEMPTS = 10
 
 
@@ -40,8 +39,8 @@ class TaskState(msgspec.Struct, kw_only=True, gc=False):
     task_id: str
     task_type: str
     parameters: dict[str, Any]
-    priority: str
-    status: str
+    priority: Priority
+    status: TaskStatus
     version: int
     attempt: int = 0
     max_attempts: int = 3
@@ -143,7 +142,7 @@ def _not_found(task_id: str) -> Rejection:
 def cancel(state: TaskState | None, command: CancelTask) -> Decision:
     if state is None:
         return _not_found(command.task_id)
-    if state.status in TERMINAL:
+    if state.status.finished:
         return Rejection(
             code=ErrorCode.CONFLICT,
             message=f"task {state.task_id} is already {state.status}",
@@ -157,12 +156,12 @@ def start(state: TaskState | None, command: StartTask) -> Decision:
     if state is None:
         return _not_found(command.task_id)
     if (
-        state.status == "in_progress"
+        state.status == TaskStatus.IN_PROGRESS
         and state.agent_id == command.agent_id
         and state.attempt == command.attempt
     ):
         return []
-    if state.status != "queued" or command.attempt != state.attempt + 1:
+    if state.status != TaskStatus.QUEUED or command.attempt != state.attempt + 1:
         return Rejection(
             code=ErrorCode.CONFLICT,
             message=f"task {state.task_id} is {state.status} at attempt {state.attempt};"
@@ -174,7 +173,11 @@ def start(state: TaskState | None, command: StartTask) -> Decision:
 def _owns(state: TaskState | None, agent_id: str, attempt: int) -> Rejection | None:
     if state is None:
         return Rejection(code=ErrorCode.NOT_FOUND, message="task not found")
-    if state.status != "in_progress" or state.agent_id != agent_id or state.attempt != attempt:
+    if (
+        state.status != TaskStatus.IN_PROGRESS
+        or state.agent_id != agent_id
+        or state.attempt != attempt
+    ):
         return Rejection(
             code=ErrorCode.CONFLICT,
             message=f"task {state.task_id} is not being run by {agent_id} (attempt {attempt})",
@@ -209,7 +212,7 @@ def report(state: TaskState | None, command: ReportProgress | CompleteTask | Fai
 
 def agent_lost(state: TaskState, reason: str) -> list[EventData]:
     """The agent running `state` is gone: try again, or fail once attempts run out."""
-    if state.status != "in_progress":
+    if state.status != TaskStatus.IN_PROGRESS:
         return []
     if state.attempt < state.max_attempts:
         return [
@@ -232,7 +235,7 @@ def evolve(state: TaskState | None, event: EventData) -> TaskState | None:
             task_type=event.task_type,
             parameters=event.parameters,
             priority=event.priority,
-            status="queued",
+            status=TaskStatus.QUEUED,
             version=1,
             max_attempts=event.max_attempts,
             api_key_id=event.api_key_id,
@@ -243,13 +246,13 @@ def evolve(state: TaskState | None, event: EventData) -> TaskState | None:
     state.version += 1
     match event:
         case TaskStarted(agent_id=agent_id, attempt=attempt):
-            state.status, state.agent_id, state.attempt = "in_progress", agent_id, attempt
+            state.status, state.agent_id, state.attempt = TaskStatus.IN_PROGRESS, agent_id, attempt
         case TaskCompleted():
-            state.status = "completed"
+            state.status = TaskStatus.COMPLETED
         case TaskFailed():
-            state.status = "failed"
+            state.status = TaskStatus.FAILED
         case TaskCancelled():
-            state.status = "cancelled"
+            state.status = TaskStatus.CANCELLED
         case TaskRequeued():
-            state.status, state.agent_id = "queued", None
+            state.status, state.agent_id = TaskStatus.QUEUED, None
     return state

@@ -36,7 +36,7 @@ from events.envelope import EventData, Meta
 from events.errors import ConcurrencyError, EventsError
 from events.ids import new_prefixed_id
 from events.store.base import AppendResult, EventStore
-from events.vocabulary import ErrorCode
+from events.vocabulary import ErrorCode, TaskStatus
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,9 @@ class TaskManager(SupervisedActor):
                 for state in tasks:
                     self.tasks[state.task_id] = state
                     self._count(state, +1)
-                    if requeue and state.status == "in_progress":  # its agent died with the node
+                    if (
+                        requeue and state.status == TaskStatus.IN_PROGRESS
+                    ):  # its agent died with the node
                         self._commit(
                             state,
                             decide.agent_lost(state, "node restarted"),
@@ -203,7 +205,7 @@ class TaskManager(SupervisedActor):
         for event in events:
             state = decide.evolve(state, event)
         assert state is not None
-        if state.status in decide.TERMINAL:
+        if state.status.finished:
             if not new:
                 self._count(state, -1)
             self.tasks.pop(state.task_id, None)  # finished tasks take no more commands
@@ -273,5 +275,5 @@ class TaskManager(SupervisedActor):
         state: TaskState | None = None
         for event in await self.store.read_stream(task_id):
             state = decide.evolve(state, event.data)
-        if state is not None and state.status not in decide.TERMINAL:
+        if state is not None and not state.status.finished:
             self.me.tell(state)

@@ -21,10 +21,10 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from amas.cli.common import add_data_dir, data_paths
 from amas.runtime.settings import setting
 from events.envelope import decode_event
+from events.vocabulary import FINISHED, TaskStatus
 
 DEFAULT_API = "http://127.0.0.1:8000/api/v1"
 DEFAULT_NATS = "nats://127.0.0.1:4222"
-TERMINAL = {"completed", "failed", "cancelled"}
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -164,24 +164,24 @@ async def _watch(args: argparse.Namespace) -> int:
             console=Console(stderr=True),
         ) as bar:
             line = bar.add_task(f"{args.task_id} {status}", total=100, completed=percent)
-            while status not in TERMINAL:
+            while status not in FINISHED:
                 kind, progress, extra = await updates.get()
                 status = {
-                    "task.created": "queued",
-                    "task.started": "in_progress",
-                    "task.progress": "in_progress",
-                    "task.requeued": "queued",
+                    "task.created": TaskStatus.QUEUED,
+                    "task.started": TaskStatus.IN_PROGRESS,
+                    "task.progress": TaskStatus.IN_PROGRESS,
+                    "task.requeued": TaskStatus.QUEUED,
                 }.get(kind, kind.removeprefix("task."))
                 if progress >= 0:
                     percent = progress
                 if kind == "task.started":
                     percent = 0
                 label = f"{args.task_id} {status}"
-                if extra.get("reason") and status == "failed":
+                if extra.get("reason") and status == TaskStatus.FAILED:
                     label += f" ({extra['reason']})"
                 bar.update(line, description=label, completed=percent)
         print(status)
-        return 0 if status == "completed" else 1
+        return 0 if status == TaskStatus.COMPLETED else 1
     finally:
         await nc.close()
 

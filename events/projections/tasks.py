@@ -16,6 +16,7 @@ from events.types import (
     TaskRequeued,
     TaskStarted,
 )
+from events.vocabulary import TaskStatus
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -137,7 +138,7 @@ class TasksProjection(RowProjection):
             return {
                 "task_id": data.task_id,
                 "task_type": data.task_type,
-                "status": "queued",
+                "status": TaskStatus.QUEUED,
                 "priority": data.priority,
                 "progress": 0,
                 "parameters": data.parameters,
@@ -167,29 +168,33 @@ class TasksProjection(RowProjection):
         agents = row["agents"]
         match data:
             case TaskStarted(agent_id=agent_id, attempt=attempt):
-                row.update(status="in_progress", agent_id=agent_id, attempt=attempt, progress=0)
+                row.update(
+                    status=TaskStatus.IN_PROGRESS, agent_id=agent_id, attempt=attempt, progress=0
+                )
                 row["started_at"] = row["started_at"] or at
                 agents[agent_id] = {"status": "working", "progress": 0}
             case TaskProgressed(agent_id=agent_id, progress=progress):
                 row["progress"] = progress
                 agents[agent_id] = {"status": "working", "progress": progress}
             case TaskCompleted(agent_id=agent_id, result=result):
-                row.update(status="completed", progress=100, result=result, completed_at=at)
-                agents[agent_id] = {"status": "completed", "progress": 100}
+                row.update(
+                    status=TaskStatus.COMPLETED, progress=100, result=result, completed_at=at
+                )
+                agents[agent_id] = {"status": TaskStatus.COMPLETED, "progress": 100}
             case TaskFailed(agent_id=agent_id, reason=reason, error=error):
-                row.update(status="failed", reason=reason, error=error, completed_at=at)
+                row.update(status=TaskStatus.FAILED, reason=reason, error=error, completed_at=at)
                 if agent_id is not None:
                     agents[agent_id] = {
-                        "status": "failed",
+                        "status": TaskStatus.FAILED,
                         "progress": agents.get(agent_id, {}).get("progress", 0),
                     }
             case TaskCancelled(reason=reason):
-                row.update(status="cancelled", reason=reason, cancelled_at=at)
+                row.update(status=TaskStatus.CANCELLED, reason=reason, cancelled_at=at)
                 for state in agents.values():
                     if state["status"] == "working":
-                        state["status"] = "cancelled"
+                        state["status"] = TaskStatus.CANCELLED
             case TaskRequeued(attempt=attempt, reason=reason):
-                row.update(status="queued", attempt=attempt, reason=reason, progress=0)
+                row.update(status=TaskStatus.QUEUED, attempt=attempt, reason=reason, progress=0)
                 for state in agents.values():
                     if state["status"] == "working":
                         state["status"] = "abandoned"
