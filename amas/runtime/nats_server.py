@@ -20,13 +20,11 @@ import sys
 import time
 from pathlib import Path
 
+from amas.runtime.errors import NatsServerError
+
 CONFIG = Path(__file__).with_name("nats.conf")
 DEFAULT_PORT = 4222
 _READY_TIMEOUT = 15.0
-
-
-class NatsServerError(RuntimeError):
-    """The nats-server binary is missing or did not start."""
 
 
 def find_binary() -> str:

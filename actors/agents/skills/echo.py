@@ -11,14 +11,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from actors.errors import InvalidParameter
+
 _MAX_STEPS = 100
 _MAX_DELAY = 3600.0
-
-
-class InvalidParameter(ValueError):
-    def __init__(self, name: str, reason: str) -> None:
-        super().__init__(f"parameter {name!r}: {reason}")
-        self.name = name
 
 
 def _number(parameters: dict[str, Any], name: str, default: float, high: float) -> float:
