@@ -75,7 +75,9 @@ def test_the_check_names_an_import_that_runs_back_up(tmp_path: Path) -> None:
         (tmp_path / package).mkdir()
         (tmp_path / package / "__init__.py").write_text("")
     (tmp_path / "events" / "store.py").write_text("import json\n\nfrom actors.fleet import Fleet\n")
-    (tmp_path / "actors" / "fleet.py").write_text("from events.store import x\nfrom ..api import y\n")
+    (tmp_path / "actors" / "fleet.py").write_text(
+        "from events.store import x\nfrom ..api import y\n"
+    )
     (tmp_path / "api" / "routes.py").write_text("def f():\n    from amas.runtime import node\n")
     (tmp_path / "amas" / "cli.py").write_text("import actors, api, events\n")
     assert back_up_imports(tmp_path) == [

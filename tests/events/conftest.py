@@ -6,9 +6,6 @@
     store           a SQLiteEventStore on events_db
     projections_db  tmp_path / "projections.db"
     runner          a ProjectionRunner with TasksProjection on projections_db, not started
-    data_dir        tmp_path / "data", a data folder for the `amas` commands
-    written         the events of LOG_TASKS task lifecycles written to data_dir's log
-                    (verified, the store closed again)
 
 Modules import the `events` sub-modules, never the `events` package itself: this folder
 is a package called `events` too (tests/ has no __init__.py), so under pytest's default
@@ -23,12 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from events.envelope import Event, EventRegistry, registry
+from events.envelope import EventRegistry, registry
 from events.projections import ProjectionRunner, TasksProjection
 from events.store import SQLiteEventStore
-from events.verify import verify_log
 
-from .support import LOG_TASKS, WAIT, OpenStore, append_task_mix, close_store
+from .support import WAIT, OpenStore, close_store
 
 
 @pytest.fixture
@@ -76,23 +72,3 @@ async def runner(store: SQLiteEventStore, projections_db: Path) -> AsyncIterator
     finally:
         async with asyncio.timeout(WAIT):
             await runner.close()
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def written(data_dir: Path) -> list[Event]:
-    return asyncio.run(asyncio.wait_for(_fill(data_dir / "events.db"), WAIT * 4))
-
-
-async def _fill(events_db: Path) -> list[Event]:
-    store = await SQLiteEventStore.open(events_db)
-    try:
-        head = await append_task_mix(store, tasks=LOG_TASKS)
-        assert (await verify_log(store)).ok
-        return await store.read_all(1, head)
-    finally:
-        await close_store(store)

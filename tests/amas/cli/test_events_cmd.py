@@ -6,9 +6,8 @@ import subprocess
 from pathlib import Path
 
 from events.envelope import Event, decode_event
+from tests.events.support import LOG_TASKS, execute, query
 from tests.served import run_cli
-
-from .support import LOG_TASKS, execute, query
 
 
 def amas(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

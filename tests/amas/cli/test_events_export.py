@@ -20,9 +20,8 @@ from events.envelope import Event, encode_event
 from events.projections import ProjectionRunner, all_projections
 from events.store import SQLiteEventStore
 from events.store.chain import GENESIS, canonical_bytes
+from tests.events.support import WAIT, close_store, query
 from tests.served import run_cli
-
-from .support import WAIT, close_store, query
 
 PROJECTION_TABLES = ("tasks", "agents", "api_keys")
 

@@ -12,8 +12,8 @@ from amas.runtime.node import Node, NodeConfig
 from api.auth.limits import Gcra, RateLimiter
 from api.settings import EdgeSettings
 from events.keys import TIERS, Principal
+from tests.api.support import as_key, assert_envelope, make_key
 from tests.conftest import ADMIN_KEY, serving
-from tests.edge.support import as_key, assert_envelope, make_key
 
 # -- the arithmetic, with the clock in our hands ---------------------------------------
 

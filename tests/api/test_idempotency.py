@@ -8,8 +8,8 @@ import asyncio
 import httpx
 
 from amas.runtime.node import Node, NodeConfig
+from tests.api.support import as_key, assert_envelope, make_key
 from tests.conftest import serving
-from tests.edge.support import as_key, assert_envelope, make_key
 
 TASK = {"task_type": "echo", "parameters": {"message": "once"}, "priority": "high"}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.edge.support import files_containing
+from tests.api.support import files_containing
 from tests.served import clean_env, run_cli, serve_process, wait_until
 
 _BANNER_KEY = re.compile(r"^\s+key\s+(amas_\S+)$", re.MULTILINE)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.served import clean_env
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TIMEOUT = 300.0
 """An upper bound for a run that takes well under a minute; never a measure of speed."""
 

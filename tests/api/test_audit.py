@@ -19,7 +19,7 @@ import pytest
 from amas.runtime.node import Node
 from events.envelope import encode_event
 from events.types import SystemAlerted
-from tests.edge.support import as_key, assert_envelope, keyless, make_key
+from tests.api.support import as_key, assert_envelope, keyless, make_key
 
 Tap = Callable[[str], Awaitable[Any]]
 WaitTask = Callable[..., Awaitable[dict[str, Any]]]

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from amas.runtime.node import Node
+from tests.api.support import as_key, assert_envelope, files_containing, keyless, make_key
 from tests.conftest import ADMIN_KEY
-from tests.edge.support import as_key, assert_envelope, files_containing, keyless, make_key
 
 GUARDED = [
     ("GET", "/tasks"),

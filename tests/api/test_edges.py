@@ -6,8 +6,8 @@ import httpx
 
 from amas.runtime.node import Node
 from api.settings import EdgeSettings
+from tests.api.support import assert_envelope, keyless
 from tests.conftest import serving
-from tests.edge.support import assert_envelope, keyless
 
 
 async def test_api_v0_is_gone_with_a_pointer_to_v1(api: httpx.AsyncClient) -> None:
