@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiosqlite
 from fastapi import APIRouter, Request
 
 from api.auth.scopes import ADMIN, READ
@@ -43,7 +44,7 @@ async def list_agents(request: Request) -> dict[str, Any]:
     }
 
 
-async def _agent_or_404(db: Any, agent_id: str) -> dict[str, Any]:
+async def _agent_or_404(db: aiosqlite.Connection, agent_id: str) -> dict[str, Any]:
     agent = await queries.get_agent(db, agent_id)
     if agent is None:
         raise ApiError(ErrorCode.NOT_FOUND, f"agent {agent_id!r} not found", {"agent_id": agent_id})

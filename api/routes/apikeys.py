@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import aiosqlite
 from fastapi import APIRouter, Request
 
 from api import idempotency
@@ -41,7 +42,7 @@ def _utc(moment: datetime | None) -> str | None:
     return iso_seconds(moment) if moment else None
 
 
-async def _key_or_404(db: Any, key_id: str) -> dict[str, Any]:
+async def _key_or_404(db: aiosqlite.Connection, key_id: str) -> dict[str, Any]:
     row = await queries.get_key(db, key_id)
     if row is None:
         raise ApiError(ErrorCode.NOT_FOUND, f"API key {key_id!r} not found", {"key_id": key_id})
