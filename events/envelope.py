@@ -15,7 +15,6 @@ from typing import Any, ClassVar, Union
 
 import msgspec
 
-from events.clock import utc_from_micros as utc_from_micros  # TODO(merge): import from clock
 from events.errors import EventDecodeError, UnknownEventType
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]

@@ -6,7 +6,8 @@
      ├── EventDecodeError        stored bytes that do not decode as their type
      ├── StoreClosedError        the store was closed while a call was pending
      ├── StoreWriteError         the database refused a commit (disk full, I/O error ...)
-     └── ProjectionTimeoutError  a projection did not reach a position in time (also TimeoutError)
+     ├── ProjectionError         a projection could not be rebuilt or dropped
+ └── ProjectionTimeoutError  a projection did not reach a position in time (also TimeoutError)
 
 Driver (sqlite3) errors are translated into these in one place: the store's writer.
 """
@@ -50,6 +51,13 @@ class StoreClosedError(EventsError):
 class StoreWriteError(EventsError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"the event store could not commit: {reason}")
+        self.reason = reason
+
+
+class ProjectionError(EventsError):
+    def __init__(self, projections: str, reason: str) -> None:
+        super().__init__(f"projections {projections}: {reason}")
+        self.projections = projections
         self.reason = reason
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import msgspec
 
+from events.store.base import EventStore
 from events.store.chain import GENESIS, canonical_bytes
-from events.store.sqlite import SQLiteEventStore
 
 _BATCH = 10_000
 
@@ -23,7 +23,7 @@ class VerifyResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def verify_log(
-    store: SQLiteEventStore, progress: Callable[[int], Any] | None = None
+    store: EventStore, progress: Callable[[int], Any] | None = None
 ) -> VerifyResult:
     previous, expected, checked = GENESIS, 1, 0
     while True:

@@ -17,8 +17,7 @@ from amas.cli.common import add_data_dir, data_paths
 from amas.cli.task_cmd import register_events_sub
 from events.envelope import Event, encode_event
 from events.projections import ProjectionRunner, all_projections
-from events.store import SQLiteEventStore
-from events.store.sqlite import LogFilter
+from events.store import LogFilter, SQLiteEventStore
 from events.verify import verify_log
 
 _POLL_SECONDS = 0.2

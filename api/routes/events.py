@@ -16,7 +16,7 @@ from api.auth.scopes import ADMIN
 from api.deps import port_of
 from events.clock import micros
 from events.queries import events as queries
-from events.store.sqlite import LogFilter  # TODO(merge): from events.store
+from events.store import LogFilter
 
 router = APIRouter(prefix="/events", tags=["events"], dependencies=[ADMIN])
 

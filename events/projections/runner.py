@@ -1,22 +1,23 @@
-"""Runs projections: catch up from each checkpoint, then follow the log live."""
+"""Runs projections: catch up from each checkpoint, then follow the log live.
+
+Read-your-writes waits are in `waiters`, the refold from the whole log in `rebuild`.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
-import heapq
-import itertools
 import logging
 import sqlite3
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from events.db_thread import DbThread
 from events.envelope import Event
-from events.errors import ProjectionTimeoutError, StoreClosedError
-from events.projections.base import Projection, Row, RowProjection, from_cache, remember
+from events.errors import ProjectionError, StoreClosedError
+from events.projections.base import Projection, RowProjection
+from events.projections.rebuild import SET_CHECKPOINT, refold
+from events.projections.waiters import PositionWaiters
 from events.store.base import EventStore
 
 log = logging.getLogger(__name__)
@@ -28,9 +29,6 @@ CREATE TABLE IF NOT EXISTS projection_checkpoints (
     position INTEGER NOT NULL
 );
 """
-_REBUILD_BATCH = 5000
-_ROW_CACHE = 20_000
-_SET_CHECKPOINT = "UPDATE projection_checkpoints SET position = ? WHERE name = ?"
 
 
 _PRAGMAS = (
@@ -47,19 +45,6 @@ Work = list[tuple[Projection, Sequence[Event], int]]
 """Per projection: its events of a batch, and the position the batch ends at."""
 
 
-def _write(db: sqlite3.Connection, statements: list[tuple[str, Any]]) -> None:
-    """One transaction: a rebuild batch's rows and checkpoints."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        for sql, params in statements:
-            db.execute(sql, params)
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-
-
 def _apply_batch(db: sqlite3.Connection, work: Work) -> dict[str, Exception]:
     """One transaction for every projection's share of a batch, checkpoints included;
     runs on the database's thread. A projection that raises is rolled back to its
@@ -73,7 +58,7 @@ def _apply_batch(db: sqlite3.Connection, work: Work) -> dict[str, Exception]:
                 db.execute("SAVEPOINT projection")
             try:
                 projection.apply(db, events)
-                db.execute(_SET_CHECKPOINT, (last, projection.name))
+                db.execute(SET_CHECKPOINT, (last, projection.name))
             except Exception as e:
                 if not isolate:
                     raise
@@ -107,9 +92,7 @@ class ProjectionRunner:
         self._positions: dict[str, int] = {}
         self._persisted: dict[str, int] = {}
         self._advanced = asyncio.Event()
-        self._waiters: dict[str | None, list[tuple[int, int, asyncio.Future[None]]]] = {}
-        """Read-your-writes waits per projection (None: all), a heap by position."""
-        self._waiter_seq = itertools.count()
+        self._waiters = PositionWaiters(self.position)
         self._tasks: set[asyncio.Task[None]] = set()
         self.errors: dict[str, str] = {}
 
@@ -246,28 +229,13 @@ class ProjectionRunner:
                 self.errors.pop(name, None)
         advanced, self._advanced = self._advanced, asyncio.Event()
         advanced.set()
-        self._wake_waiters()
+        self._waiters.wake()
         return set(failed)
-
-    def _wake_waiters(self) -> None:
-        """Resolve the waits whose position has been reached, and only those: with many
-        requests waiting, waking every one on every batch cost more than the batches."""
-        for name, heap in self._waiters.items():
-            if not heap:
-                continue
-            reached = self.position(name)
-            while heap and heap[0][0] <= reached:
-                waiter = heapq.heappop(heap)[2]
-                if not waiter.done():
-                    waiter.set_result(None)
 
     async def _persist_skipped(self) -> None:
         for name, position in self._positions.items():
             if position != self._persisted.get(name):
-                await self._db.execute(
-                    "UPDATE projection_checkpoints SET position = ? WHERE name = ?",
-                    (position, name),
-                )
+                await self._db.execute(SET_CHECKPOINT, (position, name))
                 self._persisted[name] = position
 
     # -- read-your-writes -------------------------------------------------------------
@@ -280,19 +248,7 @@ class ProjectionRunner:
 
     async def wait_for(self, position: int, timeout: float = 5.0, name: str | None = None) -> None:
         """Return once `name` (or every projection) has applied `position`."""
-        if self.position(name) >= position:
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(
-            self._waiters.setdefault(name, []), (position, next(self._waiter_seq), waiter)
-        )
-        try:
-            async with asyncio.timeout(timeout):
-                await waiter
-        except TimeoutError:
-            raise ProjectionTimeoutError(
-                name or "all", position, self.position(name), timeout
-            ) from None
+        await self._waiters.wait_for(position, timeout, name)
 
     # -- rebuilding -------------------------------------------------------------------
 
@@ -312,121 +268,34 @@ class ProjectionRunner:
             await self._drop(projection)
             await self._db.executescript(projection.schema())
             self._positions[projection.name] = 0
-        # A rebuild makes and drops millions of objects none of which form cycles; the
-        # collector's passes over them cost as much as the decoding.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            replay = getattr(self._store, "replay", None)
-            if replay is not None:
-                read = await self._rebuild_fast(chosen, until, progress, replay)
-            else:
-                read = await self._rebuild_slow(chosen, until, progress)
-        finally:
-            if collecting:
-                gc.enable()
+
+        def reached(last: int) -> None:
+            for projection in chosen:
+                self._positions[projection.name] = last
+
+        read, last = await refold(
+            self._store, self._db, chosen, until, progress, self._apply_or_raise, reached
+        )
         for projection in chosen:
+            if isinstance(projection, RowProjection):
+                self._persisted[projection.name] = last  # written with its rows
             for index in projection.indexes:
                 await self._db.execute(index)
         await self._persist_skipped()
-        return read
-
-    async def _rebuild_slow(
-        self, chosen: list[Projection], until: int | None, progress: Callable[[int], Any] | None
-    ) -> int:
-        read, position = 0, 1
-        reading = asyncio.create_task(self._read_upto(position, until))
-        while batch := await reading:
-            position = batch[-1].position + 1
-            # Read the next batch while this one is folded and written.
-            reading = asyncio.create_task(self._read_upto(position, until))
-            await self._apply_or_raise(chosen, batch)
-            read += len(batch)
-            if progress is not None:
-                progress(len(batch))
-        return read
-
-    async def _rebuild_fast(
-        self,
-        chosen: list[Projection],
-        until: int | None,
-        progress: Callable[[int], Any] | None,
-        replay: Callable[..., AsyncGenerator[tuple[int, list[Event]], None]],
-    ) -> int:
-        """Three stages at once: the store's thread reads batch n+1, this thread folds
-        batch n in memory, the database's thread commits batch n-1 with every
-        projection's checkpoint. Row projections keep the rows of recent batches, so a
-        row is read back from the database only when its last change is long past."""
-        rowed = [p for p in chosen if isinstance(p, RowProjection)]
-        others = [p for p in chosen if not isinstance(p, RowProjection)]
-        wanted: set[str] | None = set()
-        for projection in chosen:
-            if projection.event_types is None or wanted is None:
-                wanted = None
-            else:
-                wanted |= projection.event_types
-        writing: asyncio.Future[None] | None = None
-        caches: dict[str, dict[str, Row | None]] = {p.name: {} for p in rowed}
-        read, previous = 0, 0
-        try:
-            async with contextlib.aclosing(replay(1, until, wanted, _REBUILD_BATCH)) as batches:
-                async for last, events in batches:
-                    statements: list[tuple[str, Any]] = []
-                    for projection in rowed:
-                        types = projection.event_types
-                        relevant = (
-                            events if types is None else [e for e in events if e.type in types]
-                        )
-                        keyed, keys, created = projection.keyed(relevant)
-                        cache = caches[projection.name]
-                        rows, missing = from_cache(cache, keys - created)
-                        if missing:  # written by an earlier batch: let that commit first
-                            if writing is not None:
-                                await writing
-                                writing = None
-                            rows.update(await self._db.run(projection.load_rows, missing))
-                        changed = projection.fold_all(rows, keyed, keys)
-                        statements += projection.writes(changed)
-                        remember(cache, changed, _ROW_CACHE)
-                    for projection in rowed:
-                        statements.append((_SET_CHECKPOINT, (last, projection.name)))
-                    if writing is not None:
-                        await writing
-                    writing = asyncio.ensure_future(self._db.run(_write, statements))
-                    if others and events:
-                        await self._apply_or_raise(others, events)
-                    for projection in chosen:
-                        self._positions[projection.name] = last
-                    read += last - previous
-                    if progress is not None:
-                        progress(last - previous)
-                    previous = last
-            if writing is not None:
-                await writing
-                writing = None
-            for projection in rowed:
-                self._persisted[projection.name] = previous
-        finally:
-            if writing is not None:
-                await asyncio.gather(writing, return_exceptions=True)
         return read
 
     async def _apply_or_raise(self, group: Sequence[Projection], batch: Sequence[Event]) -> None:
         failed = await self._apply(group, batch)
         if failed:
             names = ", ".join(sorted(failed))
-            raise RuntimeError(f"projections {names} failed: {self.errors[min(failed)]}")
-
-    async def _read_upto(self, position: int, until: int | None) -> list[Event]:
-        limit = _REBUILD_BATCH if until is None else min(_REBUILD_BATCH, until - position + 1)
-        return await self._store.read_all(position, limit) if limit > 0 else []
+            raise ProjectionError(names, f"failed: {self.errors[min(failed)]}")
 
     async def _drop(self, projection: Projection) -> None:
         for table in projection.tables:
             try:
                 await self._db.execute(f"DROP TABLE IF EXISTS {table}")
             except sqlite3.Error as e:
-                raise RuntimeError(f"cannot drop {table} of {projection.name}: {e}") from e
+                raise ProjectionError(projection.name, f"cannot drop {table}: {e}") from e
         await self._db.execute(
             "UPDATE projection_checkpoints SET position = 0, version = ? WHERE name = ?",
             (projection.version, projection.name),

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from events.store import EventStore
-from events.store.sqlite import LogFilter  # TODO(merge): from events.store
+from events.store import EventStore, LogFilter
 
 SCAN_WINDOW = 100_000
 """Positions one page looks at, at most: a filter that matches little answers with fewer

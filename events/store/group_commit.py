@@ -36,8 +36,6 @@ from events.store.schema import INSERT_BATCH
 
 log = logging.getLogger(__name__)
 
-Row = tuple[int, str, str, int, str, int, int, bytes, bytes, str]
-
 EMPTY_META = Meta()
 _encode = msgspec.json.Encoder().encode
 EMPTY_META_BYTES = _encode(EMPTY_META)

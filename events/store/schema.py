@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from events.store.base import STORED_FIELDS
+
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     # FULL: a commit returns only once the WAL is fsynced; append() promises durability.
@@ -42,7 +44,9 @@ BEGIN
 END;
 """
 
-COLUMNS = "position, event_id, stream, version, type, schema, ts, data, meta, hash"
+COLUMNS = ", ".join(STORED_FIELDS)
+"""The table's columns are the contract's stored fields, in their order (a test holds
+the DDL above to them)."""
 
 # A whole group commit is this one statement, so it is one transaction and the
 # database thread takes the GIL back once per batch instead of once per row (with

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import random
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from events.envelope import EventData, Meta
-from events.store import ANY_VERSION, NO_STREAM, SQLiteEventStore
+import pytest
+
+from events.envelope import EventData, EventRegistry, Meta, registry
+from events.store import ANY_VERSION, NO_STREAM, EventStore, SQLiteEventStore
 from events.types import (
     AgentConfigured,
     AgentErrored,
@@ -182,3 +185,22 @@ async def append_task_mix(store: SQLiteEventStore, tasks: int = 40, seed: int = 
             await asyncio.gather(*appends)
         queues = [(stream, pending) for stream, pending in queues if pending]
     return store.head
+
+
+class StoreUnderTest(abc.ABC):
+    """How a backend's test class opens and closes its store."""
+
+    @abc.abstractmethod
+    async def open_store(self, tmp_path: Path, event_registry: EventRegistry) -> EventStore:
+        """A new, empty store holding its data under tmp_path."""
+
+    @abc.abstractmethod
+    async def close_store(self, store: EventStore) -> None: ...
+
+    @pytest.fixture
+    async def store(self, tmp_path: Path) -> AsyncIterator[EventStore]:
+        store = await self.open_store(tmp_path, registry)
+        try:
+            yield store
+        finally:
+            await self.close_store(store)

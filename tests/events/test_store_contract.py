@@ -1,25 +1,25 @@
 """What every EventStore promises, as one abstract test case run against each backend.
 
-A backend's test class subclasses EventStoreContract and says how to open and close its
-store; the contract's tests then run against it unchanged (SQLite today, JetStream later).
+A backend's test class subclasses EventStoreContract and AuditReadsContract
+(test_store_audit_contract.py) and says how to open and close its store; the contract's
+tests then run against it unchanged (SQLite today, JetStream later).
 """
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from events.envelope import EventData, EventRegistry, Meta, registry
+from events.envelope import EventData, EventRegistry, Meta
 from events.errors import ConcurrencyError, StoreClosedError, UnknownEventType
 from events.store import ANY_VERSION, NO_STREAM, AppendResult, EventStore, SQLiteEventStore
 from events.types import TaskCompleted, TaskCreated, TaskProgressed, TaskStarted
 
-from .support import close_store
+from .support import StoreUnderTest, close_store
+from .test_store_audit_contract import AuditReadsContract
 
 
 def created(task_id: str) -> TaskCreated:
@@ -36,22 +36,7 @@ class NotAnEvent(EventData, frozen=True, kw_only=True):
     value: int = 0
 
 
-class EventStoreContract(abc.ABC):
-    @abc.abstractmethod
-    async def open_store(self, tmp_path: Path, event_registry: EventRegistry) -> EventStore:
-        """A new, empty store holding its data under tmp_path."""
-
-    @abc.abstractmethod
-    async def close_store(self, store: EventStore) -> None: ...
-
-    @pytest.fixture
-    async def store(self, tmp_path: Path) -> AsyncIterator[EventStore]:
-        store = await self.open_store(tmp_path, registry)
-        try:
-            yield store
-        finally:
-            await self.close_store(store)
-
+class EventStoreContract(StoreUnderTest):
     # -- append -----------------------------------------------------------------------
 
     async def test_append_returns_the_streams_new_version_and_the_positions_it_took(
@@ -335,7 +320,7 @@ class EventStoreContract(abc.ABC):
         assert sorted(r.first_position for r in results) == list(range(1, 51))
 
 
-class TestSQLiteEventStore(EventStoreContract):
+class TestSQLiteEventStore(EventStoreContract, AuditReadsContract):
     async def open_store(self, tmp_path: Path, event_registry: EventRegistry) -> EventStore:
         return await SQLiteEventStore.open(tmp_path / "contract.db", event_registry)
 
