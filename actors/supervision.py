@@ -103,15 +103,23 @@ class Child:
 class _Inbox(Protocol):
     def empty(self) -> bool: ...
     def get(self) -> Any: ...
+    def put(self, item: Any) -> None: ...
 
 
 def _left_in_inbox(inbox: _Inbox) -> list[Any]:
-    """Tells still queued behind the message that crashed an actor (asks get an error)."""
+    """Takes the tells still queued behind the message that crashed an actor, for the
+    next instance. Asks and stops go back in the inbox, where pykka's teardown answers
+    them as it would any actor's (ActorDeadError, and True for a stop)."""
     left: list[Any] = []
+    answered_by_pykka: list[Any] = []
     while not inbox.empty():
         envelope = inbox.get()
         if envelope.reply_to is None and not isinstance(envelope.message, _ActorStop):
             left.append(envelope.message)
+        else:
+            answered_by_pykka.append(envelope)
+    for envelope in answered_by_pykka:
+        inbox.put(envelope)
     return left
 
 

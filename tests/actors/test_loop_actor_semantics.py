@@ -345,13 +345,6 @@ async def test_a_stop_queued_behind_a_crash_does_not_stop_the_restarted_child() 
         await asyncio.to_thread(supervisor.stop_all)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pykka.Timeout,
-    reason="supervision._left_in_inbox takes the asks and stops queued behind a crash out of "
-    "the inbox and answers none of them, so their callers wait forever; pykka answers an ask "
-    "ActorDeadError and a stop True",
-)
 async def test_asks_and_stops_queued_behind_a_crash_are_answered_as_pykka_answers_them() -> None:
     supervisor = Supervisor(LoopBridge(asyncio.get_running_loop()), backoff=0.01)
     starts: queue.Queue[str] = queue.Queue()
