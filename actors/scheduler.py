@@ -26,10 +26,12 @@ import msgspec
 from actors.io import LoopBridge
 from actors.supervision import SupervisedActor, Supervisor
 from events.commands import Work, command_encoder, work_subject
+from events.vocabulary import Priority
 
 log = logging.getLogger(__name__)
 
-RANK = {"critical": 0, "high": 1, "normal": 2, "low": 3}
+RANK: dict[str, int] = {priority: priority.rank for priority in Priority}
+"""Priority.rank by the priority's text, as a command carries it."""
 
 Send = Callable[[str, bytes], None]
 """Publish without waiting (Bus.send_soon): hand-outs are fire and forget."""

@@ -17,6 +17,14 @@ class Priority(StrEnum):
     HIGH = "high"
     CRITICAL = "critical"
 
+    @property
+    def rank(self) -> int:
+        """Scheduling order: 0 goes first."""
+        return _RANK[self]
+
+
+_RANK = {Priority.CRITICAL: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
+
 
 class TaskStatus(StrEnum):
     QUEUED = "queued"

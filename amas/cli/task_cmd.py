@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from amas.cli.common import add_data_dir, data_paths
 from amas.runtime.settings import setting
 from events.envelope import decode_event
-from events.vocabulary import FINISHED, TaskStatus
+from events.vocabulary import FINISHED, Priority, TaskStatus
 
 DEFAULT_API = "http://127.0.0.1:8000/api/v1"
 DEFAULT_NATS = "nats://127.0.0.1:4222"
@@ -42,7 +42,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="a parameter (VALUE is parsed as JSON when it can be)",
     )
     submit.add_argument(
-        "--priority", default="normal", choices=["low", "normal", "high", "critical"]
+        "--priority", default=Priority.NORMAL.value, choices=[p.value for p in Priority]
     )
     submit.add_argument("--watch", action="store_true", help="then follow it to the end")
     _add_endpoints(submit)
