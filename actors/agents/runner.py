@@ -32,6 +32,7 @@ from events.commands import (
     Work,
     command_encoder,
 )
+from events.vocabulary import ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ class WorkRunner:
             except BusUnavailable as e:
                 log.info("%s: %s; asking again in %.1f s", subject, e.reason, delay)
             else:
-                if reply.code != "SERVICE_UNAVAILABLE":
+                if reply.code != ErrorCode.SERVICE_UNAVAILABLE:
                     return reply
                 log.info("%s: %s; asking again in %.1f s", subject, reply.message, delay)
             await asyncio.sleep(delay)
