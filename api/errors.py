@@ -42,6 +42,8 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.SERVICE_UNAVAILABLE: 503,
 }
 _CODE_BY_STATUS = {status: code for code, status in STATUS_BY_CODE.items()}
+UNMAPPED_CODE = "HTTP_ERROR"
+"""The code of an HTTP error whose status has none of its own."""
 
 
 class ApiError(Exception):
@@ -160,7 +162,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _CODE_BY_STATUS.get(exc.status_code, "HTTP_ERROR")
+        code = _CODE_BY_STATUS.get(exc.status_code, UNMAPPED_CODE)
         message = exc.detail if isinstance(exc.detail, str) else code
         if exc.status_code == 404 and message == "Not Found":
             message = f"no such endpoint: {request.method} {request.url.path}"

@@ -28,7 +28,11 @@ from events.queries import agents as agent_queries
 from events.queries import tasks as queries
 from events.vocabulary import ErrorCode, Priority, TaskStatus
 
-router = APIRouter(prefix="/tasks", tags=["tasks"])
+router = APIRouter(
+    prefix="/tasks",
+    tags=["tasks"],
+    responses={503: {"description": "SERVICE_UNAVAILABLE: the read model did not catch up"}},
+)
 
 _READ_YOUR_WRITES_TIMEOUT = 5.0
 
