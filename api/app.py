@@ -6,16 +6,13 @@ keys, rate limits), the body size limit; then routing and the routers.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import errors
-from api.auth.scopes import KEY_SCHEME, SECURITY_SCHEMES
+from api import errors, openapi
 from api.idempotency import FirstAnswers
 from api.middleware.body_limit import BodyLimitMiddleware
-from api.middleware.guard import OPEN_PATHS, GuardMiddleware
+from api.middleware.guard import GuardMiddleware
 from api.middleware.request_id import RequestIdMiddleware
 from api.port import NodePort
 from api.routes import agents, apikeys, events, health, system, tasks
@@ -71,22 +68,5 @@ def create_app(port: NodePort, settings: EdgeSettings) -> FastAPI:
             expose_headers=_EXPOSED,
         )
     app.add_middleware(RequestIdMiddleware)
-    _document_keys(app)
+    openapi.install(app)
     return app
-
-
-def _document_keys(app: FastAPI) -> None:
-    """Every operation but the open ones takes an X-API-Key, in the OpenAPI document."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
-            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
-            for path, operations in schema.get("paths", {}).items():
-                if path not in OPEN_PATHS:
-                    for operation in operations.values():
-                        operation["security"] = [{KEY_SCHEME: []}]
-        return app.openapi_schema or build()
-
-    app.openapi = openapi  # type: ignore[method-assign]

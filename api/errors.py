@@ -10,7 +10,10 @@ anything else                                500 INTERNAL_ERROR (logged)
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import reprlib
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -41,7 +44,10 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
 }
-_CODE_BY_STATUS = {status: code for code, status in STATUS_BY_CODE.items()}
+_CODE_BY_STATUS = {status: code for code, status in reversed(STATUS_BY_CODE.items())}
+"""A status's code; where codes share a status (400), the first listed."""
+UNMAPPED_CODE = "HTTP_ERROR"
+"""The code of an HTTP error whose status has none of its own."""
 
 
 class ApiError(Exception):
@@ -111,13 +117,37 @@ def error_response(
     headers = dict(headers or {})
     if request_id:
         headers["X-Request-ID"] = request_id
-    return JSONResponse(body, status_code=status, headers=headers)
+    return EnvelopeResponse(body, status_code=status, headers=headers)
 
 
-def _plain(value: Any) -> Any:
-    """Echo what the client sent in a form JSON can carry (a raw body arrives as bytes)."""
-    if isinstance(value, bytes):
+class EnvelopeResponse(JSONResponse):
+    """JSON in ASCII: what a client sent, echoed in an error, may hold a lone surrogate
+    (JSON's \\u escapes can spell one), which has no UTF-8 but does have an escape."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(
+            content, ensure_ascii=True, allow_nan=False, separators=(",", ":")
+        ).encode()
+
+
+_ECHO_DEPTH = 8
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """Echo what the client sent in a form JSON can carry, nested at most _ECHO_DEPTH deep
+    (a body may nest as deep as the parser allows; the renderer's recursion may not)."""
+    if isinstance(value, bytes):  # a raw body
         return value[:200].decode("utf-8", errors="replace")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no NaN or infinity; Python's parser reads them
+    if value is None or isinstance(value, str | int | float):
+        return value
+    if depth >= _ECHO_DEPTH:
+        return reprlib.repr(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, depth + 1) for v in value]
     try:
         return jsonable_encoder(value)
     except (TypeError, ValueError):
@@ -160,7 +190,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _CODE_BY_STATUS.get(exc.status_code, "HTTP_ERROR")
+        code = _CODE_BY_STATUS.get(exc.status_code, UNMAPPED_CODE)
         message = exc.detail if isinstance(exc.detail, str) else code
         if exc.status_code == 404 and message == "Not Found":
             message = f"no such endpoint: {request.method} {request.url.path}"

@@ -2,16 +2,103 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from events.clock import utc
 from events.vocabulary import Priority
 
+LARGEST_INTEGER = 2**63 - 1
+"""The largest integer the node carries (msgspec on NATS and in the log, SQLite): 64 bits,
+signed. Larger ones are refused at the edge, in bodies and in query parameters alike."""
+_INTEGERS = range(-LARGEST_INTEGER - 1, LARGEST_INTEGER + 1)
 
-class SubmitTaskBody(BaseModel):
+
+def uncarried(value: Any) -> tuple[str, str] | None:
+    """Where and why decoded JSON holds what the node cannot carry, or None: an integer
+    beyond 64 bits, a float that is not finite (Python reads NaN, Infinity and 1e400), a
+    string that is not text (a lone surrogate, which a \\u escape can spell). Iterative:
+    the JSON may nest as deep as the parser allows."""
+    pending: list[tuple[str, Any]] = [("", value)]
+    while pending:
+        where, item = pending.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                shown = key if _is_text(key) else _escaped(key)
+                path = f"{where}.{shown}" if where else shown
+                if shown is not key:
+                    return path, "a key that is not UTF-8 text (a lone surrogate)"
+                pending.append((path, inner))
+        elif isinstance(item, list):
+            pending.extend((f"{where}[{i}]", inner) for i, inner in enumerate(item))
+        elif isinstance(item, bool):
+            continue
+        elif isinstance(item, int) and item not in _INTEGERS:
+            return where, "an integer beyond 64 bits"
+        elif isinstance(item, float) and not math.isfinite(item):
+            return where, "not a finite number"
+        elif isinstance(item, str) and not _is_text(item):
+            return where, "not UTF-8 text (a lone surrogate)"
+    return None
+
+
+def _is_text(value: str) -> bool:
+    if value.isascii():
+        return True
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _escaped(value: str) -> str:
+    """`value` with its surrogates as escapes: pydantic's errors hold only UTF-8."""
+    return value.encode("utf-8", "backslashreplace").decode()
+
+
+class Body(BaseModel):
+    """A request body: what pydantic checks, and only what the node can carry."""
+
     model_config = ConfigDict(extra="forbid")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _carried(cls, data: Any) -> Any:
+        problem = uncarried(data)
+        if problem is not None:
+            where, why = problem
+            raise PydanticCustomError(
+                "uncarried", "{where}: {why}", {"where": where or "body", "why": why}
+            )
+        return data
+
+
+def _exists_in_utc(moment: datetime) -> datetime:
+    try:
+        return utc(moment)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+        raise ValueError("out of range once in UTC") from None
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_exists_in_utc)]
+"""An ISO 8601 time, in UTC once validated; naive means UTC."""
+AwareUtcDatetime = Annotated[AwareDatetime, AfterValidator(_exists_in_utc)]
+
+
+class SubmitTaskBody(Body):
     task_type: str = Field(min_length=1, max_length=100, examples=["echo"])
     parameters: dict[str, Any] = Field(default_factory=dict, examples=[{"message": "hi"}])
     priority: Priority = Priority.NORMAL
@@ -19,9 +106,7 @@ class SubmitTaskBody(BaseModel):
     max_attempts: int = Field(default=3, ge=1, le=10)
 
 
-class AgentConfigBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AgentConfigBody(Body):
     timeout: float | None = Field(default=None, gt=0, le=86_400)
     max_concurrent_tasks: int | None = Field(default=None, ge=1, le=1000)
     priority: Priority | None = None
@@ -31,21 +116,17 @@ Scope = Literal["read", "write", "admin"]
 TierName = Literal["free", "basic", "pro", "enterprise"]
 
 
-class CreateApiKeyBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CreateApiKeyBody(Body):
     name: str = Field(min_length=1, max_length=100, examples=["My App"])
     scopes: list[Scope] = Field(default=["read", "write"], min_length=1)
     tier: TierName = "free"
     owner: str | None = Field(default=None, max_length=200)
-    expires_at: AwareDatetime | None = Field(
+    expires_at: AwareUtcDatetime | None = Field(
         default=None, description="When the key stops working (UTC); none: never."
     )
 
 
-class RotateApiKeyBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    expires_at: AwareDatetime | None = Field(
+class RotateApiKeyBody(Body):
+    expires_at: AwareUtcDatetime | None = Field(
         default=None, description="A new expiry; none keeps the current one."
     )

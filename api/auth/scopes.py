@@ -14,33 +14,27 @@ from api.errors import ApiError
 from events.keys import Principal, Scope
 from events.vocabulary import ErrorCode
 
-KEY_SCHEME = "APIKeyHeader"
-SECURITY_SCHEMES = {
-    KEY_SCHEME: {
-        "type": "apiKey",
-        "in": "header",
-        "name": "X-API-Key",
-        "description": "An AMAS API key (`amas api-key generate`).",
-    }
-}
-"""For the OpenAPI document (the "Authorize" button in /docs), added by api/app.py: a
-`Security(APIKeyHeader)` dependency would say the same at the cost of one more dependency
-to solve per request (FastAPI's dependency solving was ~16% of the node's loop on the
-HTTP path); the guard middleware checks the keys either way."""
 
+class Needs:
+    """The dependency `needs(scope)` adds; api/openapi.py finds it on a route to
+    document the route's 403."""
 
-def needs(scope: Scope) -> Any:
-    async def check(request: Request) -> Principal:
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    async def __call__(self, request: Request) -> Principal:
         principal: Principal = request.state.principal
-        if not principal.allows(scope):
+        if not principal.allows(self.scope):
             raise ApiError(
                 ErrorCode.FORBIDDEN,
-                f"this API key lacks the {scope!r} scope",
-                {"required": scope, "granted": sorted(principal.scopes)},
+                f"this API key lacks the {self.scope!r} scope",
+                {"required": self.scope, "granted": sorted(principal.scopes)},
             )
         return principal
 
-    return Depends(check)
+
+def needs(scope: Scope) -> Any:
+    return Depends(Needs(scope))
 
 
 READ = needs("read")

@@ -6,7 +6,6 @@ hash chain. Neither touches the projections.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -14,6 +13,7 @@ from fastapi.responses import Response
 
 from api.auth.scopes import ADMIN
 from api.deps import port_of
+from api.schemas import LARGEST_INTEGER, UtcDatetime
 from events.clock import micros
 from events.queries import events as queries
 from events.store import LogFilter
@@ -65,9 +65,11 @@ async def list_events(
             "repeat it for several",
         ),
     ] = None,
-    from_position: Annotated[int, Query(ge=1, description="the first position read")] = 1,
+    from_position: Annotated[
+        int, Query(ge=1, le=LARGEST_INTEGER, description="the first position read")
+    ] = 1,
     to_time: Annotated[
-        datetime | None, Query(description="ISO 8601: only events committed at or before it")
+        UtcDatetime | None, Query(description="ISO 8601: only events committed at or before it")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:

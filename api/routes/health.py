@@ -12,7 +12,15 @@ from api.deps import port_of
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+@router.get(
+    "/health",
+    responses={
+        503: {
+            "description": "a part of the node is down: the same body, `status: degraded`",
+            "content": {"application/json": {"schema": {}}},
+        }
+    },
+)
 async def get_health(request: Request) -> JSONResponse:
     port = port_of(request)
     services = port.services()

@@ -21,14 +21,18 @@ from api.auth.scopes import READ, WRITE
 from api.deps import port_of, request_meta
 from api.errors import ApiError, check
 from api.port import NodePort
-from api.schemas import SubmitTaskBody
+from api.schemas import LARGEST_INTEGER, SubmitTaskBody, UtcDatetime
 from events.clock import iso, utc
 from events.commands import CANCEL_TASK, SUBMIT_TASK, CancelTask, SubmitTask
 from events.queries import agents as agent_queries
 from events.queries import tasks as queries
 from events.vocabulary import ErrorCode, Priority, TaskStatus
 
-router = APIRouter(prefix="/tasks", tags=["tasks"])
+router = APIRouter(
+    prefix="/tasks",
+    tags=["tasks"],
+    responses={503: {"description": "SERVICE_UNAVAILABLE: the read model did not catch up"}},
+)
 
 _READ_YOUR_WRITES_TIMEOUT = 5.0
 
@@ -161,10 +165,10 @@ async def list_tasks(
     agent_id: str | None = None,
     task_type: str | None = None,
     priority: Priority | None = None,
-    from_date: Annotated[datetime | None, Query(description="ISO 8601")] = None,
-    to_date: Annotated[datetime | None, Query(description="ISO 8601")] = None,
+    from_date: Annotated[UtcDatetime | None, Query(description="ISO 8601")] = None,
+    to_date: Annotated[UtcDatetime | None, Query(description="ISO 8601")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=LARGEST_INTEGER)] = 0,
 ) -> dict[str, Any]:
     port = port_of(request)
     where = queries.TaskFilter(
