@@ -167,7 +167,7 @@ def install(app: FastAPI) -> None:
             return envelope(
                 request,
                 400,
-                "INVALID_REQUEST",
+                ErrorCode.INVALID_REQUEST,
                 "the request body is not valid JSON",
                 {"error": first.get("ctx", {}).get("error", first.get("msg"))},
             )
@@ -183,7 +183,7 @@ def install(app: FastAPI) -> None:
         return envelope(
             request,
             422,
-            "VALIDATION_ERROR",
+            ErrorCode.VALIDATION_ERROR,
             f"{first['parameter']}: {first['message']}",
             {"errors": problems},
         )
@@ -201,7 +201,7 @@ def install(app: FastAPI) -> None:
         return envelope(
             request,
             503,
-            "SERVICE_UNAVAILABLE",
+            ErrorCode.SERVICE_UNAVAILABLE,
             "the command bus is unavailable; try again shortly (with the same"
             " Idempotency-Key, a retry cannot create anything twice)",
             {"subject": exc.subject, "reason": exc.reason},
@@ -209,9 +209,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ProjectionTimeoutError)
     async def on_projection(request: Request, exc: ProjectionTimeoutError) -> JSONResponse:
-        return envelope(request, 503, "SERVICE_UNAVAILABLE", str(exc))
+        return envelope(request, 503, ErrorCode.SERVICE_UNAVAILABLE, str(exc))
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return envelope(request, 500, "INTERNAL_ERROR", "internal error; it has been logged")
+        return envelope(
+            request, 500, ErrorCode.INTERNAL_ERROR, "internal error; it has been logged"
+        )

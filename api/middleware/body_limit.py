@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_response
+from events.vocabulary import ErrorCode
 
 UNMEASURED_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 """Methods whose bodies no route reads: they pass unmeasured (and never get 413)."""
@@ -55,7 +56,7 @@ class BodyLimitMiddleware:
         response = error_response(
             scope.get("state", {}).get("request_id"),
             413,
-            "PAYLOAD_TOO_LARGE",
+            ErrorCode.PAYLOAD_TOO_LARGE,
             f"request body over {self.max_bytes} bytes",
             {"max_bytes": self.max_bytes},
         )

@@ -23,6 +23,7 @@ from api.errors import error_response
 from api.port import Authenticator
 from api.settings import EdgeSettings
 from events.keys import ANONYMOUS_ADMIN, Refusal
+from events.vocabulary import ErrorCode
 
 OPEN_PATHS = frozenset(
     {"/api/v1/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/api/v1/openapi.json"}
@@ -63,7 +64,7 @@ class GuardMiddleware:
                 receive,
                 send,
                 410,
-                "GONE",
+                ErrorCode.GONE,
                 f"API v0 was retired on {_V0_SUNSET}; use /api/v1",
                 {"sunset": _V0_SUNSET, "successor": "/api/v1" + path[len(_V0) :]},
                 {"Sunset": "Sun, 01 Jun 2025 00:00:00 GMT"},
@@ -93,7 +94,7 @@ class GuardMiddleware:
                         receive,
                         send,
                         401,
-                        "UNAUTHORIZED",
+                        ErrorCode.UNAUTHORIZED,
                         str(e),
                         {"header": "X-API-Key"},
                         _plain(counted.headers()),
@@ -108,7 +109,7 @@ class GuardMiddleware:
                     receive,
                     send,
                     401,
-                    "UNAUTHORIZED",
+                    ErrorCode.UNAUTHORIZED,
                     "missing API key: send it in the X-API-Key header",
                     {"header": "X-API-Key"},
                     _plain(self.failures.peek(client).headers()),
@@ -138,7 +139,7 @@ class GuardMiddleware:
             receive,
             send,
             429,
-            "RATE_LIMITED",
+            ErrorCode.RATE_LIMITED,
             f"rate limit reached: {verdict.limit} {verdict.what}; retry in {verdict.retry_after} s",
             {"limit": verdict.limit, "what": verdict.what, "retry_after": verdict.retry_after},
             _plain(verdict.headers()),
