@@ -1,7 +1,8 @@
 """Errors of the actors.
 
     ActorsError
-     └── InvalidParameter   a task's parameters do not fit its skill (also ValueError)
+     ├── InvalidParameter   a task's parameters do not fit its skill (also ValueError)
+     └── OutOfScope         a target outside the allow-list (also PermissionError)
 
 Commands refused by an actor are not exceptions: they are a `Reply` with an ErrorCode
 (events/commands). The bus's own failure is events.commands.BusUnavailable.
@@ -18,4 +19,15 @@ class InvalidParameter(ActorsError, ValueError):
     def __init__(self, name: str, reason: str) -> None:
         super().__init__(f"parameter {name!r}: {reason}")
         self.name = name
+        self.reason = reason
+
+
+class OutOfScope(ActorsError, PermissionError):
+    """A network or file target outside the node's allow-list (AMAS_SCAN_SCOPE,
+    AMAS_CODE_SCOPE): refused before a packet is sent or a file is opened."""
+
+    def __init__(self, parameter: str, target: str, reason: str) -> None:
+        super().__init__(f"parameter {parameter!r}: {target!r} is outside the scope: {reason}")
+        self.name = parameter
+        self.target = target
         self.reason = reason

@@ -17,7 +17,8 @@ from actors.agents.agent import Agent
 from actors.agents.catalog import AgentSpec
 from actors.agents.messages import Assign
 from actors.agents.runner import WorkRunner
-from actors.agents.skills import VALIDATORS
+from actors.agents.scope import Scopes
+from actors.agents.skills import validators
 from actors.io import Incoming, LoopBridge
 from actors.scheduler import Configure, Queued, Scheduler, Slot
 from actors.supervision import Child, Supervisor
@@ -60,8 +61,10 @@ class Fleet:
         specs: list[AgentSpec],
         reader: aiosqlite.Connection,
         wait_for: WaitFor,
+        scopes: Scopes,
     ) -> None:
         self.store = store
+        self.scopes = scopes
         self.bus = bus
         self.reader = reader
         self.wait_for = wait_for
@@ -73,7 +76,7 @@ class Fleet:
         self.task_manager: Child
         self.scheduler: Child
         self.agents: dict[str, Child] = {}
-        self.runner = WorkRunner(bus.request, bus.publish, REPORT_TASK)
+        self.runner = WorkRunner(bus.request, bus.publish, REPORT_TASK, scopes)
 
     def start(self) -> None:
         self.bridge = LoopBridge(asyncio.get_running_loop())
@@ -92,7 +95,7 @@ class Fleet:
                 self.store,
                 self.bus.publish,
                 by_type,
-                VALIDATORS,
+                validators(self.scopes),
                 self._load_unfinished,
             ),
         )

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from actors.agents.skills import SKILLS
 from events.vocabulary import Priority
 
 
@@ -46,8 +47,11 @@ _REPORTING = {
     "report_generation": _cap("Assemble findings into a report", "task_ids", "format"),
     "summarization": _cap("Summarize text and results", "text"),
 }
-# Every agent answers `echo`: the diagnostic task the health probe and benchmarks use.
-_TASK_TYPES = ("echo",)
+
+
+def _task_types(capabilities: dict[str, Any]) -> tuple[str, ...]:
+    """`echo` (the diagnostic task every agent answers) and each capability with a skill."""
+    return ("echo", *(name for name in capabilities if name in SKILLS))
 
 
 def default_agents() -> list[AgentSpec]:
@@ -73,7 +77,7 @@ def default_agents() -> list[AgentSpec]:
                     name=f"{title} {n}",
                     description=description,
                     capabilities=capabilities,
-                    task_types=_TASK_TYPES,
+                    task_types=_task_types(capabilities),
                     timeout=300.0 if n == 1 else 600.0,
                     max_concurrent_tasks=5,
                     priority=Priority(priority),

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import msgspec
 
 from actors.agents.messages import Finished
+from actors.agents.scope import Scopes
 from actors.agents.skills import SKILLS
 from events.commands import (
     START_TASK,
@@ -47,8 +48,11 @@ class _Mailbox(Protocol):
 
 
 class WorkRunner:
-    def __init__(self, request: Request, publish: Publish, report_subject: str) -> None:
+    def __init__(
+        self, request: Request, publish: Publish, report_subject: str, scopes: Scopes
+    ) -> None:
         self.request = request
+        self.scopes = scopes
         self.publish = publish
         self.report_subject = report_subject
         self.running: dict[str, tuple[str, asyncio.Task[None]]] = {}
@@ -107,7 +111,7 @@ class WorkRunner:
             return
         try:
             async with asyncio.timeout(timeout):
-                result = await skill(parameters, progress)
+                result = await skill(parameters, progress, self.scopes)
         except TimeoutError:
             await self._report(failed("timeout", f"no result within {timeout:g} s"))
         except asyncio.CancelledError:

@@ -97,6 +97,16 @@ def submit(
     if validator is not None:
         try:
             validator(command.parameters)
+        except PermissionError as e:  # a target outside the scan or code scope
+            return Rejection(
+                code=ErrorCode.FORBIDDEN,
+                message=str(e),
+                details={
+                    "parameter": getattr(e, "name", "parameters"),
+                    "target": getattr(e, "target", None),
+                    "reason": getattr(e, "reason", str(e)),
+                },
+            )
         except ValueError as e:
             return Rejection(
                 code=ErrorCode.INVALID_PARAMETER,

@@ -16,6 +16,7 @@ from typing import Any
 import aiosqlite
 
 from actors.agents.catalog import AgentSpec, default_agents
+from actors.agents.scope import Scopes
 from actors.apikeys import KeyCommands
 from actors.feed import follow_log, tick
 from actors.fleet import CATCH_UP_TIMEOUT, Fleet
@@ -26,7 +27,7 @@ from amas.runtime.keyring import KeyRing
 from amas.runtime.nats_server import EmbeddedNatsServer
 from amas.runtime.relay import Relay
 from amas.runtime.routing import route
-from amas.runtime.settings import DataPaths
+from amas.runtime.settings import DataPaths, scopes_from_env
 from events.projections import ProjectionRunner, all_projections
 from events.store import SQLiteEventStore
 
@@ -45,6 +46,8 @@ class NodeConfig:
     agents: list[AgentSpec] = field(default_factory=default_agents)
     admin_key: str | None = None
     """A key accepted as admin besides those in the log (AMAS_API_KEY)."""
+    scopes: Scopes = field(default_factory=scopes_from_env)
+    """The targets agents may touch (AMAS_SCAN_SCOPE, AMAS_CODE_SCOPE)."""
 
 
 class Node:
@@ -122,7 +125,12 @@ class Node:
         # NATS: a broker outage cannot make them miss a committed event.
         follow_from = self.store.head + 1
         self.fleet = Fleet(
-            self.store, self.bus, self.config.agents, self.reader, self.projections.wait_for
+            self.store,
+            self.bus,
+            self.config.agents,
+            self.reader,
+            self.projections.wait_for,
+            self.config.scopes,
         )
         self.fleet.start()
         self._background(follow_log(self.fleet, follow_from), "follow-log")

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from actors.agents.scope import CodeScope, NetworkScope, Scopes
+
 DEFAULT_DATA_DIR = ".amas"
 
 
@@ -72,3 +74,13 @@ def setting(name: str, dotenv: Path = Path(".env")) -> str | None:
                 raw = raw[1:-1]
             return raw
     return None
+
+
+def scopes_from_env() -> Scopes:
+    """The allow-lists: AMAS_SCAN_SCOPE (CIDRs and host names, default loopback) and
+    AMAS_CODE_SCOPE (folders, default the folder the node was started in)."""
+    try:
+        network = NetworkScope.parse(setting("AMAS_SCAN_SCOPE"))
+    except ValueError as e:
+        raise SystemExit(f"AMAS_SCAN_SCOPE: {e}") from None
+    return Scopes(network, CodeScope.parse(setting("AMAS_CODE_SCOPE"), Path.cwd()))

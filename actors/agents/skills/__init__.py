@@ -1,21 +1,32 @@
-"""What agents can actually do: one coroutine per task type.
+"""What agents can actually do: one Skill per task type (see base.py).
 
-A skill runs on the node's event loop. It gets the task's parameters and a `progress`
-callback (0-100), and returns the result dict; raising fails the task with the error.
+A skill runs on the node's event loop. Its parameters are checked at submit (400 for a
+bad one, 403 for a target outside the scope) and again when it runs; raising fails the
+task with the error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
-from actors.agents.skills import echo as _echo
+from actors.agents.scope import Scopes
+from actors.agents.skills import echo
+from actors.agents.skills.base import Context, Progress, Skill
 
-Progress = Callable[[int, str], Awaitable[None]]
-Skill = Callable[[dict[str, Any], Progress], Awaitable[dict[str, Any]]]
+SKILLS: dict[str, Skill[Any]] = {skill.name: skill for skill in (echo.SKILL,)}
 
-SKILLS: dict[str, Skill] = {"echo": _echo.echo}
-VALIDATORS: dict[str, Callable[[dict[str, Any]], None]] = {"echo": _echo.validate}
-"""Checked when a task is submitted, so bad parameters are a 400, not a failed task."""
 
-__all__ = ["SKILLS", "VALIDATORS", "Progress", "Skill"]
+def validators(scopes: Scopes) -> dict[str, Callable[[dict[str, Any]], None]]:
+    """Per task type, the check the task manager runs at submit."""
+
+    def check(skill: Skill[Any]) -> Callable[[dict[str, Any]], None]:
+        def validate(parameters: dict[str, Any]) -> None:
+            skill.validate(parameters, scopes)
+
+        return validate
+
+    return {name: check(skill) for name, skill in SKILLS.items()}
+
+
+__all__ = ["SKILLS", "Context", "Progress", "Skill", "validators"]

@@ -8,36 +8,25 @@ default 1, at most 100) and `delay` (seconds spread over the steps, default 0, a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
-from actors.errors import InvalidParameter
+import msgspec
 
-_MAX_STEPS = 100
-_MAX_DELAY = 3600.0
+from actors.agents.skills.base import Context, Progress, Skill
 
 
-def _number(parameters: dict[str, Any], name: str, default: float, high: float) -> float:
-    value = parameters.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidParameter(name, "must be a number")
-    if not 0 <= value <= high:
-        raise InvalidParameter(name, f"must be between 0 and {high}")
-    return float(value)
+class EchoParams(msgspec.Struct, frozen=True, kw_only=True):
+    steps: Annotated[int, msgspec.Meta(ge=0, le=100)] = 1
+    delay: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 0.0
 
 
-def validate(parameters: dict[str, Any]) -> None:
-    _number(parameters, "steps", 1, _MAX_STEPS)
-    _number(parameters, "delay", 0, _MAX_DELAY)
-
-
-async def echo(
-    parameters: dict[str, Any], progress: Callable[[int, str], Awaitable[None]]
-) -> dict[str, Any]:
-    steps = int(_number(parameters, "steps", 1, _MAX_STEPS))
-    delay = _number(parameters, "delay", 0, _MAX_DELAY)
+async def echo(params: EchoParams, progress: Progress, context: Context) -> dict[str, Any]:
+    steps = params.steps
     for step in range(1, steps + 1):
-        if delay:
-            await asyncio.sleep(delay / steps)
+        if params.delay:
+            await asyncio.sleep(params.delay / steps)
         await progress(step * 100 // (steps + 1), f"step {step} of {steps}")
-    return {"echo": parameters}
+    return {"echo": context.parameters}
+
+
+SKILL = Skill("echo", EchoParams, echo)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from actors.agents.skills import VALIDATORS
+from actors.agents.scope import CodeScope, NetworkScope, Scopes
+from actors.agents.skills import validators
 from actors.tasks import decide
 from actors.tasks.decide import Rejection, TaskState
 from events.commands import (
@@ -25,6 +28,7 @@ from events.types import (
     TaskStarted,
 )
 
+VALIDATORS = validators(Scopes(NetworkScope.parse(None), CodeScope.parse(None, Path.cwd())))
 AGENTS = {"echo": ["osint-agent-1", "security-agent-1"], "summarize": ["reporting-agent-1"]}
 
 

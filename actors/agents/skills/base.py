@@ -1,0 +1,70 @@
+"""A skill: the parameters it takes (a Struct), the targets it may touch, the work.
+
+The same Struct is checked twice: at submit by the task manager (a bad parameter is a
+400 naming it, a target outside the scope a 403) and again when an agent runs the task,
+so a skill always works on typed, checked parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+from actors.agents.scope import Scopes
+from actors.errors import InvalidParameter
+
+Progress = Callable[[int, str], Awaitable[None]]
+"""Report progress (0-100) and what is happening; cheap, may be dropped."""
+
+P = TypeVar("P", bound=msgspec.Struct)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a running skill may know besides its parameters."""
+
+    scopes: Scopes
+    parameters: dict[str, Any]
+    """The parameters as submitted (the Struct drops what it does not name)."""
+
+
+@dataclass(frozen=True)
+class Skill(Generic[P]):
+    name: str
+    params: type[P]
+    run: Callable[[P, Progress, Context], Awaitable[dict[str, Any]]]
+    check_scope: Callable[[P, Scopes], None] | None = None
+    """Raises OutOfScope for a target outside `scopes`, before any work."""
+
+    def parse(self, parameters: dict[str, Any]) -> P:
+        try:
+            return msgspec.convert(parameters, self.params, str_keys=True)
+        except msgspec.ValidationError as e:
+            raise InvalidParameter(_parameter_of(str(e)), str(e)) from None
+
+    def validate(self, parameters: dict[str, Any], scopes: Scopes) -> P:
+        params = self.parse(parameters)
+        if self.check_scope is not None:
+            self.check_scope(params, scopes)
+        return params
+
+    async def __call__(
+        self, parameters: dict[str, Any], progress: Progress, scopes: Scopes
+    ) -> dict[str, Any]:
+        params = self.validate(parameters, scopes)
+        return await self.run(params, progress, Context(scopes, parameters))
+
+
+def _parameter_of(message: str) -> str:
+    """'Expected `int`, got `str` - at `$.ports[0]`' -> 'ports[0]'; 'parameters' if none."""
+    _, at, where = message.rpartition(" - at `$")
+    if at:
+        return where.rstrip("`").lstrip(".") or "parameters"
+    if message.startswith("Object missing required field `"):
+        return message.split("`")[1]
+    if message.startswith("Object contains unknown field `"):
+        return message.split("`")[1]
+    return "parameters"
