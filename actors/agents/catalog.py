@@ -35,7 +35,11 @@ _OSINT = {
 }
 _SECURITY = {
     "vulnerability_scanning": _cap(
-        "Scan for security vulnerabilities", "target", "scan_type", "depth"
+        "Scan a host inside the scan scope: open TCP ports, banners, exposed services",
+        "target",
+        "scan_type",
+        "depth",
+        "ports",
     ),
     "threat_analysis": _cap("Analyze potential threats", "data", "threat_model"),
 }

@@ -65,7 +65,10 @@ async def test_agent_details_have_the_seed_shape(shared_api):
     capabilities = agent["capabilities"]
     assert isinstance(capabilities, dict)
     assert capabilities["vulnerability_scanning"]["description"]
-    assert capabilities["vulnerability_scanning"]["parameters"] == ["target", "scan_type", "depth"]
+    # the seed's three parameters, in its order, then those AMAS adds
+    scan_parameters = capabilities["vulnerability_scanning"]["parameters"]
+    assert scan_parameters[:3] == ["target", "scan_type", "depth"]
+    assert "ports" in scan_parameters
     for capability in capabilities.values():
         assert isinstance(capability["description"], str)
         assert isinstance(capability["parameters"], list)

@@ -1,0 +1,88 @@
+"""The security agent's scan over the API, on a node whose scan scope is 127.0.0.1 only:
+found what listens, refused what is outside, 400 for what is malformed."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from pathlib import Path
+
+import pytest
+
+from actors.agents.scope import CodeScope, NetworkScope, Scopes
+from amas.runtime.node import NodeConfig
+from tests.api.support import assert_envelope
+from tests.conftest import fresh_config
+
+from ..actors.agents.skills.test_vulnerability_scanning import closed_port, listeners
+
+
+@pytest.fixture
+def node_config(tmp_path: Path) -> NodeConfig:
+    scopes = Scopes(NetworkScope.parse("127.0.0.1/32,localhost"), CodeScope.parse(None, tmp_path))
+    return dataclasses.replace(fresh_config(tmp_path), scopes=scopes)
+
+
+async def test_a_scan_finds_the_open_ports_and_no_closed_one(api, wait_task):
+    with listeners(3) as socks:
+        open_ports = sorted(s.getsockname()[1] for s in socks)
+        closed = closed_port()
+        response = await api.post(
+            "/tasks",
+            json={
+                "task_type": "vulnerability_scanning",
+                "parameters": {"target": "127.0.0.1", "ports": [*open_ports, closed]},
+            },
+        )
+        assert response.status_code == 201, response.text
+        assert all(a.startswith("security-agent") for a in response.json()["assigned_agents"])
+        task = await wait_task(response.json()["task_id"], "completed", "failed", timeout=10)
+
+    assert task["status"] == "completed", task
+    results = (await api.get(f"/tasks/{task['task_id']}/results")).json()["results"]
+    assert [p["port"] for p in results["open_ports"]] == open_ports
+    assert results["ports_scanned"] == 4
+    assert len(results["findings"]) == 3
+
+
+async def test_a_target_outside_the_scope_is_403_and_sees_no_connection(api):
+    outside = socket.socket()
+    try:
+        outside.bind(("127.0.0.2", 0))
+    except OSError:
+        pytest.skip("127.0.0.2 is not a local address here")
+    outside.listen(16)
+    outside.setblocking(False)
+    try:
+        port = outside.getsockname()[1]
+        response = await api.post(
+            "/tasks",
+            json={
+                "task_type": "vulnerability_scanning",
+                "parameters": {"target": "127.0.0.2", "ports": [port]},
+            },
+        )
+
+        error = assert_envelope(response, 403, "FORBIDDEN")
+        assert error["details"]["parameter"] == "target"
+        assert "AMAS_SCAN_SCOPE" in error["message"]
+        with pytest.raises(BlockingIOError):
+            outside.accept()  # nobody knocked
+    finally:
+        outside.close()
+
+
+@pytest.mark.parametrize(
+    ("parameters", "name"),
+    [
+        ({}, "target"),
+        ({"target": "127.0.0.1", "ports": ["1-99999"]}, "ports"),
+        ({"target": "127.0.0.1", "scan_type": "everything"}, "scan_type"),
+    ],
+)
+async def test_bad_scan_parameters_are_400_naming_the_parameter(api, parameters, name):
+    response = await api.post(
+        "/tasks", json={"task_type": "vulnerability_scanning", "parameters": parameters}
+    )
+    error = assert_envelope(response, 400, "INVALID_PARAMETER")
+    assert error["details"]["parameter"] == name
