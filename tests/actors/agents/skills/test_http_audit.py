@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import AsyncIterator
 
 from actors.agents.skills import SKILLS
@@ -17,29 +18,51 @@ Page = tuple[int, list[tuple[str, str]], bytes]
 
 
 @contextlib.asynccontextmanager
-async def site(pages: dict[str, Page], default: Page | None = None) -> AsyncIterator[int]:
+async def site(
+    pages: dict[str, Page], default: Page | None = None, tls: ssl.SSLContext | None = None
+) -> AsyncIterator[int]:
     """An HTTP/1.0 server on 127.0.0.1 answering `pages` by path (404 otherwise, or
     `default`: a catch-all). Yields its port; `asked` on the function lists the paths."""
     asked: list[str] = []
+    handlers: set[asyncio.Task[None]] = set()
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        request = await reader.readuntil(b"\r\n\r\n")
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.add(task)
+        try:
+            request = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+            await _close(writer)  # a TLS check that only shook hands
+            return
         path = request.split(b" ", 2)[1].decode()
         asked.append(path)
         status, headers, body = pages.get(path) or default or (404, [], b"not found")
         head = [f"HTTP/1.0 {status} X", f"Content-Length: {len(body)}"]
         head += [f"{name}: {value}" for name, value in headers]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-        await writer.drain()
-        writer.close()
+        with contextlib.suppress(ConnectionError, ssl.SSLError):
+            await writer.drain()
+        await _close(writer)
 
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=tls)
     site.asked = asked  # type: ignore[attr-defined]
     try:
         yield server.sockets[0].getsockname()[1]
     finally:
         server.close()
         await server.wait_closed()
+        await asyncio.gather(*handlers, return_exceptions=True)  # each ends within 0.5 s
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    """Close, flushing what was written; a TLS peer that never says goodbye is cut off."""
+    writer.close()
+    try:
+        async with asyncio.timeout(0.5):
+            await writer.wait_closed()
+    except (ConnectionError, ssl.SSLError, TimeoutError):
+        writer.transport.abort()
 
 
 LEAKY: dict[str, Page] = {
