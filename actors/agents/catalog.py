@@ -29,7 +29,16 @@ def _cap(description: str, *parameters: str) -> dict[str, Any]:
 
 
 _OSINT = {
-    "web_scraping": _cap("Collect pages from targets inside the allow-list", "target", "depth"),
+    "web_scraping": _cap(
+        "Crawl a site inside the scan scope politely (robots.txt, delay, stops on 429):"
+        " titles, links, e-mails, phone numbers, technologies",
+        "target",
+        "depth",
+        "max_pages",
+        "delay",
+        "concurrency",
+        "respect_robots",
+    ),
     "data_collection": _cap("Gather public records about a target", "target"),
     "pattern_analysis": _cap("Find recurring entities and links in collected data", "data"),
 }
