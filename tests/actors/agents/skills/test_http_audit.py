@@ -90,6 +90,8 @@ async def test_a_leaky_site_shows_every_planted_fact() -> None:
     assert {"exposed-git", "exposed-env"} <= rules
     assert "exposed-server-status" not in rules and "directory-listing" not in rules
     assert {"version-disclosed-server", "version-disclosed-x-powered-by"} <= rules
+    assert {"CVE-2021-41773", "eol-php"} <= rules  # Apache/2.4.49, PHP/7.4.3 (EOL 2022-11-28)
+    assert "eol-apache-http-server" not in rules  # 2.4 is supported
     assert "cookies-session-without-secure-flag" in rules  # -40, the worst cookie result
     assert "csp-not-implemented" in rules and "x-frame-options-not-implemented" in rules
     assert "x-content-type-options-nosniff" not in rules  # no points lost there
