@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiosqlite
 import msgspec
@@ -26,6 +27,7 @@ from actors.tasks.decide import TaskState
 from actors.tasks.manager import AgentLost, TaskManager
 from events.commands import REPORT_TASK, Command, CommandBus, ReplyFn, Work, rejected
 from events.envelope import Meta
+from events.queries import tasks as task_queries
 from events.queries.tasks import unfinished_tasks
 from events.store import ANY_VERSION, EventStore
 from events.types import AgentErrored, AgentStarted
@@ -76,7 +78,10 @@ class Fleet:
         self.task_manager: Child
         self.scheduler: Child
         self.agents: dict[str, Child] = {}
-        self.runner = WorkRunner(bus.request, bus.publish, REPORT_TASK, scopes)
+        self.runner = WorkRunner(bus.request, bus.publish, REPORT_TASK, scopes, self._read_task)
+
+    async def _read_task(self, task_id: str) -> dict[str, Any] | None:
+        return await task_queries.get_task(self.reader, task_id)
 
     def start(self) -> None:
         self.bridge = LoopBridge(asyncio.get_running_loop())

@@ -22,6 +22,7 @@ import msgspec
 from actors.agents.messages import Finished
 from actors.agents.scope import Scopes
 from actors.agents.skills import SKILLS
+from actors.agents.skills.base import TaskReader
 from events.commands import (
     START_TASK,
     BusUnavailable,
@@ -49,10 +50,16 @@ class _Mailbox(Protocol):
 
 class WorkRunner:
     def __init__(
-        self, request: Request, publish: Publish, report_subject: str, scopes: Scopes
+        self,
+        request: Request,
+        publish: Publish,
+        report_subject: str,
+        scopes: Scopes,
+        read_task: TaskReader,
     ) -> None:
         self.request = request
         self.scopes = scopes
+        self.read_task = read_task
         self.publish = publish
         self.report_subject = report_subject
         self.running: dict[str, tuple[str, asyncio.Task[None]]] = {}
@@ -111,7 +118,7 @@ class WorkRunner:
             return
         try:
             async with asyncio.timeout(timeout):
-                result = await skill(parameters, progress, self.scopes)
+                result = await skill(parameters, progress, self.scopes, self.read_task)
         except TimeoutError:
             await self._report(failed("timeout", f"no result within {timeout:g} s"))
         except asyncio.CancelledError:

@@ -86,3 +86,29 @@ async def test_bad_scan_parameters_are_400_naming_the_parameter(api, parameters,
     )
     error = assert_envelope(response, 400, "INVALID_PARAMETER")
     assert error["details"]["parameter"] == name
+
+
+async def test_threat_analysis_ranks_the_findings_of_an_earlier_scan(api, wait_task):
+    with listeners(2) as socks:
+        ports = sorted(s.getsockname()[1] for s in socks)
+        scan = await api.post(
+            "/tasks",
+            json={
+                "task_type": "vulnerability_scanning",
+                "parameters": {"target": "127.0.0.1", "ports": ports, "depth": "basic"},
+            },
+        )
+        scan_id = scan.json()["task_id"]
+        await wait_task(scan_id, "completed", timeout=10)
+
+    response = await api.post(
+        "/tasks",
+        json={"task_type": "threat_analysis", "parameters": {"data": {"task_ids": [scan_id]}}},
+    )
+    assert response.status_code == 201, response.text
+    task = await wait_task(response.json()["task_id"], "completed", "failed", timeout=10)
+    assert task["status"] == "completed", task
+    results = (await api.get(f"/tasks/{task['task_id']}/results")).json()["results"]
+    assert results["sources"] == {scan_id: "2 findings"}
+    assert sorted(t["target"] for t in results["threats"]) == [f"127.0.0.1:{p}" for p in ports]
+    assert {t["source_task"] for t in results["threats"]} == {scan_id}

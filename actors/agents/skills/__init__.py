@@ -11,11 +11,17 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.agents.scope import Scopes
-from actors.agents.skills import echo, vulnerability_scanning, web_scraping
+from actors.agents.skills import echo, threat_analysis, vulnerability_scanning, web_scraping
 from actors.agents.skills.base import Context, Progress, Skill
 
 SKILLS: dict[str, Skill[Any]] = {
-    skill.name: skill for skill in (echo.SKILL, vulnerability_scanning.SKILL, web_scraping.SKILL)
+    skill.name: skill
+    for skill in (
+        echo.SKILL,
+        vulnerability_scanning.SKILL,
+        threat_analysis.SKILL,
+        web_scraping.SKILL,
+    )
 }
 
 

@@ -22,6 +22,14 @@ Progress = Callable[[int, str], Awaitable[None]]
 P = TypeVar("P", bound=msgspec.Struct)
 
 
+TaskReader = Callable[[str], Awaitable[dict[str, Any] | None]]
+"""A task as the tasks projection holds it (status, result ...), or None if unknown."""
+
+
+async def _no_tasks(task_id: str) -> dict[str, Any] | None:
+    return None
+
+
 @dataclass(frozen=True)
 class Context:
     """What a running skill may know besides its parameters."""
@@ -29,6 +37,8 @@ class Context:
     scopes: Scopes
     parameters: dict[str, Any]
     """The parameters as submitted (the Struct drops what it does not name)."""
+    read_task: TaskReader = _no_tasks
+    """Earlier tasks, for skills that build on their results (threat_analysis, reports)."""
 
 
 @dataclass(frozen=True)
@@ -52,10 +62,14 @@ class Skill(Generic[P]):
         return params
 
     async def __call__(
-        self, parameters: dict[str, Any], progress: Progress, scopes: Scopes
+        self,
+        parameters: dict[str, Any],
+        progress: Progress,
+        scopes: Scopes,
+        read_task: TaskReader = _no_tasks,
     ) -> dict[str, Any]:
         params = self.validate(parameters, scopes)
-        return await self.run(params, progress, Context(scopes, parameters))
+        return await self.run(params, progress, Context(scopes, parameters, read_task))
 
 
 def _parameter_of(message: str) -> str:
