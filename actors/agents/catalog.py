@@ -57,8 +57,10 @@ _ANALYSIS = {
     "data_analysis": _cap("Statistics and anomalies in structured data", "data"),
 }
 _REPORTING = {
-    "report_generation": _cap("Assemble findings into a report", "task_ids", "format"),
-    "summarization": _cap("Summarize text and results", "text"),
+    "report_generation": _cap(
+        "Assemble other tasks' results into a report", "task_ids", "format", "title"
+    ),
+    "summarization": _cap("Summarize text and results", "text", "task_ids", "sentences"),
 }
 
 

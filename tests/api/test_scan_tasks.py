@@ -112,3 +112,31 @@ async def test_threat_analysis_ranks_the_findings_of_an_earlier_scan(api, wait_t
     assert results["sources"] == {scan_id: "2 findings"}
     assert sorted(t["target"] for t in results["threats"]) == [f"127.0.0.1:{p}" for p in ports]
     assert {t["source_task"] for t in results["threats"]} == {scan_id}
+
+
+async def test_a_report_of_a_scan_over_the_api(api, wait_task):
+    with listeners(1) as socks:
+        port = socks[0].getsockname()[1]
+        scan = await api.post(
+            "/tasks",
+            json={
+                "task_type": "vulnerability_scanning",
+                "parameters": {"target": "127.0.0.1", "ports": [port], "depth": "basic"},
+            },
+        )
+        scan_id = scan.json()["task_id"]
+        await wait_task(scan_id, "completed", timeout=10)
+
+    response = await api.post(
+        "/tasks",
+        json={
+            "task_type": "report_generation",
+            "parameters": {"task_ids": [scan_id], "format": "markdown"},
+        },
+    )
+    assert response.status_code == 201, response.text
+    assert all(a.startswith("reporting-agent") for a in response.json()["assigned_agents"])
+    task = await wait_task(response.json()["task_id"], "completed", "failed", timeout=10)
+    report = (await api.get(f"/tasks/{task['task_id']}/results")).json()["results"]
+    assert report["findings"] == 1
+    assert f"127.0.0.1:{port}" in report["content"]

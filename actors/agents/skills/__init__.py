@@ -11,7 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.agents.scope import Scopes
-from actors.agents.skills import echo, threat_analysis, vulnerability_scanning, web_scraping
+from actors.agents.skills import (
+    echo,
+    report_generation,
+    summarization,
+    threat_analysis,
+    vulnerability_scanning,
+    web_scraping,
+)
 from actors.agents.skills.base import Context, Progress, Skill
 
 SKILLS: dict[str, Skill[Any]] = {
@@ -21,6 +28,8 @@ SKILLS: dict[str, Skill[Any]] = {
         vulnerability_scanning.SKILL,
         threat_analysis.SKILL,
         web_scraping.SKILL,
+        report_generation.SKILL,
+        summarization.SKILL,
     )
 }
 
