@@ -39,7 +39,12 @@ _OSINT = {
         "concurrency",
         "respect_robots",
     ),
-    "data_collection": _cap("Gather public records about a target", "target"),
+    "data_collection": _cap(
+        "DNS records and TLS certificate names of a name in scope",
+        "target",
+        "record_types",
+        "tls_ports",
+    ),
     "pattern_analysis": _cap("Find recurring entities and links in collected data", "data"),
 }
 _SECURITY = {

@@ -112,6 +112,30 @@ class CodeScope:
 class Scopes:
     network: NetworkScope
     code: CodeScope
+    dns_resolver: tuple[str, int] | None = None
+    """Where DNS questions go (AMAS_DNS_RESOLVER, host:port); None: the system's."""
+
+
+def parse_resolver(text: str | None) -> tuple[str, int] | None:
+    """'127.0.0.1:5353' or '[::1]:53' or '127.0.0.1' (port 53); None or '' for the system's."""
+    if not text or not text.strip():
+        return None
+    text = text.strip()
+    if text.startswith("["):  # [v6]:port
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif text.count(":") == 1:  # v4:port
+        host, _, port = text.partition(":")
+    else:  # v4, or v6 without a port
+        host, port = text, "53"
+    try:
+        ipaddress.ip_address(host)
+        number = int(port)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IP address with an optional :port") from None
+    if not 0 < number < 65536:
+        raise ValueError(f"{text!r}: the port must be 1-65535")
+    return host, number
 
 
 def _normal_name(host: str) -> str:

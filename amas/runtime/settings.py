@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from actors.agents.scope import CodeScope, NetworkScope, Scopes
+from actors.agents.scope import CodeScope, NetworkScope, Scopes, parse_resolver
 
 DEFAULT_DATA_DIR = ".amas"
 
@@ -83,4 +83,8 @@ def scopes_from_env() -> Scopes:
         network = NetworkScope.parse(setting("AMAS_SCAN_SCOPE"))
     except ValueError as e:
         raise SystemExit(f"AMAS_SCAN_SCOPE: {e}") from None
-    return Scopes(network, CodeScope.parse(setting("AMAS_CODE_SCOPE"), Path.cwd()))
+    try:
+        resolver = parse_resolver(setting("AMAS_DNS_RESOLVER"))
+    except ValueError as e:
+        raise SystemExit(f"AMAS_DNS_RESOLVER: {e}") from None
+    return Scopes(network, CodeScope.parse(setting("AMAS_CODE_SCOPE"), Path.cwd()), resolver)

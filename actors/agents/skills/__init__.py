@@ -12,6 +12,7 @@ from typing import Any
 
 from actors.agents.scope import Scopes
 from actors.agents.skills import (
+    data_collection,
     echo,
     report_generation,
     summarization,
@@ -28,6 +29,7 @@ SKILLS: dict[str, Skill[Any]] = {
         vulnerability_scanning.SKILL,
         threat_analysis.SKILL,
         web_scraping.SKILL,
+        data_collection.SKILL,
         report_generation.SKILL,
         summarization.SKILL,
     )
