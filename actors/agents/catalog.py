@@ -45,7 +45,12 @@ _OSINT = {
         "record_types",
         "tls_ports",
     ),
-    "pattern_analysis": _cap("Find recurring entities and links in collected data", "data"),
+    "pattern_analysis": _cap(
+        "Entities across collected data: emails by domain, phones, shared hosts and certificates",
+        "task_ids",
+        "data",
+        "domain",
+    ),
 }
 _SECURITY = {
     "vulnerability_scanning": _cap(

@@ -14,6 +14,7 @@ from actors.agents.scope import Scopes
 from actors.agents.skills import (
     data_collection,
     echo,
+    pattern_analysis,
     report_generation,
     summarization,
     threat_analysis,
@@ -30,6 +31,7 @@ SKILLS: dict[str, Skill[Any]] = {
         threat_analysis.SKILL,
         web_scraping.SKILL,
         data_collection.SKILL,
+        pattern_analysis.SKILL,
         report_generation.SKILL,
         summarization.SKILL,
     )
