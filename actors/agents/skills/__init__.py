@@ -11,10 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.agents.scope import Scopes
-from actors.agents.skills import code_analysis, echo
+from actors.agents.skills import code_analysis, echo, file_analysis
 from actors.agents.skills.base import Context, Progress, Skill
 
-SKILLS: dict[str, Skill[Any]] = {skill.name: skill for skill in (echo.SKILL, code_analysis.SKILL)}
+SKILLS: dict[str, Skill[Any]] = {
+    skill.name: skill for skill in (echo.SKILL, code_analysis.SKILL, file_analysis.SKILL)
+}
 
 
 def validators(scopes: Scopes) -> dict[str, Callable[[dict[str, Any]], None]]:
