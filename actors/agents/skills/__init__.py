@@ -11,11 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.agents.scope import Scopes
-from actors.agents.skills import code_analysis, echo, file_analysis
+from actors.agents.skills import code_analysis, data_analysis, echo, file_analysis
 from actors.agents.skills.base import Context, Progress, Skill
 
 SKILLS: dict[str, Skill[Any]] = {
-    skill.name: skill for skill in (echo.SKILL, code_analysis.SKILL, file_analysis.SKILL)
+    skill.name: skill
+    for skill in (echo.SKILL, code_analysis.SKILL, data_analysis.SKILL, file_analysis.SKILL)
 }
 
 
