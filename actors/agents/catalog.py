@@ -63,8 +63,35 @@ _SECURITY = {
     "threat_analysis": _cap("Analyze potential threats", "data", "threat_model"),
 }
 _ANALYSIS = {
-    "code_analysis": _cap("Static analysis of source code", "path", "language"),
-    "data_analysis": _cap("Statistics and anomalies in structured data", "data"),
+    "code_analysis": _cap(
+        "Security findings (bandit), complexity and maintainability (radon) of Python code",
+        "path",
+        "exclude",
+        "min_severity",
+        "min_confidence",
+        "skip",
+        "complexity_rank",
+        "max_files",
+        "max_findings",
+    ),
+    "data_analysis": _cap(
+        "Statistics and anomalies (z-score or IQR) in records or a CSV file",
+        "data",
+        "path",
+        "fields",
+        "method",
+        "threshold",
+        "delimiter",
+        "max_rows",
+        "max_anomalies",
+    ),
+    "file_analysis": _cap(
+        "Hashes, type, entropy and strings of a file",
+        "path",
+        "max_bytes",
+        "min_string_length",
+        "max_strings",
+    ),
 }
 _REPORTING = {
     "report_generation": _cap(

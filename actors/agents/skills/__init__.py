@@ -12,8 +12,11 @@ from typing import Any
 
 from actors.agents.scope import Scopes
 from actors.agents.skills import (
+    code_analysis,
+    data_analysis,
     data_collection,
     echo,
+    file_analysis,
     pattern_analysis,
     report_generation,
     summarization,
@@ -32,6 +35,9 @@ SKILLS: dict[str, Skill[Any]] = {
         web_scraping.SKILL,
         data_collection.SKILL,
         pattern_analysis.SKILL,
+        code_analysis.SKILL,
+        data_analysis.SKILL,
+        file_analysis.SKILL,
         report_generation.SKILL,
         summarization.SKILL,
     )
