@@ -79,3 +79,45 @@ async def test_replay_and_restart_repeat_no_side_effect(
     assert sent == len(new)  # not even before we listened
     assert stream_after == stream_before  # nothing stored again
     assert _rows(paths.projections_db, "tasks") == tasks_before  # no task ran again
+
+
+async def test_a_replay_rebuilds_scan_results_without_scanning_again(
+    node_config: NodeConfig, eventually: Any
+) -> None:
+    knocks: list[int] = []
+
+    async def count(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        knocks.append(1)
+        writer.close()
+
+    listener = await asyncio.start_server(count, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        async with Node(node_config) as node, serving(node) as api:
+            response = await api.post(
+                "/tasks",
+                json={
+                    "task_type": "vulnerability_scanning",
+                    "parameters": {"target": "127.0.0.1", "ports": [port]},
+                },
+            )
+            task_id = response.json()["task_id"]
+
+            async def completed() -> bool:
+                return bool((await api.get(f"/tasks/{task_id}")).json()["status"] == "completed")
+
+            await eventually(completed, "the scan completes", timeout=10)
+            results = (await api.get(f"/tasks/{task_id}/results")).json()["results"]
+        scanned = len(knocks)
+        assert scanned >= 1 and [p["port"] for p in results["open_ports"]] == [port]
+
+        replayed = run_cli("events", "replay", "--data-dir", str(node_config.data.root))
+        assert replayed.returncode == 0, replayed.stderr
+        async with Node(node_config) as node, serving(node) as api:
+            await asyncio.sleep(1.0)  # long enough for an agent to act, if it were to
+            again = (await api.get(f"/tasks/{task_id}/results")).json()["results"]
+        assert again == results  # rebuilt from the log
+        assert len(knocks) == scanned  # and not a packet more
+    finally:
+        listener.close()
+        await listener.wait_closed()
