@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import gc
 import sqlite3
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from events.db_thread import DbThread
@@ -40,6 +40,19 @@ def _write(db: sqlite3.Connection, statements: list[tuple[str, Any]]) -> None:
         raise
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A rebuild makes and drops millions of objects none of which form cycles; the
+    collector's passes over them cost as much as the decoding."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 async def refold(
     store: EventStore,
     db: DbThread,
@@ -53,15 +66,8 @@ async def refold(
     read, the last position folded). Row projections are folded here and written with
     their checkpoints; the others go through `apply`, the runner's live path. `reached`
     hears each batch's last position."""
-    # A rebuild makes and drops millions of objects none of which form cycles; the
-    # collector's passes over them cost as much as the decoding.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with _collector_paused():
         return await _refold(store, db, chosen, until, progress, apply, reached)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 async def _refold(
