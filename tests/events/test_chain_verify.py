@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from events.envelope import Meta
-from events.store import NO_STREAM, SQLiteEventStore
+from events.store import NO_STREAM, STORED_FIELDS, SQLiteEventStore
 from events.store.chain import GENESIS, canonical_bytes, link
 from events.types import TaskCreated
 from events.verify import verify_log
@@ -52,22 +52,10 @@ def flip_one_byte(value: bytes) -> bytes:
 
 
 def row(events_db: Path, position: int) -> dict[str, Any]:
-    columns = [
-        "position",
-        "event_id",
-        "stream",
-        "version",
-        "type",
-        "schema",
-        "ts",
-        "data",
-        "meta",
-        "hash",
-    ]
     [values] = query(
-        events_db, f"SELECT {', '.join(columns)} FROM events WHERE position = ?", (position,)
+        events_db, f"SELECT {', '.join(STORED_FIELDS)} FROM events WHERE position = ?", (position,)
     )
-    return dict(zip(columns, values, strict=True))
+    return dict(zip(STORED_FIELDS, values, strict=True))
 
 
 def tamper(events_db: Path, position: int, column: str, value: object) -> None:

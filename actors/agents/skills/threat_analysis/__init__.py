@@ -10,6 +10,7 @@ Risk = likelihood x impact (1-15): 12+ critical, 8+ high, 4+ medium, else low.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -134,17 +135,11 @@ async def analyse(params: ThreatParams, progress: Progress, context: Context) ->
         key=lambda t: (-t.risk, -t.impact, t.rule_id, t.target),
     )
     ranked = [msgspec.structs.replace(t, rank=i) for i, t in enumerate(threats, 1)]
-    by_stride: dict[str, int] = {}
-    by_level: dict[str, int] = {}
-    for threat in ranked:
-        key = threat.stride or "unclassified"
-        by_stride[key] = by_stride.get(key, 0) + 1
-        by_level[threat.risk_level] = by_level.get(threat.risk_level, 0) + 1
     result = ThreatResult(
         threat_model=params.threat_model,
         threats=ranked,
-        by_stride=by_stride,
-        by_risk_level=by_level,
+        by_stride=dict(Counter(t.stride or "unclassified" for t in ranked)),
+        by_risk_level=dict(Counter(t.risk_level for t in ranked)),
         sources=sources,
     )
     return msgspec.to_builtins(result)  # type: ignore[no-any-return]
