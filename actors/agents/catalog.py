@@ -107,7 +107,10 @@ def _task_types(capabilities: dict[str, Any]) -> tuple[str, ...]:
 
 
 def default_agents() -> list[AgentSpec]:
-    """Eight agents: two of each type, the second of each a little more patient."""
+    """Eight agents: two of each type, the second of each a little more patient.
+
+    The first of each type has the seed's id (`security-agent`, `osint-agent`, ...).
+    """
     specs = []
     for agent_type, title, description, capabilities, priority in (
         ("osint", "OSINT Agent", "Open-source intelligence collection", _OSINT, "normal"),
@@ -124,7 +127,7 @@ def default_agents() -> list[AgentSpec]:
         for n in (1, 2):
             specs.append(
                 AgentSpec(
-                    agent_id=f"{agent_type}-agent-{n}",
+                    agent_id=f"{agent_type}-agent" if n == 1 else f"{agent_type}-agent-{n}",
                     agent_type=agent_type,
                     name=f"{title} {n}",
                     description=description,

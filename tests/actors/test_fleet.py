@@ -18,7 +18,7 @@ async def _crash(node, tap, agent_id):
 
 
 async def test_crashed_agent_is_recorded_and_restarted(api, node, tap, eventually):
-    error, started = await _crash(node, tap, "osint-agent-1")
+    error, started = await _crash(node, tap, "osint-agent")
 
     assert "TypeError" in error["data"]["error"]
     assert error["data"]["restarts"] == 1
@@ -27,32 +27,32 @@ async def test_crashed_agent_is_recorded_and_restarted(api, node, tap, eventuall
     logged = [
         (e.type, e.data.restarts)
         for e in await node.store.read_all()
-        if e.stream == "agent-osint-agent-1"
+        if e.stream == "agent-osint-agent"
     ]
     assert logged == [("agent.started", 0), ("agent.error", 1), ("agent.started", 1)]
-    agent = (await api.get("/agents/osint-agent-1")).json()
+    agent = (await api.get("/agents/osint-agent")).json()
     assert agent["status"] == "active"
     assert agent["restarts"] == 1
     assert "TypeError" in agent["last_error"]
-    await eventually(node.fleet.agents["osint-agent-1"].alive, "the agent actor runs again")
+    await eventually(node.fleet.agents["osint-agent"].alive, "the agent actor runs again")
     assert (await api.get("/health")).json()["services"]["orchestrator"] == "running"
 
 
 async def test_other_agents_are_untouched_by_a_crash(api, node, tap):
-    await _crash(node, tap, "osint-agent-1")
+    await _crash(node, tap, "osint-agent")
 
     other = (await api.get("/agents/osint-agent-2")).json()
 
     assert other["restarts"] == 0 and other["last_error"] is None
     assert all(
-        child.crashes == 0 for name, child in node.fleet.agents.items() if name != "osint-agent-1"
+        child.crashes == 0 for name, child in node.fleet.agents.items() if name != "osint-agent"
     )
 
 
 async def test_restarted_agent_runs_tasks_again(api, node, tap, wait_task):
     # The most urgent agent is chosen first: make the one that crashes the preferred one.
-    await api.put("/agents/osint-agent-1/config", json={"priority": "critical"})
-    await _crash(node, tap, "osint-agent-1")
+    await api.put("/agents/osint-agent/config", json={"priority": "critical"})
+    await _crash(node, tap, "osint-agent")
 
     task_id = (
         await api.post("/tasks", json={"task_type": "echo", "parameters": {"steps": 2}})
@@ -60,22 +60,22 @@ async def test_restarted_agent_runs_tasks_again(api, node, tap, wait_task):
 
     task = await wait_task(task_id, "completed", "failed")
     assert task["status"] == "completed"
-    assert list(task["agents"]) == ["osint-agent-1"]
+    assert list(task["agents"]) == ["osint-agent"]
 
 
 async def test_agent_keeps_its_configuration_across_a_restart(api, node, tap, wait_task):
     configured = {"timeout": 0.2, "max_concurrent_tasks": 5, "priority": "critical"}
-    await api.put("/agents/osint-agent-1/config", json=configured)
-    await _crash(node, tap, "osint-agent-1")
+    await api.put("/agents/osint-agent/config", json=configured)
+    await _crash(node, tap, "osint-agent")
 
-    agent = (await api.get("/agents/osint-agent-1")).json()
+    agent = (await api.get("/agents/osint-agent")).json()
     task_id = (
         await api.post("/tasks", json={"task_type": "echo", "parameters": {"delay": 1}})
     ).json()["task_id"]
     task = await wait_task(task_id, "completed", "failed")
 
     assert agent["configuration"] == configured
-    assert list(task["agents"]) == ["osint-agent-1"]
+    assert list(task["agents"]) == ["osint-agent"]
     assert task["status"] == "failed" and task["error"]["reason"] == "timeout"
 
 

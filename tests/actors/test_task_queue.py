@@ -7,7 +7,7 @@ import pytest
 
 from actors.agents.catalog import default_agents
 
-AGENT = "osint-agent-1"
+AGENT = "osint-agent"
 
 
 @pytest.fixture

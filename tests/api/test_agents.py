@@ -41,14 +41,14 @@ async def test_configuration_change_is_visible_on_the_agent(api, tap):
     assert agent["configuration"] == body
     configured = await events.wait_for_type("agent.configured", agent_id="reporting-agent-2")
     assert {k: configured["data"][k] for k in body} == body
-    others = (await api.get("/agents/reporting-agent-1")).json()["configuration"]
+    others = (await api.get("/agents/reporting-agent")).json()["configuration"]
     assert others == {"timeout": 300.0, "max_concurrent_tasks": 5, "priority": "low"}
 
 
 async def test_partial_configuration_change_keeps_the_other_settings(api):
-    before = (await api.get("/agents/security-agent-1")).json()["configuration"]
+    before = (await api.get("/agents/security-agent")).json()["configuration"]
 
-    response = await api.put("/agents/security-agent-1/config", json={"priority": "low"})
+    response = await api.put("/agents/security-agent/config", json={"priority": "low"})
 
     assert response.json()["configuration"] == {**before, "priority": "low"}
 

@@ -39,7 +39,7 @@ async def run(api, wait_task, task_type: str, **parameters) -> dict:
     response = await api.post("/tasks", json={"task_type": task_type, "parameters": parameters})
     assert response.status_code == 201, response.text
     body = response.json()
-    assert set(body["assigned_agents"]) == {"analysis-agent-1", "analysis-agent-2"}
+    assert set(body["assigned_agents"]) == {"analysis-agent", "analysis-agent-2"}
     task = await wait_task(body["task_id"], "completed", "failed")
     assert task["status"] == "completed", task
     results = await api.get(f"/tasks/{body['task_id']}/results")
@@ -157,7 +157,7 @@ async def test_path_outside_the_code_scope_is_a_403(api, code, task_type, where)
 
 
 async def test_analysis_agents_offer_the_three_capabilities(api):
-    agent = (await api.get("/agents/analysis-agent-1")).json()
+    agent = (await api.get("/agents/analysis-agent")).json()
 
     assert set(agent["capabilities"]) == {"code_analysis", "data_analysis", "file_analysis"}
     assert agent["capabilities"]["file_analysis"]["parameters"][0] == "path"

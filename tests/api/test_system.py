@@ -50,16 +50,16 @@ async def test_agent_list_has_the_seed_shape(shared_api):
         assert {"tasks_completed", "success_rate", "avg_completion_time"} <= set(
             agent["performance"]
         )
-    osint = next(a for a in agents if a["id"] == "osint-agent-1")
+    osint = next(a for a in agents if a["id"] == "osint-agent")
     assert {"web_scraping", "data_collection", "pattern_analysis"} <= set(osint["capabilities"])
 
 
 async def test_agent_details_have_the_seed_shape(shared_api):
-    response = await shared_api.get("/agents/security-agent-1")
+    response = await shared_api.get("/agents/security-agent")
 
     assert response.status_code == 200, response.text
     agent = response.json()
-    assert agent["id"] == "security-agent-1"
+    assert agent["id"] == "security-agent"
     assert agent["name"] and agent["description"]
     assert agent["status"] == "active"
     capabilities = agent["capabilities"]

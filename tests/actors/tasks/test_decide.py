@@ -29,7 +29,7 @@ from events.types import (
 )
 
 VALIDATORS = validators(Scopes(NetworkScope.parse(None), CodeScope.parse(None, Path.cwd())))
-AGENTS = {"echo": ["osint-agent-1", "security-agent-1"], "summarize": ["reporting-agent-1"]}
+AGENTS = {"echo": ["osint-agent", "security-agent"], "summarize": ["reporting-agent"]}
 
 
 def created(max_attempts: int = 3) -> TaskState:
@@ -53,7 +53,7 @@ def apply(state: TaskState | None, decision) -> TaskState:
     return state
 
 
-def running(agent: str = "osint-agent-1", attempt: int = 1) -> TaskState:
+def running(agent: str = "osint-agent", attempt: int = 1) -> TaskState:
     state = created()
     if attempt > 1:
         state.attempt = attempt - 1
@@ -143,10 +143,10 @@ def test_cancel_of_a_queued_task_cancels_it_with_no_agent():
 
 
 def test_cancel_of_a_running_task_names_the_agent_to_stop():
-    state = running("security-agent-1")
+    state = running("security-agent")
     decision = decide.cancel(state, CancelTask(task_id="task-1", reason="user"))
 
-    assert decision == [TaskCancelled(task_id="task-1", reason="user", agent_id="security-agent-1")]
+    assert decision == [TaskCancelled(task_id="task-1", reason="user", agent_id="security-agent")]
     assert apply(state, decision).status == "cancelled"
 
 
@@ -159,7 +159,7 @@ def test_cancel_of_an_unknown_task_is_not_found():
 @pytest.mark.parametrize(
     "finish",
     [
-        TaskCompleted(task_id="task-1", agent_id="osint-agent-1", result={}),
+        TaskCompleted(task_id="task-1", agent_id="osint-agent", result={}),
         TaskFailed(task_id="task-1", reason="timeout"),
         TaskCancelled(task_id="task-1"),
     ],
@@ -181,13 +181,13 @@ def test_cancel_of_a_finished_task_is_a_conflict(finish):
 def test_start_claims_the_next_attempt_for_the_agent():
     state = created()
 
-    decision = decide.start(state, StartTask(task_id="task-1", agent_id="osint-agent-1", attempt=1))
+    decision = decide.start(state, StartTask(task_id="task-1", agent_id="osint-agent", attempt=1))
 
-    assert decision == [TaskStarted(task_id="task-1", agent_id="osint-agent-1", attempt=1)]
+    assert decision == [TaskStarted(task_id="task-1", agent_id="osint-agent", attempt=1)]
     state = apply(state, decision)
     assert (state.status, state.agent_id, state.attempt, state.version) == (
         "in_progress",
-        "osint-agent-1",
+        "osint-agent",
         1,
         2,
     )
@@ -196,17 +196,17 @@ def test_start_claims_the_next_attempt_for_the_agent():
 @pytest.mark.parametrize("attempt", [0, 2])
 def test_start_with_the_wrong_attempt_is_a_conflict(attempt):
     decision = decide.start(
-        created(), StartTask(task_id="task-1", agent_id="osint-agent-1", attempt=attempt)
+        created(), StartTask(task_id="task-1", agent_id="osint-agent", attempt=attempt)
     )
 
     assert isinstance(decision, Rejection) and decision.code == "CONFLICT"
 
 
 def test_second_claim_of_the_same_attempt_is_a_conflict():
-    state = running("osint-agent-1")
+    state = running("osint-agent")
 
     decision = decide.start(
-        state, StartTask(task_id="task-1", agent_id="security-agent-1", attempt=1)
+        state, StartTask(task_id="task-1", agent_id="security-agent", attempt=1)
     )
 
     assert isinstance(decision, Rejection) and decision.code == "CONFLICT"
@@ -222,51 +222,51 @@ def test_start_of_an_unknown_task_is_not_found():
 
 
 def test_progress_from_the_running_agent_is_recorded_and_capped_below_100():
-    state = running("osint-agent-1")
+    state = running("osint-agent")
 
     decision = decide.report(
         state,
         ReportProgress(
-            task_id="task-1", agent_id="osint-agent-1", attempt=1, progress=150, message="m"
+            task_id="task-1", agent_id="osint-agent", attempt=1, progress=150, message="m"
         ),
     )
 
     assert decision == [
-        TaskProgressed(task_id="task-1", agent_id="osint-agent-1", progress=99, message="m")
+        TaskProgressed(task_id="task-1", agent_id="osint-agent", progress=99, message="m")
     ]
     low = decide.report(
-        state, ReportProgress(task_id="task-1", agent_id="osint-agent-1", attempt=1, progress=-3)
+        state, ReportProgress(task_id="task-1", agent_id="osint-agent", attempt=1, progress=-3)
     )
     assert low[0].progress == 0
     assert apply(state, decision).status == "in_progress"
 
 
 def test_completion_from_the_running_agent_completes_the_task():
-    state = running("osint-agent-1")
+    state = running("osint-agent")
 
     decision = decide.report(
         state,
-        CompleteTask(task_id="task-1", agent_id="osint-agent-1", attempt=1, result={"ok": True}),
+        CompleteTask(task_id="task-1", agent_id="osint-agent", attempt=1, result={"ok": True}),
     )
 
     assert decision == [
-        TaskCompleted(task_id="task-1", agent_id="osint-agent-1", result={"ok": True})
+        TaskCompleted(task_id="task-1", agent_id="osint-agent", result={"ok": True})
     ]
     assert apply(state, decision).status == "completed"
 
 
 def test_failure_from_the_running_agent_fails_the_task():
-    state = running("osint-agent-1")
+    state = running("osint-agent")
 
     decision = decide.report(
         state,
         FailTask(
-            task_id="task-1", agent_id="osint-agent-1", attempt=1, reason="timeout", error="slow"
+            task_id="task-1", agent_id="osint-agent", attempt=1, reason="timeout", error="slow"
         ),
     )
 
     assert decision == [
-        TaskFailed(task_id="task-1", agent_id="osint-agent-1", reason="timeout", error="slow")
+        TaskFailed(task_id="task-1", agent_id="osint-agent", reason="timeout", error="slow")
     ]
     assert apply(state, decision).status == "failed"
 
@@ -274,10 +274,10 @@ def test_failure_from_the_running_agent_fails_the_task():
 @pytest.mark.parametrize(
     "report",
     [
-        ReportProgress(task_id="task-1", agent_id="security-agent-1", attempt=1, progress=5),
-        CompleteTask(task_id="task-1", agent_id="security-agent-1", attempt=1, result={}),
-        FailTask(task_id="task-1", agent_id="security-agent-1", attempt=1, reason="error"),
-        CompleteTask(task_id="task-1", agent_id="osint-agent-1", attempt=2, result={}),
+        ReportProgress(task_id="task-1", agent_id="security-agent", attempt=1, progress=5),
+        CompleteTask(task_id="task-1", agent_id="security-agent", attempt=1, result={}),
+        FailTask(task_id="task-1", agent_id="security-agent", attempt=1, reason="error"),
+        CompleteTask(task_id="task-1", agent_id="osint-agent", attempt=2, result={}),
     ],
     ids=[
         "progress-other-agent",
@@ -287,25 +287,25 @@ def test_failure_from_the_running_agent_fails_the_task():
     ],
 )
 def test_report_from_anyone_but_the_running_attempt_is_a_conflict(report):
-    decision = decide.report(running("osint-agent-1"), report)
+    decision = decide.report(running("osint-agent"), report)
 
     assert isinstance(decision, Rejection) and decision.code == "CONFLICT"
 
 
 def test_report_on_a_queued_task_is_a_conflict():
     decision = decide.report(
-        created(), CompleteTask(task_id="task-1", agent_id="osint-agent-1", attempt=1, result={})
+        created(), CompleteTask(task_id="task-1", agent_id="osint-agent", attempt=1, result={})
     )
 
     assert isinstance(decision, Rejection) and decision.code == "CONFLICT"
 
 
 def test_report_after_the_task_finished_is_a_conflict():
-    state = running("osint-agent-1")
+    state = running("osint-agent")
     state = apply(state, decide.cancel(state, CancelTask(task_id="task-1")))
 
     decision = decide.report(
-        state, CompleteTask(task_id="task-1", agent_id="osint-agent-1", attempt=1, result={})
+        state, CompleteTask(task_id="task-1", agent_id="osint-agent", attempt=1, result={})
     )
 
     assert isinstance(decision, Rejection) and decision.code == "CONFLICT"
@@ -323,17 +323,17 @@ def test_report_on_an_unknown_task_is_not_found():
 
 
 def test_lost_agent_requeues_its_task_for_the_next_attempt():
-    state = running("osint-agent-1")
+    state = running("osint-agent")
 
     decision = decide.agent_lost(state, "agent crashed")
 
     assert decision == [
-        TaskRequeued(task_id="task-1", attempt=1, reason="agent crashed", agent_id="osint-agent-1")
+        TaskRequeued(task_id="task-1", attempt=1, reason="agent crashed", agent_id="osint-agent")
     ]
     state = apply(state, decision)
     assert (state.status, state.agent_id, state.attempt) == ("queued", None, 1)
     next_try = decide.start(
-        state, StartTask(task_id="task-1", agent_id="security-agent-1", attempt=2)
+        state, StartTask(task_id="task-1", agent_id="security-agent", attempt=2)
     )
     assert not isinstance(next_try, Rejection)
 
