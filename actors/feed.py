@@ -51,7 +51,7 @@ async def tick(fleet: Fleet) -> None:
 async def _on_committed(fleet: Fleet, event: Event) -> None:
     data = event.data
     match event.type:
-        case "task.created":
+        case "task.created" if not data.parts:  # a composite's parts are queued, not it
             fleet.scheduler.tell(
                 Queued(
                     task_id=data.task_id,

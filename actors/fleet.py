@@ -19,7 +19,7 @@ from actors.agents.catalog import AgentSpec
 from actors.agents.messages import Assign
 from actors.agents.runner import WorkRunner
 from actors.agents.scope import Scopes
-from actors.agents.skills import validators
+from actors.agents.skills import COMPOSITES, validators
 from actors.io import Incoming, LoopBridge
 from actors.scheduler import Configure, Queued, Scheduler, Slot
 from actors.supervision import Child, Supervisor
@@ -102,6 +102,7 @@ class Fleet:
                 by_type,
                 validators(self.scopes),
                 self._load_unfinished,
+                COMPOSITES,
             ),
         )
         self.scheduler = sup.start(
@@ -212,6 +213,8 @@ class Fleet:
                 max_attempts=t.max_attempts,
                 agent_id=t.agent_id,
                 api_key_id=t.api_key_id,
+                parent_id=t.parent_id,
+                parts=t.parts,
             )
             for t in await unfinished_tasks(self.reader)
         ]
@@ -227,7 +230,7 @@ class Fleet:
                 attempt=t.attempt + 1,
             )
             for t in tasks
-            if t.status == TaskStatus.QUEUED
+            if t.status == TaskStatus.QUEUED and not t.parts  # no agent runs a composite
         ]
         placed = [
             (t.task_id, t.agent_id, t.attempt)

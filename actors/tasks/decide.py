@@ -11,6 +11,8 @@ from typing import Any
 
 import msgspec
 
+from actors.agents.skills.composite import Composite
+from actors.tasks.parts import PartView, part_id
 from events.commands import (
     CancelTask,
     CompleteTask,
@@ -47,6 +49,12 @@ class TaskState(msgspec.Struct, kw_only=True, gc=False):
     agent_id: str | None = None
     api_key_id: str | None = None
     request_hash: str | None = None
+    parent_id: str | None = None
+    """Set on a part of a composite task."""
+    parts: dict[str, str] = {}
+    """A composite task's parts: name -> task id."""
+    views: dict[str, PartView] = {}
+    """A composite task's parts as it last saw them, by task id (parts.py)."""
 
 
 class Rejection(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,8 +73,11 @@ def submit(
     agents_by_type: Mapping[str, list[str]],
     validators: Mapping[str, Validator],
     active: int = 0,
+    composites: Mapping[str, Composite[Any]] | None = None,
 ) -> Decision:
-    """`active`: the submitting key's tasks that are queued or in progress."""
+    """`active`: the submitting key's tasks that are queued or in progress; `composites`:
+    the task types whose parts other task types do (none of them runs on one agent)."""
+    composite = (composites or {}).get(command.task_type)
     if command.max_active is not None and active >= command.max_active:
         return Rejection(
             code=ErrorCode.RATE_LIMITED,
@@ -75,8 +86,8 @@ def submit(
             details={"limit": "concurrent_tasks", "max": command.max_active, "active": active},
         )
     agents = agents_by_type.get(command.task_type)
-    if not agents:
-        available = sorted(agents_by_type)
+    if not agents and composite is None:
+        available = sorted({*agents_by_type, *(composites or {})})
         return Rejection(
             code=ErrorCode.INVALID_PARAMETER,
             message=f"no agent runs task type {command.task_type!r}; "
@@ -113,6 +124,21 @@ def submit(
                 message=str(e),
                 details={"parameter": getattr(e, "name", "parameters")},
             )
+    parts: dict[str, str] = {}
+    if composite is not None:
+        agents = []
+        for name, part in composite.parts(command.parameters).items():
+            runners = agents_by_type.get(part.task_type)
+            if not runners:
+                return Rejection(
+                    code=ErrorCode.SERVICE_UNAVAILABLE,
+                    message=f"no agent runs {part.task_type!r}, the {name!r} part of"
+                    f" {command.task_type!r}",
+                    details={"task_type": command.task_type, "part": name},
+                )
+            agents += [agent for agent in runners if agent not in agents]
+            parts[name] = part_id(task_id, name)
+    assert agents is not None
     return [
         TaskCreated(
             task_id=task_id,
@@ -125,6 +151,7 @@ def submit(
             api_key_id=command.meta.api_key_id,
             request_hash=command.request_hash,
             estimated_completion=command.estimated_completion,
+            parts=parts,
         )
     ]
 
@@ -221,8 +248,9 @@ def report(state: TaskState | None, command: ReportProgress | CompleteTask | Fai
 
 
 def agent_lost(state: TaskState, reason: str) -> list[EventData]:
-    """The agent running `state` is gone: try again, or fail once attempts run out."""
-    if state.status != TaskStatus.IN_PROGRESS:
+    """The agent running `state` is gone: try again, or fail once attempts run out.
+    A composite task runs on no agent: its parts are requeued on their own."""
+    if state.status != TaskStatus.IN_PROGRESS or state.parts:
         return []
     if state.attempt < state.max_attempts:
         return [
@@ -250,6 +278,8 @@ def evolve(state: TaskState | None, event: EventData) -> TaskState | None:
             max_attempts=event.max_attempts,
             api_key_id=event.api_key_id,
             request_hash=event.request_hash,
+            parent_id=event.parent_id,
+            parts=event.parts,
         )
     if state is None:
         return None

@@ -16,10 +16,12 @@ from typing import Any
 
 import msgspec
 
+from actors.agents.skills.composite import Composite
 from actors.io import Incoming, LoopBridge, ReplyFn
 from actors.supervision import SupervisedActor, Supervisor
-from actors.tasks import decide
+from actors.tasks import decide, parts
 from actors.tasks.decide import Rejection, TaskState, Validator
+from actors.tasks.parts import PartView
 from events.commands import (
     CANCEL_WORK,
     CancelTask,
@@ -36,6 +38,7 @@ from events.envelope import EventData, Meta
 from events.errors import ConcurrencyError, EventsError
 from events.ids import new_prefixed_id
 from events.store.base import AppendResult, EventStore
+from events.types import TaskCreated
 from events.vocabulary import ErrorCode, TaskStatus
 
 log = logging.getLogger(__name__)
@@ -77,8 +80,10 @@ class TaskManager(SupervisedActor):
         agents_by_type: Mapping[str, list[str]],
         validators: Mapping[str, Validator],
         load_unfinished: Callable[[], Awaitable[list[TaskState]]],
+        composites: Mapping[str, Composite[Any]] | None = None,
     ) -> None:
         super().__init__(supervisor, name)
+        self.composites = dict(composites or {})
         self.bridge = bridge
         self.store = store
         self.publish = publish
@@ -90,6 +95,8 @@ class TaskManager(SupervisedActor):
         self.finished: OrderedDict[str, TaskState] = OrderedDict()
         # Unfinished tasks per submitting key, for the tiers' concurrent-task limits.
         self.active: Counter[str] = Counter()
+        # Events of parts whose composite is being read back (Reload), by composite id.
+        self.orphans: dict[str, list[tuple[str, EventData]]] = {}
         # Until the unfinished tasks are loaded (at boot, after a crash), commands wait.
         self.restored = False
         self.held: list[Any] = []
@@ -125,12 +132,21 @@ class TaskManager(SupervisedActor):
                             decide.agent_lost(state, "node restarted"),
                             Meta(actor="task-manager"),
                         )
+                for state in tasks:
+                    if state.parts and state.task_id in self.tasks:
+                        self._resume_composite(state)
                 held, self.held = self.held, []
                 for message in held:
                     self.on_receive(message)
             case TaskState() as state:
                 self.tasks[state.task_id] = state
                 self._count(state, +1)
+                if state.parts:
+                    for child_id, event in self.orphans.pop(state.task_id, []):
+                        view = state.views.get(child_id)
+                        if view is not None:
+                            parts.follow(view, event)
+                    self._resume_composite(state)
             case _:
                 raise TypeError(f"task manager got an unknown message: {message!r}")
 
@@ -152,17 +168,27 @@ class TaskManager(SupervisedActor):
                     self.agents_by_type,
                     self.validators,
                     self.active[command.meta.api_key_id or ""],
+                    self.composites,
                 )
                 state = None
                 if not isinstance(decision, Rejection):
                     created = decision[0]
-                    data = {"task_id": task_id, "assigned_agents": created.assigned_agents}  # type: ignore[attr-defined]
+                    assert isinstance(created, TaskCreated)
+                    data = {"task_id": task_id, "assigned_agents": created.assigned_agents}
+                    if created.parts:  # its parts are created right after it
+                        self._commit(None, decision, command.meta, reply, data)
+                        self._spawn_parts(created)
+                        return
             case CancelTask(task_id=task_id):
                 state = self.tasks.get(task_id) or self.finished.get(task_id)
                 decision = decide.cancel(state, command)
                 if not isinstance(decision, Rejection):
                     data = {"task_id": task_id}
                     self.bridge.spawn(self._broadcast_cancel(task_id))
+                    if state is not None and state.parts:
+                        self._commit(state, decision, command.meta, reply, data)
+                        self._cancel_parts(state, command.meta)
+                        return
             case StartTask(task_id=task_id):
                 state = self.tasks.get(task_id)
                 decision = decide.start(state, command)
@@ -225,11 +251,88 @@ class TaskManager(SupervisedActor):
             self._append_failed(stream, e, reply)
             return
         appended.add_done_callback(functools.partial(self._appended, stream, reply, data or {}))
+        if state.parent_id is not None:
+            self._part_moved(state, events)
+
+    # -- composite tasks (parts.py decides) --------------------------------------------
+
+    def _spawn_parts(self, created: TaskCreated) -> None:
+        """Create the parts of a new composite task (or those a crash left uncreated)."""
+        parent = self.tasks.get(created.task_id)
+        composite = self.composites.get(created.task_type)
+        if parent is None or composite is None:
+            return
+        meta = Meta(actor="task-manager")
+        for child in parts.spawn(created, composite, self.agents_by_type):
+            name = next(n for n, i in created.parts.items() if i == child.task_id)
+            parent.views.setdefault(
+                child.task_id,
+                PartView(name=name, task_id=child.task_id, task_type=child.task_type),
+            )
+            if child.task_id not in self.tasks and child.task_id not in self.finished:
+                self._commit(None, [child], meta)
+
+    def _part_moved(self, child: TaskState, events: Sequence[EventData]) -> None:
+        assert child.parent_id is not None
+        parent = self.tasks.get(child.parent_id)
+        if parent is None:
+            if child.parent_id not in self.finished:  # being read back: apply it then
+                self.orphans.setdefault(child.parent_id, []).extend(
+                    (child.task_id, event) for event in events
+                )
+            return
+        view = parent.views.get(child.task_id)
+        composite = self.composites.get(parent.task_type)
+        if view is None or composite is None:
+            return
+        for event in events:
+            left = parts.follow(view, event)
+            decision = parts.changed(
+                parent.task_id,
+                parent.status,
+                parent.parameters,
+                parent.views,
+                composite,
+                view.agent_id,
+                abandoned_by=left,
+            )
+            self._commit(parent, decision, Meta(actor="task-manager"))
+
+    def _resume_composite(self, parent: TaskState) -> None:
+        """After a restore: create missing parts, end the task if its parts all have."""
+        composite = self.composites.get(parent.task_type)
+        if composite is None:
+            return
+        missing = [child_id for child_id in parent.parts.values() if child_id not in parent.views]
+        if missing:
+            self._spawn_parts(
+                TaskCreated(
+                    task_id=parent.task_id,
+                    task_type=parent.task_type,
+                    parameters=parent.parameters,
+                    priority=parent.priority,
+                    max_attempts=parent.max_attempts,
+                    api_key_id=parent.api_key_id,
+                    parts=parent.parts,
+                )
+            )
+        decision = parts.changed(
+            parent.task_id, parent.status, parent.parameters, parent.views, composite, None
+        )
+        self._commit(parent, decision, Meta(actor="task-manager"))
+
+    def _cancel_parts(self, parent: TaskState, meta: Meta) -> None:
+        for child_id, cancelled in parts.cancel_parts(parent.views).items():
+            child = self.tasks.get(child_id)
+            if child is not None:
+                self._commit(child, [cancelled], meta)
+                self.bridge.spawn(self._broadcast_cancel(child_id))
 
     def _count(self, state: TaskState, change: int) -> None:
-        """Keep `active` (unfinished tasks per key) in step with `tasks`."""
+        """Keep `active` (unfinished tasks per key) in step with `tasks`; a composite
+        task's parts count as the one task the key submitted."""
         owner = state.api_key_id
-        if owner is not None:
+        if owner is not None and state.parent_id is None:
             self.active[owner] += change
             if self.active[owner] <= 0:
                 del self.active[owner]
@@ -269,6 +372,8 @@ class TaskManager(SupervisedActor):
 
     async def _restore(self) -> None:
         tasks = await self.load_unfinished()
+        for state in tasks:
+            await self._read_parts(state)
         self.me.tell(Restore(tasks=tasks, requeue=self.me.crashes == 0))
 
     async def _reload(self, task_id: str) -> None:
@@ -276,4 +381,18 @@ class TaskManager(SupervisedActor):
         for event in await self.store.read_stream(task_id):
             state = decide.evolve(state, event.data)
         if state is not None and not state.status.finished:
+            await self._read_parts(state)
             self.me.tell(state)
+
+    async def _read_parts(self, state: TaskState) -> None:
+        """A composite task's views of its parts, from the parts' own streams."""
+        for name, child_id in state.parts.items():
+            events = await self.store.read_stream(child_id)
+            if not events:
+                continue  # never created: _resume_composite creates it
+            created = events[0].data
+            assert isinstance(created, TaskCreated)
+            view = PartView(name=name, task_id=child_id, task_type=created.task_type)
+            for event in events[1:]:
+                parts.follow(view, event.data)
+            state.views[child_id] = view

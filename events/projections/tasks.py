@@ -42,7 +42,7 @@ def iso(ts: datetime) -> str:
 
 class TasksProjection(RowProjection):
     name: ClassVar[str] = "tasks"
-    version: ClassVar[int] = 3
+    version: ClassVar[int] = 4
     event_types: ClassVar[frozenset[str] | None] = frozenset(
         {
             "task.created",
@@ -89,9 +89,11 @@ class TasksProjection(RowProjection):
         "api_key_id",
         "request_hash",
         "estimated_completion",
+        "parent_id",
+        "parts",
     )
     json_columns: ClassVar[frozenset[str]] = frozenset(
-        {"parameters", "result", "agents", "assigned_agents"}
+        {"parameters", "result", "agents", "assigned_agents", "parts"}
     )
 
     def schema(self) -> str:
@@ -121,7 +123,9 @@ class TasksProjection(RowProjection):
             version         INTEGER NOT NULL,
             api_key_id      TEXT,
             request_hash    TEXT,
-            estimated_completion TEXT
+            estimated_completion TEXT,
+            parent_id       TEXT,
+            parts           TEXT NOT NULL
         );
         """
 
@@ -161,6 +165,8 @@ class TasksProjection(RowProjection):
                 "api_key_id": data.api_key_id,
                 "request_hash": data.request_hash,
                 "estimated_completion": data.estimated_completion,
+                "parent_id": data.parent_id,
+                "parts": data.parts,
             }
         if row is None:  # an event for a task whose creation this model never saw
             return None
@@ -172,15 +178,20 @@ class TasksProjection(RowProjection):
                     status=TaskStatus.IN_PROGRESS, agent_id=agent_id, attempt=attempt, progress=0
                 )
                 row["started_at"] = row["started_at"] or at
-                agents[agent_id] = {"status": "working", "progress": 0}
+                if agent_id is not None:
+                    agents[agent_id] = {"status": "working", "progress": 0}
             case TaskProgressed(agent_id=agent_id, progress=progress):
                 row["progress"] = progress
-                agents[agent_id] = {"status": "working", "progress": progress}
+                agents[agent_id] = {
+                    "status": data.agent_status or "working",
+                    "progress": progress if data.agent_progress is None else data.agent_progress,
+                }
             case TaskCompleted(agent_id=agent_id, result=result):
                 row.update(
                     status=TaskStatus.COMPLETED, progress=100, result=result, completed_at=at
                 )
-                agents[agent_id] = {"status": TaskStatus.COMPLETED, "progress": 100}
+                if agent_id is not None:
+                    agents[agent_id] = {"status": TaskStatus.COMPLETED, "progress": 100}
             case TaskFailed(agent_id=agent_id, reason=reason, error=error):
                 row.update(status=TaskStatus.FAILED, reason=reason, error=error, completed_at=at)
                 if agent_id is not None:

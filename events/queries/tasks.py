@@ -94,13 +94,15 @@ class UnfinishedTask(msgspec.Struct, frozen=True, kw_only=True):
     max_attempts: int
     agent_id: str | None
     api_key_id: str | None
+    parent_id: str | None = None
+    parts: dict[str, str] = {}
 
 
 async def unfinished_tasks(db: aiosqlite.Connection) -> list[UnfinishedTask]:
     """Queued and running tasks, oldest first."""
     rows = await db.execute_fetchall(
         "SELECT task_id, task_type, parameters, priority, status, version, attempt,"
-        " max_attempts, agent_id, api_key_id FROM tasks"
+        " max_attempts, agent_id, api_key_id, parent_id, parts FROM tasks"
         " WHERE status IN (?, ?) ORDER BY created_at",
         UNFINISHED,
     )
@@ -116,6 +118,8 @@ async def unfinished_tasks(db: aiosqlite.Connection) -> list[UnfinishedTask]:
             max_attempts=r[7],
             agent_id=r[8],
             api_key_id=r[9],
+            parent_id=r[10],
+            parts=msgspec.json.decode(r[11]),
         )
         for r in rows
     ]

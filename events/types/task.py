@@ -23,13 +23,19 @@ class TaskCreated(EventData, frozen=True, kw_only=True):
     request_hash: str | None = None
     """Of the request that created it, when it carried an Idempotency-Key."""
     estimated_completion: str | None = None
+    parent_id: str | None = None
+    """Set on a part of a composite task (e.g. security_scan's port scan)."""
+    parts: dict[str, str] = {}
+    """A composite task's parts: part name -> the task id that runs it. No agent runs
+    the composite itself; it ends when its parts have."""
 
 
 class TaskStarted(EventData, frozen=True, kw_only=True):
     type_name: ClassVar[str] = "task.started"
 
     task_id: str
-    agent_id: str
+    agent_id: str | None
+    """None for a composite task: it starts when its first part does."""
     attempt: int = 1
 
 
@@ -40,13 +46,18 @@ class TaskProgressed(EventData, frozen=True, kw_only=True):
     agent_id: str
     progress: int
     message: str = ""
+    agent_status: str | None = None
+    """On a composite task, where its part on `agent_id` stands (working, completed,
+    failed, abandoned) and how far (agent_progress); `progress` is the whole task's."""
+    agent_progress: int | None = None
 
 
 class TaskCompleted(EventData, frozen=True, kw_only=True):
     type_name: ClassVar[str] = "task.completed"
 
     task_id: str
-    agent_id: str
+    agent_id: str | None
+    """None for a composite task: its parts' agents completed theirs."""
     result: dict[str, Any]
 
 

@@ -35,13 +35,14 @@ async def test_results_of_unknown_task_are_404_not_found(shared_api):
 
 
 async def test_unknown_task_type_is_400_naming_the_available_types(shared_api):
-    response = await shared_api.post("/tasks", json={"task_type": "security_scan"})
+    response = await shared_api.post("/tasks", json={"task_type": "penetration_test"})
 
     error = error_of(response, 400, "INVALID_PARAMETER")
     assert "echo" in error["message"]
     assert error["details"]["parameter"] == "task_type"
-    assert error["details"]["provided"] == "security_scan"
+    assert error["details"]["provided"] == "penetration_test"
     assert "echo" in error["details"]["expected"]
+    assert "security_scan" in error["details"]["expected"]  # a composite task type
 
 
 async def test_malformed_json_is_400_invalid_request(shared_api):
@@ -172,11 +173,11 @@ async def test_unknown_agent_is_404_not_found(shared_api):
     ],
 )
 async def test_agent_configuration_out_of_bounds_is_422(shared_api, body, parameter):
-    response = await shared_api.put("/agents/osint-agent-1/config", json=body)
+    response = await shared_api.put("/agents/osint-agent/config", json=body)
 
     error = error_of(response, 422, "VALIDATION_ERROR")
     assert [e["parameter"] for e in error["details"]["errors"]] == [parameter]
-    configuration = (await shared_api.get("/agents/osint-agent-1")).json()["configuration"]
+    configuration = (await shared_api.get("/agents/osint-agent")).json()["configuration"]
     assert configuration["max_concurrent_tasks"] >= 1 and configuration["timeout"] > 0
 
 

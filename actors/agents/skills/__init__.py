@@ -19,12 +19,14 @@ from actors.agents.skills import (
     file_analysis,
     pattern_analysis,
     report_generation,
+    security_scan,
     summarization,
     threat_analysis,
     vulnerability_scanning,
     web_scraping,
 )
 from actors.agents.skills.base import Context, Progress, Skill
+from actors.agents.skills.composite import Composite
 
 SKILLS: dict[str, Skill[Any]] = {
     skill.name: skill
@@ -44,16 +46,24 @@ SKILLS: dict[str, Skill[Any]] = {
 }
 
 
+COMPOSITES: dict[str, Composite[Any]] = {
+    composite.name: composite for composite in (security_scan.COMPOSITE,)
+}
+"""Task types no agent runs itself: their parts are other task types (composite.py)."""
+
+
 def validators(scopes: Scopes) -> dict[str, Callable[[dict[str, Any]], None]]:
     """Per task type, the check the task manager runs at submit."""
 
-    def check(skill: Skill[Any]) -> Callable[[dict[str, Any]], None]:
+    def check(skill: Skill[Any] | Composite[Any]) -> Callable[[dict[str, Any]], None]:
         def validate(parameters: dict[str, Any]) -> None:
             skill.validate(parameters, scopes)
 
         return validate
 
-    return {name: check(skill) for name, skill in SKILLS.items()}
+    checks = {name: check(skill) for name, skill in SKILLS.items()}
+    checks.update((name, check(composite)) for name, composite in COMPOSITES.items())
+    return checks
 
 
-__all__ = ["SKILLS", "Context", "Progress", "Skill", "validators"]
+__all__ = ["COMPOSITES", "SKILLS", "Composite", "Context", "Progress", "Skill", "validators"]

@@ -50,10 +50,7 @@ class Skill(Generic[P]):
     """Raises OutOfScope for a target outside `scopes`, before any work."""
 
     def parse(self, parameters: dict[str, Any]) -> P:
-        try:
-            return msgspec.convert(parameters, self.params, str_keys=True)
-        except msgspec.ValidationError as e:
-            raise InvalidParameter(_parameter_of(str(e)), str(e)) from None
+        return parse_params(parameters, self.params)
 
     def validate(self, parameters: dict[str, Any], scopes: Scopes) -> P:
         params = self.parse(parameters)
@@ -70,6 +67,14 @@ class Skill(Generic[P]):
     ) -> dict[str, Any]:
         params = self.validate(parameters, scopes)
         return await self.run(params, progress, Context(scopes, parameters, read_task))
+
+
+def parse_params(parameters: dict[str, Any], params: type[P]) -> P:
+    """`parameters` as `params`; InvalidParameter names the first one that does not fit."""
+    try:
+        return msgspec.convert(parameters, params, str_keys=True)
+    except msgspec.ValidationError as e:
+        raise InvalidParameter(_parameter_of(str(e)), str(e)) from None
 
 
 def _parameter_of(message: str) -> str:
