@@ -7,7 +7,7 @@ the projections (or, for auditors, reads of the log through the store contract).
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiosqlite
 import msgspec
@@ -72,6 +72,11 @@ class NodePort(Protocol):
 
     def agents_for(self, task_type: str) -> list[str]:
         """The agents that run `task_type` (none: no agent does)."""
+        ...
+
+    def export_results(self, task: dict[str, Any], form: str) -> tuple[str, str]:
+        """(media type, body) of a task's results as `form` (sarif, markdown); raises
+        ValueError naming what cannot be exported."""
         ...
 
     async def verify_log(self) -> VerifyResult:

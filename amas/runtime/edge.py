@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import aiosqlite
 import msgspec
 from fastapi import FastAPI
 
+from actors.agents.skills.report_generation.export import export
 from amas.runtime.node import Node
 from api.app import create_app
 from api.port import Authenticator
@@ -76,6 +78,9 @@ class NodeEdge:
 
     def agents_for(self, task_type: str) -> list[str]:
         return self._node.fleet.agents_for(task_type)
+
+    def export_results(self, task: dict[str, Any], form: str) -> tuple[str, str]:
+        return export(task, form, self.version)
 
     async def verify_log(self) -> VerifyResult:
         """verify_log in a worker thread over a read-only connection of its own, one check

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from api import idempotency
 from api.auth.scopes import READ, WRITE
@@ -56,6 +56,8 @@ def _status_view(task: dict[str, Any]) -> dict[str, Any]:
         "attempt": task["attempt"],
         "assigned_agents": task["assigned_agents"],
         "agents": task["agents"],
+        "parent_id": task["parent_id"],
+        "parts": task["parts"],
         "error": (
             {"reason": task["reason"], "message": task["error"]}
             if task["status"] == TaskStatus.FAILED
@@ -205,9 +207,41 @@ async def get_task(task_id: str, request: Request) -> dict[str, Any]:
     return _status_view(await _task_or_404(port_of(request), task_id))
 
 
-@router.get("/{task_id}/results", dependencies=[READ])
-async def get_task_results(task_id: str, request: Request) -> dict[str, Any]:
-    task = await _task_or_404(port_of(request), task_id)
+@router.get(
+    "/{task_id}/results",
+    dependencies=[READ],
+    responses={
+        200: {
+            "description": "JSON by default; SARIF 2.1.0 (findings) or Markdown on request",
+            "content": {"application/sarif+json": {}, "text/markdown": {}},
+        },
+        409: {"description": "CONFLICT: sarif or markdown of a task that has not finished"},
+    },
+)
+async def get_task_results(
+    task_id: str,
+    request: Request,
+    format: Annotated[
+        Literal["json", "sarif", "markdown"],
+        Query(description="json (the default), sarif (SARIF 2.1.0 of findings) or markdown"),
+    ] = "json",
+) -> Any:
+    port = port_of(request)
+    task = await _task_or_404(port, task_id)
+    if format != "json":
+        if not TaskStatus(task["status"]).finished:
+            raise ApiError(
+                ErrorCode.CONFLICT,
+                f"task {task_id} is {task['status']}: its results come in {format} once it ends",
+                {"task_id": task_id, "status": task["status"]},
+            )
+        try:
+            media_type, body = port.export_results(task, format)
+        except ValueError as e:
+            raise ApiError(
+                ErrorCode.INVALID_PARAMETER, str(e), {"parameter": "format", "provided": format}
+            ) from None
+        return Response(body, media_type=media_type)
     return {
         "task_id": task_id,
         "status": task["status"],

@@ -59,3 +59,19 @@ def document() -> dict[str, Any]:
 def files_containing(root: Path, needle: str) -> list[Path]:
     """Every file under `root` whose bytes contain `needle`."""
     return [p for p in root.rglob("*") if p.is_file() and needle.encode() in p.read_bytes()]
+
+
+SARIF_SCHEMA = Path(__file__).parent.parent / "fixtures" / "sarif-schema-2.1.0.json"
+
+
+def assert_valid_sarif(response: httpx.Response) -> dict[str, Any]:
+    """A SARIF 2.1.0 answer, valid against OASIS's schema: the log."""
+    import json
+
+    import jsonschema
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/sarif+json")
+    log: dict[str, Any] = response.json()
+    jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text())).validate(log)
+    return log

@@ -16,9 +16,8 @@ import msgspec
 
 from actors.agents.scope import Scopes
 from actors.agents.skills.base import Context, Progress, Skill
+from actors.agents.skills.report_generation.findings import findings_of
 from actors.agents.skills.report_generation.render import Section, render
-
-_SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
 
 class ReportParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -35,7 +34,7 @@ async def report(params: ReportParams, progress: Progress, context: Context) -> 
     sections: list[Section] = []
     for n, task_id in enumerate(dict.fromkeys(params.task_ids), 1):
         task = await context.read_task(task_id)
-        sections.append(_section(task_id, task))
+        sections.append(section(task_id, task))
         await progress(n * 90 // len(params.task_ids), f"read {task_id}")
     findings = sum(len(s.findings) for s in sections)
     if params.format == "json":
@@ -51,18 +50,21 @@ async def report(params: ReportParams, progress: Progress, context: Context) -> 
     }
 
 
-def _section(task_id: str, task: dict[str, Any] | None) -> Section:
+_LISTED = frozenset({"findings", "threats", "vulnerabilities", "informational"})
+"""Keys whose entries are the section's findings table, not its facts."""
+
+
+def section(task_id: str, task: dict[str, Any] | None) -> Section:
+    """One task as a report's section: its findings as a table, the rest as facts."""
     if task is None:
         return Section(task_id=task_id, task_type="", status="unknown", note="no such task")
     result = task.get("result") if isinstance(task.get("result"), dict) else {}
     assert isinstance(result, dict)
-    raw = result.get("findings") or result.get("threats") or []
-    findings = [f for f in raw if isinstance(f, dict)] if isinstance(raw, list) else []
-    findings.sort(key=lambda f: (_SEVERITY_ORDER.get(str(f.get("severity")), 5), -_risk(f)))
+    merged = result.get("security_scan")  # a composite's result, under its name
     facts = {
         key: value if isinstance(value, str | int | float | bool) else _short(value)
-        for key, value in result.items()
-        if key not in ("findings", "threats")
+        for key, value in (merged if isinstance(merged, dict) else result).items()
+        if key not in _LISTED
     }
     return Section(
         task_id=task_id,
@@ -71,21 +73,16 @@ def _section(task_id: str, task: dict[str, Any] | None) -> Section:
         note=str(task.get("error") or ""),
         findings=[
             {
-                "severity": str(f.get("severity", f.get("risk_level", ""))),
-                "rule": str(f.get("rule_id", "")),
-                "where": str(f.get("file") or f.get("target", "")),
-                "description": str(f.get("description", "")),
-                "remediation": str(f.get("remediation", "")),
+                "severity": f.severity,
+                "rule": f.rule_id,
+                "where": f"{f.file}:{f.line}" if f.file and f.line else f.file or f.target,
+                "description": f.description,
+                "remediation": f.remediation,
             }
-            for f in findings
+            for f in findings_of(result)
         ],
         facts=facts,
     )
-
-
-def _risk(finding: dict[str, Any]) -> int:
-    risk = finding.get("risk")
-    return risk if isinstance(risk, int) else 0
 
 
 def _short(value: Any) -> str:
