@@ -6,7 +6,9 @@ the client appends `/chat/completions` and `/models`. The key goes as
 `Authorization: Bearer`, and no such header is sent when the key is None (a local
 ollama). A stream asks for its usage with `stream_options: {include_usage: true}`,
 unless the client is made with `stream_usage=False` for vendors that reject the field
-(Cohere's compatibility API); such a stream's Done has zero usage.
+(Cohere's compatibility API); such a stream's Done has zero usage. A stream is whole at
+`data: [DONE]`, or, from servers that never send it, when it ends after a choice's
+`finish_reason`.
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ class _StreamDecoder:
         return choice.delta.content if choice.delta else None
 
     def result(self, content: str, limits: RateLimits) -> ChatResult | None:
-        if not self.done:
+        if not (self.done or self.finish_reason):  # not every compatible server sends [DONE]
             return None
         return ChatResult(
             content=content,

@@ -95,7 +95,8 @@ class Transport:
         self.http = http
         self.base_url = base_url.rstrip("/")
         self.style = style
-        self._headers = {"content-type": "application/json", **headers}
+        self._headers = dict(headers)
+        self._json_headers = {"content-type": "application/json", **headers}
         self._secret = secret
 
     @contextlib.asynccontextmanager
@@ -108,7 +109,7 @@ class Transport:
             method,
             self.base_url + path,
             params=params,
-            headers=self._headers,
+            headers=self._headers if body is None else self._json_headers,
             content=None if body is None else msgspec.json.encode(body),
             timeout=left,  # the shared client's own default must not cut a long call short
         )

@@ -8,7 +8,14 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from actors.providers.clients import ChatRequest, Delta, Done, Message, make_client
+from actors.providers.clients import (
+    ChatRequest,
+    Delta,
+    Done,
+    Message,
+    StreamEvent,
+    make_client,
+)
 from actors.providers.clients.transport import SseEvent, SseParser
 
 EVENTS = (
@@ -56,14 +63,26 @@ class Chunks(httpx.AsyncByteStream):
             yield chunk
 
 
-async def test_a_character_split_between_network_chunks_arrives_whole() -> None:
-    event = 'data: {"choices": [{"delta": {"content": "Grüße 👋"}}]}\n\n'.encode()
-    cut = event.index("👋".encode()) + 2
-    stream = Chunks(event[:cut], event[cut:], b"data: [DONE]\n\n")
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, stream=stream))
+async def openai_stream(*chunks: bytes) -> list[StreamEvent]:
+    """What the openai client makes of a 200 answer of these bytes."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, stream=Chunks(*chunks)))
     async with httpx.AsyncClient(transport=transport) as http:
         client = make_client("openai", http, "http://vendor.test/v1", "sk-test")
         request = ChatRequest(messages=[Message("user", "Hi")], model="m")
-        events = [event async for event in client.stream(request, timeout=1)]
+        return [event async for event in client.stream(request, timeout=1)]
+
+
+async def test_a_character_split_between_network_chunks_arrives_whole() -> None:
+    event = 'data: {"choices": [{"delta": {"content": "Grüße 👋"}}]}\n\n'.encode()
+    cut = event.index("👋".encode()) + 2
+    events = await openai_stream(event[:cut], event[cut:], b"data: [DONE]\n\n")
     assert events[0] == Delta("Grüße 👋")
     assert isinstance(events[1], Done) and events[1].result.content == "Grüße 👋"
+
+
+async def test_an_openai_style_stream_without_done_is_whole_after_its_finish_reason() -> None:
+    events = await openai_stream(
+        b'data: {"choices": [{"delta": {"content": "Hi"}}]}\n\n',
+        b'data: {"choices": [{"delta": {}, "finish_reason": "stop"}]}\n\n',
+    )
+    assert isinstance(events[-1], Done) and events[-1].result.finish_reason == "stop"
