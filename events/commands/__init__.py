@@ -28,6 +28,19 @@ from events.commands.base import (
     Request,
     rejected,
 )
+from events.commands.provider import (
+    COMPLETE,
+    CONFIGURE_PROVIDER,
+    TEST_PROVIDER,
+    ChatMessage,
+    Complete,
+    ConfigureProvider,
+    ProviderCommand,
+    StreamPiece,
+    TestProvider,
+    stream_piece_decoder,
+    stream_piece_encoder,
+)
 from events.commands.task import (
     CANCEL_TASK,
     CANCEL_WORK,
@@ -48,7 +61,7 @@ from events.commands.task import (
     work_subject,
 )
 
-Command = TaskCommand | AgentCommand | ApiKeyCommand
+Command = TaskCommand | AgentCommand | ApiKeyCommand | ProviderCommand
 
 command_encoder = msgspec.msgpack.Encoder()
 command_decoder = msgspec.msgpack.Decoder(Command)
@@ -58,22 +71,29 @@ reply_decoder = msgspec.msgpack.Decoder(Reply)
 __all__ = [
     "CANCEL_TASK",
     "CANCEL_WORK",
+    "COMPLETE",
     "CONFIGURE_AGENT",
+    "CONFIGURE_PROVIDER",
     "CREATE_API_KEY",
     "REPORT_TASK",
     "REVOKE_API_KEY",
     "ROTATE_API_KEY",
     "START_TASK",
     "SUBMIT_TASK",
+    "TEST_PROVIDER",
     "BusUnavailable",
     "CancelTask",
     "CancelWork",
+    "ChatMessage",
     "Command",
     "CommandBus",
+    "Complete",
     "CompleteTask",
     "ConfigureAgent",
+    "ConfigureProvider",
     "CreateApiKey",
     "FailTask",
+    "ProviderCommand",
     "Reply",
     "ReplyFn",
     "ReportProgress",
@@ -81,7 +101,9 @@ __all__ = [
     "RevokeApiKey",
     "RotateApiKey",
     "StartTask",
+    "StreamPiece",
     "SubmitTask",
+    "TestProvider",
     "Work",
     "cancel_work_decoder",
     "command_decoder",
@@ -90,6 +112,8 @@ __all__ = [
     "rejected",
     "reply_decoder",
     "reply_encoder",
+    "stream_piece_decoder",
+    "stream_piece_encoder",
     "work_decoder",
     "work_subject",
 ]

@@ -3,6 +3,7 @@
 from events.projections.agents import AgentsProjection
 from events.projections.apikeys import ApiKeysProjection
 from events.projections.base import Projection, RowProjection
+from events.projections.providers import ProvidersProjection, ProviderUsageProjection
 from events.projections.runner import ProjectionRunner
 from events.projections.tasks import TasksProjection
 
@@ -11,6 +12,8 @@ __all__ = [
     "ApiKeysProjection",
     "Projection",
     "ProjectionRunner",
+    "ProviderUsageProjection",
+    "ProvidersProjection",
     "RowProjection",
     "TasksProjection",
     "all_projections",
@@ -19,4 +22,10 @@ __all__ = [
 
 def all_projections() -> list[Projection]:
     """Every projection the node runs, freshly made."""
-    return [TasksProjection(), AgentsProjection(), ApiKeysProjection()]
+    return [
+        TasksProjection(),
+        AgentsProjection(),
+        ApiKeysProjection(),
+        ProvidersProjection(),
+        ProviderUsageProjection(),
+    ]

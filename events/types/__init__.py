@@ -2,6 +2,7 @@
 
 from events.types.agent import AgentConfigured, AgentErrored, AgentStarted
 from events.types.apikey import ApiKeyCreated, ApiKeyRevoked, ApiKeyRotated
+from events.types.provider import ProviderCalled, ProviderConfigured, ProviderStateChanged
 from events.types.system import SystemAlerted
 from events.types.task import (
     TaskCancelled,
@@ -20,6 +21,9 @@ __all__ = [
     "ApiKeyCreated",
     "ApiKeyRevoked",
     "ApiKeyRotated",
+    "ProviderCalled",
+    "ProviderConfigured",
+    "ProviderStateChanged",
     "SystemAlerted",
     "TaskCancelled",
     "TaskCompleted",
