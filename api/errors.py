@@ -43,6 +43,7 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
+    ErrorCode.AI_PROVIDER_UNAVAILABLE: 503,
 }
 _CODE_BY_STATUS = {status: code for code, status in reversed(STATUS_BY_CODE.items())}
 """A status's code; where codes share a status (400), the first listed."""
@@ -75,6 +76,9 @@ def check(reply: Reply) -> Reply:
         return reply
     # A concurrent-task refusal: a slot frees when one of the key's tasks ends.
     headers = {"Retry-After": "1"} if reply.code == ErrorCode.RATE_LIMITED else None
+    retry_after = (reply.details or {}).get("retry_after")
+    if reply.code == ErrorCode.AI_PROVIDER_UNAVAILABLE and retry_after is not None:
+        headers = {"Retry-After": str(max(1, math.ceil(float(retry_after))))}
     raise ApiError(
         reply.code or ErrorCode.INTERNAL_ERROR,
         reply.message or "rejected",

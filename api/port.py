@@ -7,6 +7,8 @@ the projections (or, for auditors, reads of the log through the store contract).
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 import aiosqlite
@@ -55,8 +57,17 @@ class NodePort(Protocol):
         """The log's last committed position."""
         ...
 
-    async def send(self, subject: str, command: msgspec.Struct) -> Reply:
+    async def send(self, subject: str, command: msgspec.Struct, timeout: float = 5.0) -> Reply:
         """A command to its owning actor; raises events.commands.BusUnavailable."""
+        ...
+
+    def listen(self, subject: str) -> AbstractAsyncContextManager[asyncio.Queue[bytes]]:
+        """The messages published on `subject` while the context is open."""
+        ...
+
+    def ai_providers(self) -> dict[str, Any]:
+        """The AI providers as the node runs them now: `strategy`, `retry_budget`,
+        `fallback_chain` and `providers` (configuration without keys, live state)."""
         ...
 
     def position(self, projection: str) -> int:

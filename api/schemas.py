@@ -112,6 +112,37 @@ class AgentConfigBody(Body):
     priority: Priority | None = None
 
 
+class ProviderConfigBody(Body):
+    """PUT /ai-providers/{id}/config: what to change (absent: unchanged)."""
+
+    priority: int | None = Field(default=None, ge=1, le=1000)
+    timeout: float | None = Field(default=None, gt=0, le=600)
+    enabled: bool | None = None
+    max_retries: int | None = Field(default=None, ge=0, le=10)
+    rpm: int | None = Field(default=None, ge=1, le=1_000_000)
+    tpm: int | None = Field(default=None, ge=1, le=1_000_000_000)
+    model: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class ChatMessageBody(Body):
+    role: Literal["system", "user", "assistant"]
+    content: str = Field(max_length=1_000_000)
+
+
+Strategy = Literal["priority", "intelligent", "round_robin", "fastest", "cheapest"]
+
+
+class CompleteBody(Body):
+    """POST /ai/complete."""
+
+    messages: list[ChatMessageBody] = Field(min_length=1, max_length=1000)
+    strategy: Strategy | None = None
+    providers: list[str] | None = Field(default=None, min_length=1, max_length=16)
+    max_tokens: int | None = Field(default=None, ge=1, le=200_000)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    stream: bool = False
+
+
 Scope = Literal["read", "write", "admin"]
 TierName = Literal["free", "basic", "pro", "enterprise"]
 

@@ -30,6 +30,7 @@ import uvicorn
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from actors.providers.catalog import from_env
 from amas.runtime.edge import edge_app
 from amas.runtime.nats_server import free_port
 from amas.runtime.node import Node, NodeConfig
@@ -78,7 +79,14 @@ async def serving(
 
 
 def fresh_config(root: Path) -> NodeConfig:
-    return NodeConfig(data=DataPaths(root / "data"), nats_port=free_port(), admin_key=ADMIN_KEY)
+    """A node of its own; no AI provider configured (a developer's own keys in the
+    environment must never reach a vendor from a test)."""
+    return NodeConfig(
+        data=DataPaths(root / "data"),
+        nats_port=free_port(),
+        admin_key=ADMIN_KEY,
+        providers=from_env({"AMAS_PROVIDER_OLLAMA_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"}),
+    )
 
 
 @pytest.fixture

@@ -9,18 +9,24 @@ import sys
 from collections.abc import Sequence
 
 from amas import __version__
-from amas.cli import apikey_cmd, events_cmd, serve_cmd, task_cmd
+from amas.cli import apikey_cmd, events_cmd, providers_cmd, serve_cmd, task_cmd
+from amas.runtime.settings import setting
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="amas", description="AMAS: a multi-agent task platform.")
     parser.add_argument("--version", action="version", version=f"amas {__version__}")
-    parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    parser.add_argument(
+        "--log-level",
+        default=setting("AMAS_LOG_LEVEL") or "WARNING",
+        help="logging level: DEBUG, INFO, WARNING (default: $AMAS_LOG_LEVEL, else WARNING)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve_cmd.register(commands)
     events_cmd.register(commands)
     task_cmd.register(commands)
     apikey_cmd.register(commands)
+    providers_cmd.register(commands)
     return parser
 
 

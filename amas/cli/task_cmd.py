@@ -45,17 +45,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--priority", default=Priority.NORMAL.value, choices=[p.value for p in Priority]
     )
     submit.add_argument("--watch", action="store_true", help="then follow it to the end")
-    _add_endpoints(submit)
+    add_endpoints(submit)
     submit.set_defaults(run=lambda args: asyncio.run(_submit(args)))
 
     get = sub.add_parser("get", help="print a task's status (JSON)")
     get.add_argument("task_id")
-    _add_endpoints(get)
+    add_endpoints(get)
     get.set_defaults(run=lambda args: asyncio.run(_get(args)))
 
     watch = sub.add_parser("watch", help="a live progress bar, fed by NATS events")
     watch.add_argument("task_id")
-    _add_endpoints(watch)
+    add_endpoints(watch)
     watch.set_defaults(run=lambda args: asyncio.run(_watch(args)))
 
 
@@ -63,11 +63,11 @@ def register_events_sub(events_sub: argparse._SubParsersAction[argparse.Argument
     sub = events_sub.add_parser("sub", help="print events from NATS as they happen (like nats sub)")
     sub.add_argument("subject", help="e.g. 'task.*' or '>'")
     sub.add_argument("--count", type=int, default=0, help="stop after N messages")
-    _add_endpoints(sub)
+    add_endpoints(sub)
     sub.set_defaults(run=lambda args: asyncio.run(_sub(args)))
 
 
-def _add_endpoints(parser: argparse.ArgumentParser) -> None:
+def add_endpoints(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api", default=None, help=f"API base URL (default {DEFAULT_API})")
     parser.add_argument("--nats", default=None, help=f"NATS URL (default {DEFAULT_NATS})")
     add_data_dir(parser)
@@ -94,7 +94,7 @@ def nats_url(args: argparse.Namespace) -> str:
     )
 
 
-def _headers() -> dict[str, str]:
+def api_headers() -> dict[str, str]:
     key = setting("AMAS_API_KEY")
     return {"X-API-Key": key} if key else {}
 
@@ -115,7 +115,7 @@ async def _submit(args: argparse.Namespace) -> int:
             return 2
         parameters[key] = _value(value)
     body = {"task_type": args.task_type, "parameters": parameters, "priority": args.priority}
-    async with httpx.AsyncClient(base_url=api_url(args), headers=_headers()) as client:
+    async with httpx.AsyncClient(base_url=api_url(args), headers=api_headers()) as client:
         response = await client.post("/tasks", json=body)
     if response.status_code >= 400:
         print(json.dumps(response.json(), indent=2), file=sys.stderr)
@@ -129,7 +129,7 @@ async def _submit(args: argparse.Namespace) -> int:
 
 
 async def _get(args: argparse.Namespace) -> int:
-    async with httpx.AsyncClient(base_url=api_url(args), headers=_headers()) as client:
+    async with httpx.AsyncClient(base_url=api_url(args), headers=api_headers()) as client:
         response = await client.get(f"/tasks/{args.task_id}")
     print(json.dumps(response.json(), indent=2))
     return 0 if response.status_code < 400 else 1
@@ -149,7 +149,7 @@ async def _watch(args: argparse.Namespace) -> int:
     await nc.subscribe("task.*", cb=on_event)
     try:
         # Subscribed first, then read the state: no event can fall between the two.
-        async with httpx.AsyncClient(base_url=api_url(args), headers=_headers()) as client:
+        async with httpx.AsyncClient(base_url=api_url(args), headers=api_headers()) as client:
             response = await client.get(f"/tasks/{args.task_id}")
         if response.status_code >= 400:
             print(json.dumps(response.json(), indent=2), file=sys.stderr)

@@ -17,6 +17,7 @@ import msgspec
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 from events.commands import (
     BusUnavailable,
@@ -203,8 +204,9 @@ class Bus:
 
     async def subscribe(
         self, subject: str, callback: Callable[[Msg], Awaitable[None]], queue: str = ""
-    ) -> None:
-        await self.nc.subscribe(subject, queue=queue, cb=callback)
+    ) -> Subscription:
+        subscription: Subscription = await self.nc.subscribe(subject, queue=queue, cb=callback)
+        return subscription
 
     async def close(self) -> None:
         if self._sender is not None:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiosqlite
 import msgspec
 from fastapi import FastAPI
+from nats.aio.msg import Msg
 
 from actors.agents.skills.report_generation.export import export
+from actors.providers.board import provider_board
 from amas.runtime.node import Node
 from api.app import create_app
 from api.port import Authenticator
@@ -65,8 +69,24 @@ class NodeEdge:
     def head(self) -> int:
         return self._node.store.head
 
-    async def send(self, subject: str, command: msgspec.Struct) -> Reply:
-        return await self._node.bus.request(subject, command)
+    async def send(self, subject: str, command: msgspec.Struct, timeout: float = 5.0) -> Reply:
+        return await self._node.bus.request(subject, command, timeout)
+
+    @contextlib.asynccontextmanager
+    async def listen(self, subject: str) -> AsyncIterator[asyncio.Queue[bytes]]:
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+
+        async def heard(msg: Msg) -> None:
+            queue.put_nowait(msg.data)
+
+        subscription = await self._node.bus.subscribe(subject, heard)
+        try:
+            yield queue
+        finally:
+            await subscription.unsubscribe()
+
+    def ai_providers(self) -> dict[str, Any]:
+        return provider_board(self._node.providers)
 
     def position(self, projection: str) -> int:
         return self._node.projections.position(projection)

@@ -20,6 +20,9 @@ from actors.agents.scope import Scopes
 from actors.apikeys import KeyCommands
 from actors.feed import follow_log, tick
 from actors.fleet import CATCH_UP_TIMEOUT, Fleet
+from actors.providers.catalog import ProviderConfig
+from actors.providers.pool import ProviderPool
+from actors.providers.router import RouterSettings
 from amas import __version__
 from amas.runtime.broker_watch import BrokerWatch
 from amas.runtime.bus import Bus
@@ -27,8 +30,14 @@ from amas.runtime.keyring import KeyRing
 from amas.runtime.nats_server import EmbeddedNatsServer
 from amas.runtime.relay import Relay
 from amas.runtime.routing import route
-from amas.runtime.settings import DataPaths, scopes_from_env
+from amas.runtime.settings import (
+    DataPaths,
+    providers_from_env,
+    router_from_env,
+    scopes_from_env,
+)
 from events.projections import ProjectionRunner, all_projections
+from events.queries import providers as provider_queries
 from events.store import SQLiteEventStore
 
 log = logging.getLogger(__name__)
@@ -48,6 +57,9 @@ class NodeConfig:
     """A key accepted as admin besides those in the log (AMAS_API_KEY)."""
     scopes: Scopes = field(default_factory=scopes_from_env)
     """The targets agents may touch (AMAS_SCAN_SCOPE, AMAS_CODE_SCOPE)."""
+    providers: list[ProviderConfig] = field(default_factory=providers_from_env)
+    """The AI providers (AMAS_PROVIDER_<ID>_*, the vendors' key variables)."""
+    router: RouterSettings = field(default_factory=router_from_env)
 
 
 class Node:
@@ -65,6 +77,7 @@ class Node:
         self.broker: BrokerWatch
         self.keyring: KeyRing
         self.key_commands: KeyCommands
+        self.providers: ProviderPool
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> Node:
@@ -137,10 +150,22 @@ class Node:
         self._background(tick(self.fleet), "scheduler-tick")
         self.key_commands = KeyCommands(self.store, self.keyring.wait_for)
         self._on_stop(self.key_commands.drain)
-        await route(self.bus, self.fleet, self.key_commands)
+        self.providers = ProviderPool(
+            self.config.providers,
+            self.store,
+            self.bus.publish,
+            self.config.router,
+            self._provider_changes,
+        )
+        await self.providers.start()
+        self._on_stop(self.providers.stop)
+        await route(self.bus, self.fleet, self.key_commands, self.providers)
         await self.fleet.announce()
         # Ready means the read models show what the node just wrote (all its agents).
         await self.projections.wait_for(self.store.head, timeout=CATCH_UP_TIMEOUT)
+
+    async def _provider_changes(self) -> dict[str, dict[str, Any]]:
+        return await provider_queries.configuration_changes(self.reader)
 
     def _background(self, coroutine: Any, name: str) -> None:
         task = asyncio.create_task(coroutine, name=name)

@@ -6,30 +6,36 @@ from nats.aio.msg import Msg
 
 from actors.apikeys import KeyCommands
 from actors.fleet import Fleet
+from actors.providers.pool import ProviderPool
 from amas.runtime.bus import Bus
 from events.commands import (
     CANCEL_TASK,
     CANCEL_WORK,
+    COMPLETE,
     CONFIGURE_AGENT,
+    CONFIGURE_PROVIDER,
     CREATE_API_KEY,
     REPORT_TASK,
     REVOKE_API_KEY,
     ROTATE_API_KEY,
     START_TASK,
     SUBMIT_TASK,
+    TEST_PROVIDER,
     cancel_work_decoder,
     work_decoder,
     work_subject,
 )
 
 
-async def route(bus: Bus, fleet: Fleet, keys: KeyCommands) -> None:
-    """Subscribe the fleet and the key commands to their subjects."""
+async def route(bus: Bus, fleet: Fleet, keys: KeyCommands, providers: ProviderPool) -> None:
+    """Subscribe the fleet, the key commands and the providers to their subjects."""
     for subject in (SUBMIT_TASK, CANCEL_TASK, START_TASK, REPORT_TASK):
         await bus.serve_commands(subject, fleet.task_command, queue="task-manager")
     await bus.serve_commands(CONFIGURE_AGENT, fleet.agent_command)
     for subject in (CREATE_API_KEY, ROTATE_API_KEY, REVOKE_API_KEY):
         await bus.serve_commands(subject, keys.handle, queue="apikeys")
+    for subject in (COMPLETE, CONFIGURE_PROVIDER, TEST_PROVIDER):
+        await bus.serve_commands(subject, providers.command, queue="providers")
 
     async def on_work(msg: Msg) -> None:
         fleet.work(work_decoder.decode(msg.data))

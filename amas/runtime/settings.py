@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from actors.agents.scope import CodeScope, NetworkScope, Scopes, parse_resolver
+from actors.providers.catalog import ConfigError, ProviderConfig, from_env
+from actors.providers.decide import STRATEGIES
+from actors.providers.router import RouterSettings
 
 DEFAULT_DATA_DIR = ".amas"
 
@@ -62,18 +65,46 @@ def setting(name: str, dotenv: Path = Path(".env")) -> str | None:
     value = os.environ.get(name)
     if value is not None:
         return value
+    return dotenv_values(dotenv).get(name)
+
+
+def dotenv_values(dotenv: Path = Path(".env")) -> dict[str, str]:
+    """The KEY=value lines of `dotenv` (none if it is missing)."""
     try:
         lines = dotenv.read_text().splitlines()
     except OSError:
-        return None
+        return {}
+    values: dict[str, str] = {}
     for line in lines:
         key, sep, raw = line.strip().removeprefix("export ").partition("=")
-        if sep and key.strip() == name:
+        if sep and key.strip() and not key.startswith("#"):
             raw = raw.strip()
             if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
                 raw = raw[1:-1]
-            return raw
-    return None
+            values.setdefault(key.strip(), raw)
+    return values
+
+
+def providers_from_env() -> list[ProviderConfig]:
+    """The AI providers' configuration: AMAS_PROVIDER_<ID>_* and the vendors' own key
+    variables, from the environment, else from `./.env`."""
+    try:
+        return from_env({**dotenv_values(), **os.environ})
+    except ConfigError as e:
+        raise SystemExit(str(e)) from None
+
+
+def router_from_env() -> RouterSettings:
+    """AMAS_ROUTER_STRATEGY (priority) and AMAS_ROUTER_RETRY_BUDGET (seconds, 30)."""
+    strategy = setting("AMAS_ROUTER_STRATEGY") or "priority"
+    if strategy not in STRATEGIES:
+        raise SystemExit(f"AMAS_ROUTER_STRATEGY={strategy!r}: one of {', '.join(STRATEGIES)}")
+    budget = setting("AMAS_ROUTER_RETRY_BUDGET") or "30"
+    try:
+        seconds = float(budget)
+    except ValueError:
+        raise SystemExit(f"AMAS_ROUTER_RETRY_BUDGET={budget!r} is not a number") from None
+    return RouterSettings(strategy=strategy, retry_budget=seconds)
 
 
 def scopes_from_env() -> Scopes:

@@ -16,6 +16,18 @@ from events.queries import tasks as task_queries
 router = APIRouter(prefix="/system", tags=["system"], dependencies=[READ])
 
 
+def _provider_counts(providers: list[dict[str, Any]]) -> dict[str, int]:
+    """Active: usable now; failed: cooling down after failures, out of quota or with an
+    open breaker; the rest are unconfigured, disabled or resting after a rate limit."""
+    failed = ("failed", "quota_exhausted")
+    return {
+        "total": len(providers),
+        "active": sum(p["status"] == "active" for p in providers),
+        "failed": sum(p["status"] in failed for p in providers),
+        "unconfigured": sum(p["status"] == "unconfigured" for p in providers),
+    }
+
+
 @router.get("/info")
 async def get_system_info(request: Request) -> dict[str, Any]:
     port = port_of(request)
@@ -31,7 +43,7 @@ async def get_system_info(request: Request) -> dict[str, Any]:
             "active": sum(a["status"] == "active" for a in agents),
             "types": sorted({a["agent_type"] for a in agents}),
         },
-        "ai_providers": {"total": 0, "active": 0, "failed": 0},
+        "ai_providers": _provider_counts(port.ai_providers()["providers"]),
         "performance": {
             "avg_response_time": (
                 round(stats["avg_duration"], 3) if stats["avg_duration"] is not None else None

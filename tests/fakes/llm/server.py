@@ -399,8 +399,13 @@ def main(fake: type[FakeVendor], description: str | None) -> None:  # pragma: no
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--key", default=KEY)
+    parser.add_argument(
+        "--fail", type=int, default=None, metavar="STATUS", help="answer every call with it"
+    )
     args = parser.parse_args()
     with fake(args.key, port=args.port) as server:
+        if args.fail is not None:
+            server.default = ServerError(args.fail)
         print(server.base_url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server._thread.join()
