@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,6 +142,15 @@ async def _run(rounds: int, good: str, bad: str) -> dict[str, list[float]]:
     return times
 
 
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop, as `amas serve` runs the node (none: asyncio's own loop)."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop  # type: ignore[no-any-return]
+
+
 def _ms(values: list[float]) -> str:
     return f"median {med(values) * 1e3:.3f} ms, p99 {percentile(values, 0.99) * 1e3:.3f} ms"
 
@@ -152,15 +162,18 @@ def main() -> int:
     args = parser.parse_args()
     rounds = 200 if args.quick else args.rounds
     print("AMAS router benchmark (bench/router.py): overhead and failover, local fake vendors")
+    loop = "uvloop" if _loop_factory() else "asyncio"
     print(
         f"python {sys.version.split()[0]}, nproc {machine.nproc()}, {machine.cpu_model()}; "
-        f"{machine.versions('httpx', 'nats-py', 'pykka', 'uvicorn')}; {rounds} rounds"
+        f"{machine.versions('httpx', 'nats-py', 'pykka', 'uvicorn')}; {rounds} rounds; "
+        f"the node on {loop}'s loop, as amas serve runs it"
     )
     good, good_url = _vendor()
     bad, bad_url = _vendor(fail=500)
     try:
         print(f"vendors: {good_url} answers, {bad_url} answers 500 (subprocesses)")
-        times = asyncio.run(_run(rounds, good_url, bad_url))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            times = runner.run(_run(rounds, good_url, bad_url))
     finally:
         for process in (good, bad):
             process.terminate()
