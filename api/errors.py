@@ -44,6 +44,9 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
     ErrorCode.AI_PROVIDER_UNAVAILABLE: 503,
+    ErrorCode.WORKFLOW_NOT_FOUND: 404,
+    ErrorCode.INVALID_CONFIGURATION: 400,
+    ErrorCode.WORKFLOW_TRIGGER_FAILED: 503,
 }
 _CODE_BY_STATUS = {status: code for code, status in reversed(STATUS_BY_CODE.items())}
 """A status's code; where codes share a status (400), the first listed."""

@@ -143,6 +143,27 @@ class CompleteBody(Body):
     stream: bool = False
 
 
+OrchestrationMode = Literal[
+    "intelligent",
+    "full_analysis",
+    "emergency_response",
+    "performance_optimization",
+    "security_audit",
+    "documentation_update",
+]
+
+
+class OrchestratorTriggerBody(Body):
+    """POST /workflows/orchestrator/trigger (the seed's fields, and where to look)."""
+
+    orchestration_mode: OrchestrationMode = "intelligent"
+    target_components: str = Field(default="all", max_length=200)
+    priority_level: Priority = Priority.NORMAL
+    ai_providers: str = Field(default="all", max_length=300)
+    repository: str | None = Field(default=None, min_length=1, max_length=4096)
+    max_findings: int = Field(default=50, ge=1, le=500)
+
+
 Scope = Literal["read", "write", "admin"]
 TierName = Literal["free", "basic", "pro", "enterprise"]
 

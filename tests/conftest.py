@@ -217,3 +217,10 @@ def wait_task(api: httpx.AsyncClient) -> Callable[..., Awaitable[dict[str, Any]]
         raise AssertionError(f"task {task_id} never reached {' or '.join(statuses)}: {task}")
 
     return wait
+
+
+# Fake AI vendors for a node's first providers (tests/api/vendors.py); last, since that
+# module builds on fresh_config above.
+from tests.api.vendors import vendors  # noqa: E402
+
+__all__ = ["vendors"]

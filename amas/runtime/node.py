@@ -23,6 +23,8 @@ from actors.fleet import CATCH_UP_TIMEOUT, Fleet
 from actors.providers.catalog import ProviderConfig
 from actors.providers.pool import ProviderPool
 from actors.providers.router import RouterSettings
+from actors.workflows.service import Workflows
+from actors.workflows.steps import WorkflowDef
 from amas import __version__
 from amas.runtime.broker_watch import BrokerWatch
 from amas.runtime.bus import Bus
@@ -60,6 +62,14 @@ class NodeConfig:
     providers: list[ProviderConfig] = field(default_factory=providers_from_env)
     """The AI providers (AMAS_PROVIDER_<ID>_*, the vendors' key variables)."""
     router: RouterSettings = field(default_factory=router_from_env)
+    workflows: dict[str, WorkflowDef[Any]] = field(default_factory=lambda: default_workflows())
+    """The workflow types the engine runs (the orchestrator, ...)."""
+
+
+def default_workflows() -> dict[str, WorkflowDef[Any]]:
+    from actors.workflows.registry import WORKFLOWS
+
+    return dict(WORKFLOWS)
 
 
 class Node:
@@ -78,6 +88,7 @@ class Node:
         self.keyring: KeyRing
         self.key_commands: KeyCommands
         self.providers: ProviderPool
+        self.workflows: Workflows
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> Node:
@@ -159,7 +170,18 @@ class Node:
         )
         await self.providers.start()
         self._on_stop(self.providers.stop)
-        await route(self.bus, self.fleet, self.key_commands, self.providers)
+        self.workflows = Workflows(
+            self.store,
+            self.bus.request,
+            self.config.workflows,
+            self.config.scopes,
+            self.reader,
+            self.projections.wait_for,
+            ai_timeout=self.config.router.retry_budget + 10.0,
+        )
+        await self.workflows.start()
+        self._on_stop(self.workflows.stop)
+        await route(self.bus, self.fleet, self.key_commands, self.providers, self.workflows)
         await self.fleet.announce()
         # Ready means the read models show what the node just wrote (all its agents).
         await self.projections.wait_for(self.store.head, timeout=CATCH_UP_TIMEOUT)

@@ -7,10 +7,12 @@ from nats.aio.msg import Msg
 from actors.apikeys import KeyCommands
 from actors.fleet import Fleet
 from actors.providers.pool import ProviderPool
+from actors.workflows.service import Workflows
 from amas.runtime.bus import Bus
 from events.commands import (
     CANCEL_TASK,
     CANCEL_WORK,
+    CANCEL_WORKFLOW,
     COMPLETE,
     CONFIGURE_AGENT,
     CONFIGURE_PROVIDER,
@@ -21,14 +23,17 @@ from events.commands import (
     START_TASK,
     SUBMIT_TASK,
     TEST_PROVIDER,
+    TRIGGER_WORKFLOW,
     cancel_work_decoder,
     work_decoder,
     work_subject,
 )
 
 
-async def route(bus: Bus, fleet: Fleet, keys: KeyCommands, providers: ProviderPool) -> None:
-    """Subscribe the fleet, the key commands and the providers to their subjects."""
+async def route(
+    bus: Bus, fleet: Fleet, keys: KeyCommands, providers: ProviderPool, workflows: Workflows
+) -> None:
+    """Subscribe the fleet, the key commands, the providers and the workflows."""
     for subject in (SUBMIT_TASK, CANCEL_TASK, START_TASK, REPORT_TASK):
         await bus.serve_commands(subject, fleet.task_command, queue="task-manager")
     await bus.serve_commands(CONFIGURE_AGENT, fleet.agent_command)
@@ -36,6 +41,8 @@ async def route(bus: Bus, fleet: Fleet, keys: KeyCommands, providers: ProviderPo
         await bus.serve_commands(subject, keys.handle, queue="apikeys")
     for subject in (COMPLETE, CONFIGURE_PROVIDER, TEST_PROVIDER):
         await bus.serve_commands(subject, providers.command, queue="providers")
+    for subject in (TRIGGER_WORKFLOW, CANCEL_WORKFLOW):
+        await bus.serve_commands(subject, workflows.command, queue="workflows")
 
     async def on_work(msg: Msg) -> None:
         fleet.work(work_decoder.decode(msg.data))

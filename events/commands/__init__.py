@@ -60,8 +60,15 @@ from events.commands.task import (
     work_decoder,
     work_subject,
 )
+from events.commands.workflow import (
+    CANCEL_WORKFLOW,
+    TRIGGER_WORKFLOW,
+    CancelWorkflow,
+    TriggerWorkflow,
+    WorkflowCommand,
+)
 
-Command = TaskCommand | AgentCommand | ApiKeyCommand | ProviderCommand
+Command = TaskCommand | AgentCommand | ApiKeyCommand | ProviderCommand | WorkflowCommand
 
 command_encoder = msgspec.msgpack.Encoder()
 command_decoder = msgspec.msgpack.Decoder(Command)
@@ -71,6 +78,7 @@ reply_decoder = msgspec.msgpack.Decoder(Reply)
 __all__ = [
     "CANCEL_TASK",
     "CANCEL_WORK",
+    "CANCEL_WORKFLOW",
     "COMPLETE",
     "CONFIGURE_AGENT",
     "CONFIGURE_PROVIDER",
@@ -81,9 +89,11 @@ __all__ = [
     "START_TASK",
     "SUBMIT_TASK",
     "TEST_PROVIDER",
+    "TRIGGER_WORKFLOW",
     "BusUnavailable",
     "CancelTask",
     "CancelWork",
+    "CancelWorkflow",
     "ChatMessage",
     "Command",
     "CommandBus",
@@ -104,7 +114,9 @@ __all__ = [
     "StreamPiece",
     "SubmitTask",
     "TestProvider",
+    "TriggerWorkflow",
     "Work",
+    "WorkflowCommand",
     "cancel_work_decoder",
     "command_decoder",
     "command_encoder",

@@ -6,6 +6,7 @@ from events.projections.base import Projection, RowProjection
 from events.projections.providers import ProvidersProjection, ProviderUsageProjection
 from events.projections.runner import ProjectionRunner
 from events.projections.tasks import TasksProjection
+from events.projections.workflows import WorkflowLogsProjection, WorkflowsProjection
 
 __all__ = [
     "AgentsProjection",
@@ -16,6 +17,8 @@ __all__ = [
     "ProvidersProjection",
     "RowProjection",
     "TasksProjection",
+    "WorkflowLogsProjection",
+    "WorkflowsProjection",
     "all_projections",
 ]
 
@@ -28,4 +31,6 @@ def all_projections() -> list[Projection]:
         ApiKeysProjection(),
         ProvidersProjection(),
         ProviderUsageProjection(),
+        WorkflowsProjection(),
+        WorkflowLogsProjection(),
     ]

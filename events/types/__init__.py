@@ -13,6 +13,17 @@ from events.types.task import (
     TaskRequeued,
     TaskStarted,
 )
+from events.types.workflow import (
+    WorkflowAnswered,
+    WorkflowCancelled,
+    WorkflowCompleted,
+    WorkflowFailed,
+    WorkflowLogged,
+    WorkflowStarted,
+    WorkflowStepCompleted,
+    WorkflowStepFailed,
+    WorkflowStepStarted,
+)
 
 __all__ = [
     "AgentConfigured",
@@ -32,4 +43,13 @@ __all__ = [
     "TaskProgressed",
     "TaskRequeued",
     "TaskStarted",
+    "WorkflowAnswered",
+    "WorkflowCancelled",
+    "WorkflowCompleted",
+    "WorkflowFailed",
+    "WorkflowLogged",
+    "WorkflowStarted",
+    "WorkflowStepCompleted",
+    "WorkflowStepFailed",
+    "WorkflowStepStarted",
 ]

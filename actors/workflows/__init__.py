@@ -1,0 +1,1 @@
+"""Durable AI workflows: the engine, and the orchestrator, self-improver and issue responder."""

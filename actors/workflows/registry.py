@@ -1,0 +1,9 @@
+"""Every workflow type the engine runs, by the name the API triggers it with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.workflows.steps import WorkflowDef
+
+WORKFLOWS: dict[str, WorkflowDef[Any]] = {}

@@ -1,0 +1,28 @@
+"""Workflow commands (`amas.cmd.workflow.*`), owned by the workflow engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from events.envelope import Meta
+
+TRIGGER_WORKFLOW = "amas.cmd.workflow.trigger"
+CANCEL_WORKFLOW = "amas.cmd.workflow.cancel"
+
+
+class TriggerWorkflow(msgspec.Struct, frozen=True, kw_only=True, tag="workflow.trigger"):
+    workflow_type: str
+    """orchestrator, self-improver or issue-responder."""
+    parameters: dict[str, Any]
+    meta: Meta = Meta()
+
+
+class CancelWorkflow(msgspec.Struct, frozen=True, kw_only=True, tag="workflow.cancel"):
+    workflow_id: str
+    reason: str = "cancelled by request"
+    meta: Meta = Meta()
+
+
+WorkflowCommand = TriggerWorkflow | CancelWorkflow
