@@ -1,8 +1,9 @@
-"""Fixtures for the issue responder's GitHub side: a fake GitHub on a loopback port and
-one httpx client.
+"""Fixtures for the issue responder's GitHub side: a fake GitHub on a loopback port, one
+httpx client, and a GitHubClient pointed at the fake with its token.
 
     gh        a started FakeGitHub (repo owner/repo, default branch main)
     http      one httpx.AsyncClient
+    github    GitHubClient(http, gh.repo, gh.token, api_url=gh.base_url)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from actors.workflows.issue_responder.github import GitHubClient
 from tests.fakes.github import FakeGitHub
 
 
@@ -31,3 +33,8 @@ def tls() -> ssl.SSLContext:
 async def http(tls: ssl.SSLContext) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(verify=tls, timeout=5) as client:
         yield client
+
+
+@pytest.fixture
+def github(gh: FakeGitHub, http: httpx.AsyncClient) -> GitHubClient:
+    return GitHubClient(http, gh.repo, gh.token, api_url=gh.base_url)

@@ -1,0 +1,1 @@
+"""Workflows: the shared engine, and one folder per workflow (issue_responder, ...)."""
