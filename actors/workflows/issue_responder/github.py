@@ -196,7 +196,9 @@ def _check_path(path: str) -> str:
 
 
 class GitHubClient:
-    """One repository (`owner/name`) on the caller's httpx client."""
+    """One repository (`owner/name`) on the caller's httpx client. Clients of one token
+    should share one `throttle` (its own per-minute limit then applies, not
+    `writes_per_minute`)."""
 
     def __init__(
         self,
@@ -296,8 +298,8 @@ class GitHubClient:
 
     async def create_draft_pr(self, head: str, base: str, title: str, body: str) -> tuple[int, str]:
         """Opens a draft pull request of `head` into `base`; returns its number and html_url."""
-        head = await self._not_default(head)
-        if head == _branch_name(base):
+        head, base = await self._not_default(head), _branch_name(base)
+        if head == base:
             raise GitHubError(f"refusing a pull request of {head!r} into itself")
         payload = {"title": title, "head": head, "base": base, "body": body, "draft": True}
         pull = self._decode(await self._call("POST", self._url("/pulls"), json=payload), _Pull)
@@ -376,10 +378,7 @@ class GitHubClient:
     ) -> GitHubError:
         try:
             body = msgspec.json.decode(response.content, type=_ErrorBody)
-            details = [
-                str(e.get("message") or e.get("code")) if isinstance(e, dict) else str(e)
-                for e in body.errors
-            ]
+            details = [_detail(e) for e in body.errors]
             message = "; ".join([body.message, *details]) if details else body.message
         except msgspec.DecodeError:
             message = response.text[:200]
@@ -391,7 +390,7 @@ class GitHubClient:
                 wait = max(0.0, reset - now)
             if wait is None and "secondary rate limit" in message.lower():
                 wait = SECONDARY_WAIT
-        text = " ".join(f"GitHub {status} on {what}: {message}".split())
+        text = " ".join(f"GitHub {status} on {what}: {message[:500]}".split())
         return GitHubError(self._scrub(text), status=status, retry_after=wait)
 
     def _decode(self, response: httpx.Response, kind: type[T]) -> T:
@@ -402,6 +401,15 @@ class GitHubClient:
             raise GitHubError(
                 self._scrub(f"unreadable answer to {where}: {e}"), status=response.status_code
             ) from e
+
+
+def _detail(error: Any) -> str:
+    """One of a 422's `errors`: its message, else what is invalid ("PullRequest head invalid")."""
+    if not isinstance(error, dict):
+        return str(error)
+    if error.get("message"):
+        return str(error["message"])
+    return " ".join(str(error[key]) for key in ("resource", "field", "code") if key in error)
 
 
 def _float(text: str | None) -> float | None:

@@ -136,6 +136,8 @@ async def test_githubs_validation_details_are_in_the_message(
     with pytest.raises(GitHubError, match="A pull request already exists") as caught:
         await github.create_draft_pr("amas/issue-1", "main", "Fix", "")
     assert caught.value.status == 422
+    with pytest.raises(GitHubError, match="Validation Failed; PullRequest head invalid"):
+        await github.create_draft_pr("amas/no-such-branch", "main", "Fix", "")
 
 
 DEFAULT_BRANCH_WRITES: dict[str, Write] = {
