@@ -1,0 +1,1 @@
+"""Workflows: the orchestrator, the self-improver and the issue-responder, and what they share."""
