@@ -45,6 +45,7 @@ __all__ = [
     "file_in",
     "head_of",
     "require_git",
+    "restore",
     "worktree",
 ]
 
@@ -164,6 +165,18 @@ async def autofix(tree: Path, file: str, rule: str) -> bool:
     before = _contents(path, file)
     await lint.fix(root, path, rule)
     return _contents(path, file) != before
+
+
+async def restore(tree: Path, file: str) -> None:
+    """Undo every change to `file` in the worktree since its last commit (a fix that did
+    not clear its finding); a file the worktree added is removed."""
+    root = await _check_ours(tree)
+    path = file_in(root, file)
+    tracked = await _git(root, "ls-files", "--error-unmatch", "--", file, check=False)
+    if tracked.returncode == 0:
+        await _git(root, "checkout", "--", file)
+    else:
+        path.unlink(missing_ok=True)
 
 
 async def commit(tree: Path, message: str, author: str = AUTHOR) -> str | None:

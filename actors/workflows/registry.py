@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from actors.workflows.orchestrator import ORCHESTRATOR
 from actors.workflows.steps import WorkflowDef
 
-WORKFLOWS: dict[str, WorkflowDef[Any]] = {}
+WORKFLOWS: dict[str, WorkflowDef[Any]] = {
+    definition.workflow_type: definition for definition in (ORCHESTRATOR,)
+}
