@@ -402,10 +402,13 @@ def main(fake: type[FakeVendor], description: str | None) -> None:  # pragma: no
     parser.add_argument(
         "--fail", type=int, default=None, metavar="STATUS", help="answer every call with it"
     )
+    parser.add_argument("--text", default=None, help="answer every completion with this text")
     args = parser.parse_args()
     with fake(args.key, port=args.port) as server:
         if args.fail is not None:
             server.default = ServerError(args.fail)
+        elif args.text is not None:
+            server.default = Ok(args.text)
         print(server.base_url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server._thread.join()
