@@ -2,7 +2,13 @@
 
     ActorsError
      ├── InvalidParameter   a task's parameters do not fit its skill (also ValueError)
-     └── OutOfScope         a target outside the allow-list (also PermissionError)
+     ├── OutOfScope         a target outside the allow-list (also PermissionError)
+     ├── ProviderError      one AI vendor call failed (providers/errors.py: its `kind`)
+     ├── StepError          a workflow step could not do its outside work (workflows/engine.py)
+     ├── GitError           git failed or an operation was refused (workflows/gitops.py)
+     ├── LintError          ruff failed or is missing (workflows/lint.py)
+     ├── GitHubError        a GitHub call failed (workflows/issue_responder/github.py)
+     └── LocalIssuesError   an issue file that does not read (issue_responder/local.py)
 
 Commands refused by an actor are not exceptions: they are a `Reply` with an ErrorCode
 (events/commands). The bus's own failure is events.commands.BusUnavailable.

@@ -123,7 +123,7 @@ async def decide(context: StepContext, params: Any) -> DecideOutput:
             else:
                 await context.log("warning", f"no AI answer ({answer.error}); rules decide")
     decisions = [_merge(f, answers) for f in found]
-    decisions.sort(key=lambda d: (d.priority, d.finding_id))
+    decisions.sort(key=lambda d: (d.priority, int(d.finding_id[1:])))
     by = sorted({d.decided_by for d in decisions}) or ["rules"]
     return DecideOutput(
         decisions=decisions,
