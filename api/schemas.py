@@ -164,6 +164,24 @@ class OrchestratorTriggerBody(Body):
     max_findings: int = Field(default=50, ge=1, le=500)
 
 
+class SelfImproverTriggerBody(Body):
+    """POST /workflows/self-improver/trigger (the seed's fields, and where to look)."""
+
+    improvement_mode: Literal[
+        "intelligent",
+        "aggressive",
+        "conservative",
+        "performance_focused",
+        "security_focused",
+        "documentation_focused",
+    ] = "intelligent"
+    target_areas: str = Field(default="all", max_length=300)
+    learning_depth: Literal["surface", "medium", "deep", "comprehensive"] = "deep"
+    auto_apply: bool = False
+    repository: str | None = Field(default=None, min_length=1, max_length=4096)
+    ai_providers: str = Field(default="all", max_length=300)
+
+
 Scope = Literal["read", "write", "admin"]
 TierName = Literal["free", "basic", "pro", "enterprise"]
 

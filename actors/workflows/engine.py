@@ -111,6 +111,7 @@ class WorkflowEngine(SupervisedActor):
         unfinished: Callable[[], Awaitable[list[str]]],
         estimate: Callable[[str], Awaitable[float | None]],
         ai_timeout: float = 40.0,
+        history: Callable[[str, str, int], Awaitable[list[dict[str, Any]]]] | None = None,
     ) -> None:
         super().__init__(supervisor, name)
         self.bridge = bridge
@@ -123,6 +124,7 @@ class WorkflowEngine(SupervisedActor):
         self.unfinished = unfinished
         self.estimate = estimate
         self.ai_timeout = ai_timeout
+        self.history = history
         self.runs: dict[str, Run] = {}
         self.waits: dict[str, list[_Wait]] = {}
 
@@ -462,6 +464,11 @@ class Context(StepContext):
                 )
         await self.engine._append(self.run, events, self.meta)
         return answered
+
+    async def history(self, step: str, limit: int = 20) -> list[dict[str, Any]]:
+        if self.engine.history is None:
+            return []
+        return await self.engine.history(self.run.state.workflow_type, step, limit)
 
     async def log(self, level: str, message: str) -> None:
         layer = self.run.definition.layer_of(self.step)

@@ -70,6 +70,7 @@ class Workflows:
                 self._unfinished,
                 self._estimate,
                 self.ai_timeout,
+                self._history,
             ),
         )
         self._follower = asyncio.create_task(self._follow(follow_from), name="workflow-follow")
@@ -100,6 +101,9 @@ class Workflows:
 
     async def _unfinished(self) -> list[str]:
         return await queries.unfinished_workflows(self.reader)
+
+    async def _history(self, workflow_type: str, step: str, limit: int) -> list[dict[str, Any]]:
+        return await queries.step_outputs(self.reader, workflow_type, step, limit)
 
     async def _estimate(self, workflow_type: str) -> float | None:
         return await queries.median_duration(self.reader, workflow_type)

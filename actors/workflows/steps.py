@@ -66,6 +66,10 @@ class StepContext(Protocol):
 
     async def log(self, level: str, message: str) -> None: ...
 
+    async def history(self, step: str, limit: int = 20) -> list[dict[str, Any]]:
+        """What `step` returned in this workflow type's last completed runs (learning)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Step(Generic[Out]):

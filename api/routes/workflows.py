@@ -16,7 +16,7 @@ from api.auth.scopes import READ, WRITE
 from api.deps import port_of, request_meta
 from api.errors import ApiError, check
 from api.port import NodePort
-from api.schemas import OrchestratorTriggerBody
+from api.schemas import OrchestratorTriggerBody, SelfImproverTriggerBody
 from events.clock import iso
 from events.commands import (
     CANCEL_WORKFLOW,
@@ -80,6 +80,49 @@ async def trigger_orchestrator(body: OrchestratorTriggerBody, request: Request) 
             f"layer{n}_{layer}": "queued" if n == 1 else "pending"
             for n, layer in enumerate(layers, 1)
         },
+    }
+
+
+_PHASES = (
+    "project_analysis_learning",
+    "intelligent_improvement_generation",
+    "automated_implementation",
+    "learning_adaptation",
+)
+
+
+@router.post("/self-improver/trigger", status_code=202, dependencies=[WRITE])
+async def trigger_self_improver(body: SelfImproverTriggerBody, request: Request) -> dict[str, Any]:
+    reply = await _trigger(request, "self-improver", body.model_dump(exclude_none=True))
+    estimate = reply.data.get("estimated_duration")
+    return {
+        "workflow_id": reply.data["workflow_id"],
+        "status": "triggered",
+        "message": "AI Agentic Project Self-Improver triggered successfully",
+        "estimated_duration": _duration(estimate),
+        "estimated_duration_s": estimate,
+        "phases": {phase: "queued" if n == 0 else "pending" for n, phase in enumerate(_PHASES)},
+    }
+
+
+@router.get("/self-improver/{workflow_id}/results", dependencies=[READ])
+async def self_improver_results(workflow_id: str, request: Request) -> dict[str, Any]:
+    row = await _workflow(port_of(request), workflow_id)
+    if row["workflow_type"] != "self-improver":
+        raise _not_found(workflow_id)
+    result = row["result"] or {}
+    return {
+        "workflow_id": workflow_id,
+        "status": row["status"],
+        "phases": row["layers"],
+        "improvements": result.get("improvements", []),
+        "metrics": result.get("metrics"),
+        "branch": result.get("branch"),
+        "commit": result.get("commit"),
+        "diff": result.get("diff"),
+        "calibration": result.get("calibration"),
+        "not_analysed": result.get("not_analysed"),
+        "error": row["error"],
     }
 
 

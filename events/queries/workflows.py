@@ -104,3 +104,16 @@ async def started_since(
          "ai_providers_used": msgspec.json.decode(r[3])}
         for r in rows
     ]  # fmt: skip
+
+
+async def step_outputs(
+    db: aiosqlite.Connection, workflow_type: str, step: str, limit: int
+) -> list[dict[str, Any]]:
+    """What `step` returned in this type's last `limit` completed runs, newest first."""
+    rows = await db.execute_fetchall(
+        "SELECT outputs FROM workflows WHERE workflow_type = ? AND status = 'completed'"
+        " ORDER BY completed_at DESC LIMIT ?",
+        (workflow_type, limit),
+    )
+    found = [msgspec.json.decode(r[0]).get(step) for r in rows]
+    return [output for output in found if isinstance(output, dict)]

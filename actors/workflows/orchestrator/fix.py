@@ -19,10 +19,10 @@ from typing import Any
 import msgspec
 
 from actors.workflows import gitops
+from actors.workflows.fixing import fresh_worktree, try_fix
 from actors.workflows.orchestrator.decision import DecideOutput
-from actors.workflows.orchestrator.detection import DetectOutput, Found
+from actors.workflows.orchestrator.detection import DetectOutput
 from actors.workflows.steps import StepContext
-from actors.workflows.verify import finding_gone
 
 
 class Fix(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,21 +51,6 @@ class FixOutput(msgspec.Struct, frozen=True, kw_only=True):
     diff: str
 
 
-def _patch_prompt(finding: Found, source: str) -> list[dict[str, str]]:
-    return [
-        {
-            "role": "system",
-            "content": "You fix one static-analysis finding. Answer with a unified diff only"
-            " (--- a/FILE, +++ b/FILE, @@ hunks), changing as little as possible.",
-        },
-        {
-            "role": "user",
-            "content": f"{finding.file}:{finding.line} {finding.rule_id}: {finding.message}\n"
-            f"Suggestion: {finding.suggestion}\n\n--- {finding.file}\n{source}",
-        },
-    ]
-
-
 async def fix(context: StepContext, params: Any) -> FixOutput:
     detected = context.output("detect", DetectOutput)
     decided = context.output("decide", DecideOutput)
@@ -83,9 +68,11 @@ async def fix(context: StepContext, params: Any) -> FixOutput:
     repository = Path(detected.repository)
     fixes: list[Fix] = []
     async with contextlib.AsyncExitStack() as stack:
-        branch, tree = await _fresh_worktree(stack, repository, context.workflow_id)
+        branch, tree = await fresh_worktree(stack, repository, context.workflow_id)
         for finding in chosen:
-            done = await _one(context, params, tree, finding)
+            tried = await try_fix(context, tree, msgspec.to_builtins(finding), params.providers())
+            done = Fix(finding_id=finding.id, rule_id=finding.rule_id, file=finding.file,
+                       method=tried.method, kept=tried.kept, reason=tried.reason)  # fmt: skip
             fixes.append(done)
             if not done.kept:
                 follow_ups.append(FollowUp(finding_id=finding.id, rule_id=finding.rule_id,
@@ -107,64 +94,3 @@ async def fix(context: StepContext, params: Any) -> FixOutput:
         follow_ups=follow_ups,
         diff=diff,
     )
-
-
-async def _one(context: StepContext, params: Any, tree: Path, finding: Found) -> Fix:
-    as_dict = msgspec.to_builtins(finding)
-    if finding.fixable:
-        changed = await gitops.autofix(tree, finding.file, finding.rule_id)
-        if changed and await finding_gone(tree, as_dict):
-            return _fix(finding, "autofix", True, "the linter's autofix; the check passes")
-        await _undo(tree, finding.file)
-        return _fix(finding, "autofix", False, "the autofix did not clear the finding")
-    providers = params.providers()
-    answer = await context.ask(
-        f"patch:{finding.id}",
-        _patch_prompt(finding, (tree / finding.file).read_text(errors="replace")[:20_000]),
-        providers[:1] or None,
-    )
-    if answer.provider is None:
-        return _fix(finding, "none", False, "no linter fix and no provider to propose one")
-    method = f"provider:{answer.provider}"
-    if not await gitops.apply_patch(tree, _diff_in(answer.content)):
-        return _fix(finding, method, False, "the proposed patch does not apply")
-    if await finding_gone(tree, as_dict):
-        return _fix(finding, method, True, "the proposed patch applies; the check passes")
-    await _undo(tree, finding.file)
-    return _fix(finding, method, False, "the patch applied but the finding is still there")
-
-
-async def _fresh_worktree(
-    stack: contextlib.AsyncExitStack, repository: Path, workflow_id: str
-) -> tuple[str, Path]:
-    """A worktree on `amas/<workflow id>`, or `-2`, `-3` ... when an attempt cut short (a
-    killed node) left that branch behind: its half-made fixes are not built on."""
-    for n in range(1, 20):
-        branch = f"amas/{workflow_id}" + (f"-{n}" if n > 1 else "")
-        try:
-            tree = await stack.enter_async_context(gitops.worktree(repository, branch))
-        except gitops.GitError as e:
-            if "exists already" in str(e):
-                continue
-            raise
-        return branch, tree
-    raise gitops.GitError(f"amas/{workflow_id}: 19 branches exist already")
-
-
-def _fix(finding: Found, method: str, kept: bool, reason: str) -> Fix:
-    return Fix(finding_id=finding.id, rule_id=finding.rule_id, file=finding.file,
-               method=method, kept=kept, reason=reason)  # fmt: skip
-
-
-def _diff_in(content: str) -> str:
-    """The diff in an answer (a ```diff fence or the text from its first ---)."""
-    if "```" in content:
-        parts = content.split("```")
-        fenced = next((p for p in parts[1::2] if "@@" in p), "")
-        content = fenced.split("\n", 1)[1] if fenced.startswith(("diff", "patch")) else fenced
-    start = content.find("--- ")
-    return content[start:] if start >= 0 else ""
-
-
-async def _undo(tree: Path, file: str) -> None:
-    await gitops.restore(tree, file)
