@@ -182,6 +182,30 @@ class SelfImproverTriggerBody(Body):
     ai_providers: str = Field(default="all", max_length=300)
 
 
+class IssueResponderTriggerBody(Body):
+    """POST /workflows/issue-responder/trigger (the seed's fields, and where the issues
+    and the code are)."""
+
+    response_mode: Literal[
+        "intelligent",
+        "aggressive",
+        "conservative",
+        "technical_focused",
+        "user_friendly",
+        "automated_fix",
+    ] = "intelligent"
+    response_depth: Literal["basic", "detailed", "comprehensive", "expert"] = "comprehensive"
+    auto_fix: bool = False
+    language_preference: Literal[
+        "auto", "english", "spanish", "french", "german", "chinese", "japanese"
+    ] = "auto"
+    target_issues: str = Field(default="all", max_length=500)
+    issues_folder: str | None = Field(default=None, min_length=1, max_length=4096)
+    repository: str | None = Field(default=None, min_length=1, max_length=4096)
+    ai_providers: str = Field(default="all", max_length=300)
+    max_issues: int = Field(default=30, ge=1, le=100)
+
+
 Scope = Literal["read", "write", "admin"]
 TierName = Literal["free", "basic", "pro", "enterprise"]
 

@@ -112,6 +112,7 @@ class WorkflowEngine(SupervisedActor):
         estimate: Callable[[str], Awaitable[float | None]],
         ai_timeout: float = 40.0,
         history: Callable[[str, str, int], Awaitable[list[dict[str, Any]]]] | None = None,
+        resources: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(supervisor, name)
         self.bridge = bridge
@@ -125,6 +126,7 @@ class WorkflowEngine(SupervisedActor):
         self.estimate = estimate
         self.ai_timeout = ai_timeout
         self.history = history
+        self.resources = dict(resources or {})
         self.runs: dict[str, Run] = {}
         self.waits: dict[str, list[_Wait]] = {}
 
@@ -377,6 +379,7 @@ class Context(StepContext):
         self.step = step
         self.meta = meta
         self.scopes = engine.scopes
+        self.resources = engine.resources
         self.waited = 0.0
         """Seconds spent waiting on agents and providers (not the engine's own time)."""
 

@@ -11,14 +11,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
+import httpx
 
 from actors.agents.scope import Scopes
 from actors.io import Incoming, LoopBridge
+from actors.providers.catalog import Secret
 from actors.supervision import Child, Supervisor
 from actors.workflows.engine import Request, TaskEnded, WaitFor, WorkflowEngine
+from actors.workflows.issue_responder.github import GitHubClient
 from actors.workflows.steps import WorkflowDef
 from events.commands import Command, ReplyFn
 from events.queries import tasks as task_queries
@@ -28,6 +32,15 @@ from events.store.base import EventStore
 log = logging.getLogger(__name__)
 
 _ENDS = frozenset({"task.completed", "task.failed", "task.cancelled"})
+
+
+@dataclass(frozen=True)
+class GitHubSettings:
+    repo: str
+    """owner/name (AMAS_GITHUB_REPO)."""
+    token: Secret | None = field(repr=False, default=None)
+    """GITHUB_TOKEN: reading public issues needs none; writing does."""
+    api_url: str = "https://api.github.com"
 
 
 class Workflows:
@@ -40,6 +53,7 @@ class Workflows:
         reader: aiosqlite.Connection,
         wait_for: WaitFor,
         ai_timeout: float,
+        github: GitHubSettings | None = None,
     ) -> None:
         self.store = store
         self.request = request
@@ -48,6 +62,8 @@ class Workflows:
         self.reader = reader
         self.wait_for = wait_for
         self.ai_timeout = ai_timeout
+        self.github = github
+        self.http: httpx.AsyncClient | None = None
         self.engine: Child
         self._follower: asyncio.Task[None] | None = None
 
@@ -55,6 +71,13 @@ class Workflows:
         self.bridge = bridge = LoopBridge(asyncio.get_running_loop())
         self.supervisor = sup = Supervisor(bridge)
         follow_from = self.store.head + 1
+        resources: dict[str, Any] = {}
+        if self.github is not None:
+            self.http = httpx.AsyncClient(trust_env=False, timeout=30.0)
+            token = self.github.token.reveal() if self.github.token else None
+            resources["github"] = GitHubClient(
+                self.http, self.github.repo, token, self.github.api_url
+            )
         self.engine = sup.start(
             "workflow-engine",
             lambda: WorkflowEngine.start(
@@ -71,6 +94,7 @@ class Workflows:
                 self._estimate,
                 self.ai_timeout,
                 self._history,
+                resources,
             ),
         )
         self._follower = asyncio.create_task(self._follow(follow_from), name="workflow-follow")
@@ -83,6 +107,8 @@ class Workflows:
         if hasattr(self, "supervisor"):
             await asyncio.to_thread(self.supervisor.stop_all)
             await self.bridge.drain(timeout=2.0)
+        if self.http is not None:
+            await self.http.aclose()
 
     def command(self, command: Command, reply: ReplyFn) -> None:
         self.engine.tell(Incoming(command, reply))

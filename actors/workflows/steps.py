@@ -11,7 +11,7 @@ follow Temporal's activity defaults, shortened: 3 attempts, 1 s doubling up to 3
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -49,6 +49,8 @@ class StepContext(Protocol):
     workflow_id: str
     step: str
     scopes: Scopes
+    resources: Mapping[str, Any]
+    """Outside services the node was configured with (`github`: a GitHubClient)."""
 
     def output(self, step: str, kind: type[Out]) -> Out:
         """What an earlier step returned."""

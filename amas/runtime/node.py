@@ -23,7 +23,7 @@ from actors.fleet import CATCH_UP_TIMEOUT, Fleet
 from actors.providers.catalog import ProviderConfig
 from actors.providers.pool import ProviderPool
 from actors.providers.router import RouterSettings
-from actors.workflows.service import Workflows
+from actors.workflows.service import GitHubSettings, Workflows
 from actors.workflows.steps import WorkflowDef
 from amas import __version__
 from amas.runtime.broker_watch import BrokerWatch
@@ -34,6 +34,7 @@ from amas.runtime.relay import Relay
 from amas.runtime.routing import route
 from amas.runtime.settings import (
     DataPaths,
+    github_from_env,
     providers_from_env,
     router_from_env,
     scopes_from_env,
@@ -62,6 +63,8 @@ class NodeConfig:
     providers: list[ProviderConfig] = field(default_factory=providers_from_env)
     """The AI providers (AMAS_PROVIDER_<ID>_*, the vendors' key variables)."""
     router: RouterSettings = field(default_factory=router_from_env)
+    github: GitHubSettings | None = field(default_factory=github_from_env)
+    """The issue responder's GitHub (AMAS_GITHUB_REPO, GITHUB_TOKEN)."""
     workflows: dict[str, WorkflowDef[Any]] = field(default_factory=lambda: default_workflows())
     """The workflow types the engine runs (the orchestrator, ...)."""
 
@@ -178,6 +181,7 @@ class Node:
             self.reader,
             self.projections.wait_for,
             ai_timeout=self.config.router.retry_budget + 10.0,
+            github=self.config.github,
         )
         await self.workflows.start()
         self._on_stop(self.workflows.stop)

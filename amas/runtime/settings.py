@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from actors.agents.scope import CodeScope, NetworkScope, Scopes, parse_resolver
-from actors.providers.catalog import ConfigError, ProviderConfig, from_env
+from actors.providers.catalog import ConfigError, ProviderConfig, Secret, from_env
 from actors.providers.decide import STRATEGIES
 from actors.providers.router import RouterSettings
+from actors.workflows.service import GitHubSettings
 
 DEFAULT_DATA_DIR = ".amas"
 
@@ -92,6 +93,20 @@ def providers_from_env() -> list[ProviderConfig]:
         return from_env({**dotenv_values(), **os.environ})
     except ConfigError as e:
         raise SystemExit(str(e)) from None
+
+
+def github_from_env() -> GitHubSettings | None:
+    """The issue responder's GitHub: AMAS_GITHUB_REPO (owner/name; none: no GitHub),
+    GITHUB_TOKEN (or AMAS_GITHUB_TOKEN), AMAS_GITHUB_API_URL (default api.github.com)."""
+    repo = setting("AMAS_GITHUB_REPO")
+    if not repo:
+        return None
+    token = setting("AMAS_GITHUB_TOKEN") or os.environ.get("GITHUB_TOKEN")
+    return GitHubSettings(
+        repo=repo,
+        token=Secret(token) if token else None,
+        api_url=setting("AMAS_GITHUB_API_URL") or "https://api.github.com",
+    )
 
 
 def router_from_env() -> RouterSettings:

@@ -16,7 +16,11 @@ from api.auth.scopes import READ, WRITE
 from api.deps import port_of, request_meta
 from api.errors import ApiError, check
 from api.port import NodePort
-from api.schemas import OrchestratorTriggerBody, SelfImproverTriggerBody
+from api.schemas import (
+    IssueResponderTriggerBody,
+    OrchestratorTriggerBody,
+    SelfImproverTriggerBody,
+)
 from events.clock import iso
 from events.commands import (
     CANCEL_WORKFLOW,
@@ -121,7 +125,51 @@ async def self_improver_results(workflow_id: str, request: Request) -> dict[str,
         "commit": result.get("commit"),
         "diff": result.get("diff"),
         "calibration": result.get("calibration"),
+        "decided_by": result.get("decided_by"),
         "not_analysed": result.get("not_analysed"),
+        "error": row["error"],
+    }
+
+
+_RESPONDER_PHASES = (
+    "issue_analysis_categorization",
+    "intelligent_response_generation",
+    "automated_response_fix_implementation",
+    "learning_adaptation",
+)
+
+
+@router.post("/issue-responder/trigger", status_code=202, dependencies=[WRITE])
+async def trigger_issue_responder(
+    body: IssueResponderTriggerBody, request: Request
+) -> dict[str, Any]:
+    reply = await _trigger(request, "issue-responder", body.model_dump(exclude_none=True))
+    estimate = reply.data.get("estimated_duration")
+    return {
+        "workflow_id": reply.data["workflow_id"],
+        "status": "triggered",
+        "message": "AI Agentic Issue Auto-Responder triggered successfully",
+        "estimated_duration": _duration(estimate),
+        "estimated_duration_s": estimate,
+        "phases": {
+            phase: "queued" if n == 0 else "pending" for n, phase in enumerate(_RESPONDER_PHASES)
+        },
+    }
+
+
+@router.get("/issue-responder/{workflow_id}/results", dependencies=[READ])
+async def issue_responder_results(workflow_id: str, request: Request) -> dict[str, Any]:
+    row = await _workflow(port_of(request), workflow_id)
+    if row["workflow_type"] != "issue-responder":
+        raise _not_found(workflow_id)
+    result = row["result"] or {}
+    return {
+        "workflow_id": workflow_id,
+        "status": row["status"],
+        "phases": row["layers"],
+        "source": result.get("source"),
+        "responses": result.get("responses", []),
+        "metrics": result.get("metrics"),
         "error": row["error"],
     }
 

@@ -77,6 +77,7 @@ async def test_auto_apply_commits_verified_improvements_to_an_amas_branch(api, r
     assert metrics["performance_gain"] is None
     assert results["calibration"]["F401"]["verified"] == 1.0
     assert "testing" in results["not_analysed"]
+    assert results["decided_by"] == ["rules"]  # no provider: the rules, and it says so
 
 
 async def test_without_auto_apply_nothing_is_committed_and_the_next_run_has_learned(api, repo):

@@ -102,6 +102,7 @@ def _result(params: SelfImproverParams, outputs: dict[str, dict[str, Any]]) -> d
         "diff": implemented.diff,
         "calibration": adapted.calibration,
         "suggested_by": generated.suggested_by,
+        "decided_by": generated.suggested_by or ["rules"],
         "not_analysed": analysis.not_analysed,
     }
 
