@@ -206,6 +206,34 @@ class IssueResponderTriggerBody(Body):
     max_issues: int = Field(default=30, ge=1, le=100)
 
 
+class OrchestratorConfigBody(Body):
+    default_mode: OrchestrationMode | None = None
+    default_priority: Priority | None = None
+    timeout: float | None = Field(default=None, ge=1, le=86_400)
+
+
+class SelfImproverConfigBody(Body):
+    default_mode: str | None = Field(default=None, max_length=50)
+    default_depth: Literal["surface", "medium", "deep", "comprehensive"] | None = None
+    auto_apply: bool | None = None
+    timeout: float | None = Field(default=None, ge=1, le=86_400)
+
+
+class IssueResponderConfigBody(Body):
+    default_mode: str | None = Field(default=None, max_length=50)
+    default_depth: Literal["basic", "detailed", "comprehensive", "expert"] | None = None
+    auto_fix: bool | None = None
+    timeout: float | None = Field(default=None, ge=1, le=86_400)
+
+
+class WorkflowConfigBody(Body):
+    """PUT /workflows/config: each type's defaults to change (absent: unchanged)."""
+
+    orchestrator: OrchestratorConfigBody | None = None
+    self_improver: SelfImproverConfigBody | None = None
+    issue_responder: IssueResponderConfigBody | None = None
+
+
 Scope = Literal["read", "write", "admin"]
 TierName = Literal["free", "basic", "pro", "enterprise"]
 

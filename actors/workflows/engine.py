@@ -41,17 +41,19 @@ from events.commands import (
     CancelWorkflow,
     ChatMessage,
     Complete,
+    ConfigureWorkflows,
     Reply,
     SubmitTask,
     TriggerWorkflow,
 )
 from events.envelope import EventData, Meta
 from events.ids import new_prefixed_id
-from events.store.base import EventStore
+from events.store.base import ANY_VERSION, EventStore
 from events.types import (
     WorkflowAnswered,
     WorkflowCancelled,
     WorkflowCompleted,
+    WorkflowConfigured,
     WorkflowFailed,
     WorkflowLogged,
     WorkflowStarted,
@@ -113,6 +115,7 @@ class WorkflowEngine(SupervisedActor):
         ai_timeout: float = 40.0,
         history: Callable[[str, str, int], Awaitable[list[dict[str, Any]]]] | None = None,
         resources: Mapping[str, Any] | None = None,
+        load_config: Callable[[], Awaitable[dict[str, dict[str, Any]]]] | None = None,
     ) -> None:
         super().__init__(supervisor, name)
         self.bridge = bridge
@@ -127,11 +130,21 @@ class WorkflowEngine(SupervisedActor):
         self.ai_timeout = ai_timeout
         self.history = history
         self.resources = dict(resources or {})
+        self.load_config = load_config
+        self.config: dict[str, dict[str, Any]] = {}
+        """Each type's operator settings (workflow.configured)."""
+        self.ready = asyncio.Event()
         self.runs: dict[str, Run] = {}
         self.waits: dict[str, list[_Wait]] = {}
 
     def on_start(self) -> None:
-        self.bridge.spawn(self._resume_all())
+        self.bridge.spawn(self._boot())
+
+    async def _boot(self) -> None:
+        if self.load_config is not None:
+            self.config = await self.load_config()
+        self.ready.set()
+        await self._resume_all()
 
     def on_stop(self) -> None:
         """The node stops: every run stops where it stands (a restart resumes it)."""
@@ -145,6 +158,8 @@ class WorkflowEngine(SupervisedActor):
                 self._trigger(command, reply)
             case Incoming(command=CancelWorkflow() as command, reply=reply):
                 self.bridge.spawn(self._cancel(command, reply))
+            case Incoming(command=ConfigureWorkflows() as command, reply=reply):
+                self.bridge.spawn(self._configure(command, reply))
             case TaskEnded(task_id=task_id, position=position):
                 for wait in self.waits.pop(task_id, []):
                     wait.task_ids.discard(task_id)
@@ -160,19 +175,63 @@ class WorkflowEngine(SupervisedActor):
     # -- trigger, cancel, resume ---------------------------------------------------------
 
     def _trigger(self, command: TriggerWorkflow, reply: ReplyFn | None) -> None:
+        self.bridge.spawn(self._trigger_when_ready(command, reply))
+
+    async def _trigger_when_ready(self, command: TriggerWorkflow, reply: ReplyFn | None) -> None:
+        await self.ready.wait()
         definition = self.definitions.get(command.workflow_type)
         if definition is None:
             _answer(reply, _refused(ErrorCode.INVALID_PARAMETER, "unknown workflow type"))
             return
+        settings = self.config.get(definition.workflow_type, {})
+        given = {
+            parameter: settings[key] for key, parameter in definition.defaults.items()
+            if key in settings
+        }  # fmt: skip
         try:
-            params = msgspec.convert(command.parameters, definition.params, str_keys=True)
+            params = msgspec.convert(
+                {**given, **command.parameters}, definition.params, str_keys=True
+            )
             if definition.check is not None:
                 definition.check(params, self.scopes)
         except (msgspec.ValidationError, ValueError, PermissionError) as e:
             code = ErrorCode.FORBIDDEN if isinstance(e, PermissionError) else None
             _answer(reply, _refused(code or ErrorCode.INVALID_PARAMETER, str(e)))
             return
-        self.bridge.spawn(self._start(definition, params, command, reply))
+        await self._start(definition, params, command, reply)
+
+    async def _configure(self, command: ConfigureWorkflows, reply: ReplyFn | None) -> None:
+        """Check every change first (a bad one changes nothing), then record each type's
+        new settings as a workflow.configured event."""
+        await self.ready.wait()
+        merged: dict[str, dict[str, Any]] = {}
+        for workflow_type, changes in command.changes.items():
+            definition = self.definitions.get(workflow_type)
+            if definition is None:
+                _answer(reply, _refused(ErrorCode.INVALID_PARAMETER,
+                                        f"unknown workflow type {workflow_type!r}"))  # fmt: skip
+                return
+            unknown = set(changes) - {*definition.defaults, "timeout"}
+            timeout = changes.get("timeout")
+            if unknown or (timeout is not None and not (
+                isinstance(timeout, int | float) and 1 <= timeout <= 86_400)):  # fmt: skip
+                what = f"unknown settings {sorted(unknown)}" if unknown else "timeout: 1-86400"
+                _answer(reply, _refused(ErrorCode.INVALID_PARAMETER, f"{workflow_type}: {what}"))
+                return
+            settings = {**self.config.get(workflow_type, {}), **changes}
+            given = {p: settings[k] for k, p in definition.defaults.items() if k in settings}
+            try:
+                msgspec.convert(given, definition.params, str_keys=True)
+            except msgspec.ValidationError as e:
+                _answer(reply, _refused(ErrorCode.INVALID_PARAMETER, f"{workflow_type}: {e}"))
+                return
+            merged[workflow_type] = settings
+        events: list[EventData] = [
+            WorkflowConfigured(workflow_type=t, settings=s) for t, s in merged.items()
+        ]
+        result = await self.store.append("workflow-config", ANY_VERSION, events, command.meta)
+        self.config.update(merged)
+        _answer(reply, Reply(ok=True, position=result.last_position, data=dict(self.config)))
 
     async def _start(
         self,
@@ -256,6 +315,16 @@ class WorkflowEngine(SupervisedActor):
     async def _run(self, run: Run) -> None:
         state = run.state
         meta = Meta(actor="workflow-engine", api_key_id=state.api_key_id)
+        limit = self.config.get(state.workflow_type, {}).get("timeout")
+        try:
+            async with asyncio.timeout(limit):
+                await self._steps(run, meta)
+        except TimeoutError:
+            await self._append(run, [WorkflowFailed(workflow_id=state.workflow_id,
+                step=state.next_step(), error=f"timeout: over {limit:g} s")], meta)  # fmt: skip
+
+    async def _steps(self, run: Run, meta: Meta) -> None:
+        state = run.state
         try:
             while (name := state.next_step()) is not None:
                 step = next(s for s in run.definition.steps if s.name == name)

@@ -95,6 +95,7 @@ class Workflows:
                 self.ai_timeout,
                 self._history,
                 resources,
+                self._config,
             ),
         )
         self._follower = asyncio.create_task(self._follow(follow_from), name="workflow-follow")
@@ -127,6 +128,9 @@ class Workflows:
 
     async def _unfinished(self) -> list[str]:
         return await queries.unfinished_workflows(self.reader)
+
+    async def _config(self) -> dict[str, dict[str, Any]]:
+        return await queries.configuration(self.reader)
 
     async def _history(self, workflow_type: str, step: str, limit: int) -> list[dict[str, Any]]:
         return await queries.step_outputs(self.reader, workflow_type, step, limit)

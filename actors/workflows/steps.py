@@ -12,7 +12,7 @@ follow Temporal's activity defaults, shortened: 3 attempts, 1 s doubling up to 3
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
@@ -94,6 +94,9 @@ class WorkflowDef(Generic[P]):
     """The workflow's result from its parameters and every step's output."""
     check: Callable[[P, Scopes], None] | None = None
     """Refuses parameters that name something outside the scopes (OutOfScope)."""
+    defaults: Mapping[str, str] = field(default_factory=dict)
+    """Operator settings (PUT /workflows/config) -> the parameter each one defaults;
+    `timeout` (seconds for a whole run) applies to every type."""
 
     def layer_of(self, step: str) -> str:
         return next(s.layer for s in self.steps if s.name == step)

@@ -16,6 +16,7 @@ from events.commands import (
     COMPLETE,
     CONFIGURE_AGENT,
     CONFIGURE_PROVIDER,
+    CONFIGURE_WORKFLOWS,
     CREATE_API_KEY,
     REPORT_TASK,
     REVOKE_API_KEY,
@@ -41,7 +42,7 @@ async def route(
         await bus.serve_commands(subject, keys.handle, queue="apikeys")
     for subject in (COMPLETE, CONFIGURE_PROVIDER, TEST_PROVIDER):
         await bus.serve_commands(subject, providers.command, queue="providers")
-    for subject in (TRIGGER_WORKFLOW, CANCEL_WORKFLOW):
+    for subject in (TRIGGER_WORKFLOW, CANCEL_WORKFLOW, CONFIGURE_WORKFLOWS):
         await bus.serve_commands(subject, workflows.command, queue="workflows")
 
     async def on_work(msg: Msg) -> None:

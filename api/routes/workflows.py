@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from api.auth.scopes import READ, WRITE
+from api.auth.scopes import ADMIN, READ, WRITE
 from api.deps import port_of, request_meta
 from api.errors import ApiError, check
 from api.port import NodePort
@@ -20,12 +20,15 @@ from api.schemas import (
     IssueResponderTriggerBody,
     OrchestratorTriggerBody,
     SelfImproverTriggerBody,
+    WorkflowConfigBody,
 )
 from events.clock import iso
 from events.commands import (
     CANCEL_WORKFLOW,
+    CONFIGURE_WORKFLOWS,
     TRIGGER_WORKFLOW,
     CancelWorkflow,
+    ConfigureWorkflows,
     Reply,
     TriggerWorkflow,
 )
@@ -61,6 +64,12 @@ async def _trigger(request: Request, workflow_type: str, parameters: dict[str, A
     return check(reply)
 
 
+def _given(body: Any) -> dict[str, Any]:
+    """The fields the client set: the others take the type's configured defaults."""
+    given: dict[str, Any] = body.model_dump(exclude_unset=True, exclude_none=True)
+    return given
+
+
 def _duration(seconds: float | None) -> str | None:
     if seconds is None:
         return None
@@ -69,7 +78,9 @@ def _duration(seconds: float | None) -> str | None:
 
 @router.post("/orchestrator/trigger", status_code=202, dependencies=[WRITE])
 async def trigger_orchestrator(body: OrchestratorTriggerBody, request: Request) -> dict[str, Any]:
-    reply = await _trigger(request, "orchestrator", body.model_dump(exclude_none=True))
+    reply = await _trigger(
+        request, "orchestrator", body.model_dump(exclude_unset=True, exclude_none=True)
+    )
     workflow_id = reply.data["workflow_id"]
     estimate = reply.data.get("estimated_duration")
     layers = ("detection_analysis", "intelligence_decision", "execution_fix",
@@ -97,7 +108,9 @@ _PHASES = (
 
 @router.post("/self-improver/trigger", status_code=202, dependencies=[WRITE])
 async def trigger_self_improver(body: SelfImproverTriggerBody, request: Request) -> dict[str, Any]:
-    reply = await _trigger(request, "self-improver", body.model_dump(exclude_none=True))
+    reply = await _trigger(
+        request, "self-improver", body.model_dump(exclude_unset=True, exclude_none=True)
+    )
     estimate = reply.data.get("estimated_duration")
     return {
         "workflow_id": reply.data["workflow_id"],
@@ -143,7 +156,9 @@ _RESPONDER_PHASES = (
 async def trigger_issue_responder(
     body: IssueResponderTriggerBody, request: Request
 ) -> dict[str, Any]:
-    reply = await _trigger(request, "issue-responder", body.model_dump(exclude_none=True))
+    reply = await _trigger(
+        request, "issue-responder", body.model_dump(exclude_unset=True, exclude_none=True)
+    )
     estimate = reply.data.get("estimated_duration")
     return {
         "workflow_id": reply.data["workflow_id"],
@@ -275,6 +290,68 @@ async def workflow_metrics(
             "fastest_workflow": min(durations) if durations else None,
             "slowest_workflow": max(durations) if durations else None,
         },
+    }
+
+
+_CHOICES = {
+    "orchestrator": {
+        "modes": ["intelligent", "full_analysis", "emergency_response",
+                  "performance_optimization", "security_audit", "documentation_update"],
+        "components": ["all", "code_quality", "security", "performance", "documentation"],
+        "priorities": ["low", "normal", "high", "critical"],
+    },
+    "self_improver": {
+        "modes": ["intelligent", "aggressive", "conservative", "performance_focused",
+                  "security_focused", "documentation_focused"],
+        "areas": ["all", "code_quality", "performance", "security", "documentation",
+                  "testing", "architecture", "dependencies"],
+        "depths": ["surface", "medium", "deep", "comprehensive"],
+    },
+    "issue_responder": {
+        "modes": ["intelligent", "aggressive", "conservative", "technical_focused",
+                  "user_friendly", "automated_fix"],
+        "depths": ["basic", "detailed", "comprehensive", "expert"],
+        "languages": ["auto", "english", "spanish", "french", "german", "chinese", "japanese"],
+    },
+}  # fmt: skip
+_TYPES = {"orchestrator": "orchestrator", "self_improver": "self-improver",
+          "issue_responder": "issue-responder"}  # fmt: skip
+
+
+def _config_view(settings: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        name: {**choices, "settings": settings.get(_TYPES[name], {})}
+        for name, choices in _CHOICES.items()
+    }
+
+
+@router.get("/config", dependencies=[READ])
+async def get_workflow_config(request: Request) -> dict[str, Any]:
+    port = port_of(request)
+    await port.wait_for(port.head, _READ_YOUR_WRITES, "workflow_config")
+    return _config_view(await queries.configuration(port.reader))
+
+
+@router.put("/config", dependencies=[ADMIN])
+async def put_workflow_config(body: WorkflowConfigBody, request: Request) -> dict[str, Any]:
+    changes = {
+        _TYPES[name]: section
+        for name, section in body.model_dump(exclude_none=True).items()
+        if section
+    }
+    if not changes:
+        raise ApiError(ErrorCode.INVALID_CONFIGURATION, "nothing to change")
+    port = port_of(request)
+    reply = await port.send(
+        CONFIGURE_WORKFLOWS, ConfigureWorkflows(changes=changes, meta=request_meta(request))
+    )
+    if reply.code == ErrorCode.INVALID_PARAMETER:
+        raise ApiError(ErrorCode.INVALID_CONFIGURATION, reply.message or "invalid", reply.details)
+    check(reply)
+    return {
+        "status": "updated",
+        "message": "Workflow configuration updated successfully",
+        "config": _config_view(reply.data),
     }
 
 

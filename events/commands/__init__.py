@@ -62,8 +62,10 @@ from events.commands.task import (
 )
 from events.commands.workflow import (
     CANCEL_WORKFLOW,
+    CONFIGURE_WORKFLOWS,
     TRIGGER_WORKFLOW,
     CancelWorkflow,
+    ConfigureWorkflows,
     TriggerWorkflow,
     WorkflowCommand,
 )
@@ -82,6 +84,7 @@ __all__ = [
     "COMPLETE",
     "CONFIGURE_AGENT",
     "CONFIGURE_PROVIDER",
+    "CONFIGURE_WORKFLOWS",
     "CREATE_API_KEY",
     "REPORT_TASK",
     "REVOKE_API_KEY",
@@ -101,6 +104,7 @@ __all__ = [
     "CompleteTask",
     "ConfigureAgent",
     "ConfigureProvider",
+    "ConfigureWorkflows",
     "CreateApiKey",
     "FailTask",
     "ProviderCommand",

@@ -10,6 +10,7 @@ from events.envelope import Meta
 
 TRIGGER_WORKFLOW = "amas.cmd.workflow.trigger"
 CANCEL_WORKFLOW = "amas.cmd.workflow.cancel"
+CONFIGURE_WORKFLOWS = "amas.cmd.workflow.configure"
 
 
 class TriggerWorkflow(msgspec.Struct, frozen=True, kw_only=True, tag="workflow.trigger"):
@@ -25,4 +26,10 @@ class CancelWorkflow(msgspec.Struct, frozen=True, kw_only=True, tag="workflow.ca
     meta: Meta = Meta()
 
 
-WorkflowCommand = TriggerWorkflow | CancelWorkflow
+class ConfigureWorkflows(msgspec.Struct, frozen=True, kw_only=True, tag="workflow.configure"):
+    changes: dict[str, dict[str, Any]]
+    """Workflow type -> the settings to change (default_mode, timeout ...)."""
+    meta: Meta = Meta()
+
+
+WorkflowCommand = TriggerWorkflow | CancelWorkflow | ConfigureWorkflows

@@ -6,7 +6,11 @@ from events.projections.base import Projection, RowProjection
 from events.projections.providers import ProvidersProjection, ProviderUsageProjection
 from events.projections.runner import ProjectionRunner
 from events.projections.tasks import TasksProjection
-from events.projections.workflows import WorkflowLogsProjection, WorkflowsProjection
+from events.projections.workflows import (
+    WorkflowConfigProjection,
+    WorkflowLogsProjection,
+    WorkflowsProjection,
+)
 
 __all__ = [
     "AgentsProjection",
@@ -17,6 +21,7 @@ __all__ = [
     "ProvidersProjection",
     "RowProjection",
     "TasksProjection",
+    "WorkflowConfigProjection",
     "WorkflowLogsProjection",
     "WorkflowsProjection",
     "all_projections",
@@ -33,4 +38,5 @@ def all_projections() -> list[Projection]:
         ProviderUsageProjection(),
         WorkflowsProjection(),
         WorkflowLogsProjection(),
+        WorkflowConfigProjection(),
     ]

@@ -19,6 +19,7 @@ from events.types import (
     WorkflowAnswered,
     WorkflowCancelled,
     WorkflowCompleted,
+    WorkflowConfigured,
     WorkflowFailed,
     WorkflowLogged,
     WorkflowStarted,
@@ -260,4 +261,42 @@ class WorkflowLogsProjection(RowProjection):
             "level": level,
             "message": message,
             "layer": layer,
+        }
+
+
+class WorkflowConfigProjection(RowProjection):
+    """Each workflow type's settings as operators last set them (workflow.configured)."""
+
+    name: ClassVar[str] = "workflow_config"
+    version: ClassVar[int] = 1
+    event_types: ClassVar[frozenset[str] | None] = frozenset({"workflow.configured"})
+    tables: ClassVar[tuple[str, ...]] = ("workflow_config",)
+    table: ClassVar[str] = "workflow_config"
+    key: ClassVar[str] = "workflow_type"
+    columns: ClassVar[tuple[str, ...]] = ("workflow_type", "settings", "updated_at")
+    json_columns: ClassVar[frozenset[str]] = frozenset({"settings"})
+
+    def schema(self) -> str:
+        return """
+        CREATE TABLE IF NOT EXISTS workflow_config (
+            workflow_type TEXT PRIMARY KEY,
+            settings      TEXT NOT NULL,
+            updated_at    TEXT NOT NULL
+        );
+        """
+
+    def creates(self, event: Event) -> bool:
+        return False
+
+    def key_of(self, event: Event) -> str | None:
+        workflow_type: str = event.data.workflow_type
+        return workflow_type
+
+    def fold(self, row: Row | None, event: Event) -> Row | None:
+        data = event.data
+        assert isinstance(data, WorkflowConfigured)
+        return {
+            "workflow_type": data.workflow_type,
+            "settings": data.settings,
+            "updated_at": iso(event.ts),
         }

@@ -117,3 +117,9 @@ async def step_outputs(
     )
     found = [msgspec.json.decode(r[0]).get(step) for r in rows]
     return [output for output in found if isinstance(output, dict)]
+
+
+async def configuration(db: aiosqlite.Connection) -> dict[str, dict[str, Any]]:
+    """Each workflow type's settings as operators last set them."""
+    rows = await db.execute_fetchall("SELECT workflow_type, settings FROM workflow_config")
+    return {r[0]: msgspec.json.decode(r[1]) for r in rows}

@@ -106,3 +106,13 @@ class WorkflowCancelled(EventData, frozen=True, kw_only=True):
 
     workflow_id: str
     reason: str = "cancelled by request"
+
+
+class WorkflowConfigured(EventData, frozen=True, kw_only=True):
+    """An operator changed a workflow type's defaults (PUT /workflows/config): the
+    type's whole settings after the change."""
+
+    type_name: ClassVar[str] = "workflow.configured"
+
+    workflow_type: str
+    settings: dict[str, Any]

@@ -118,4 +118,9 @@ ISSUE_RESPONDER: WorkflowDef[IssueResponderParams] = WorkflowDef(
     ),
     result=_result,
     check=_check,
+    defaults={
+        "default_mode": "response_mode",
+        "default_depth": "response_depth",
+        "auto_fix": "auto_fix",
+    },
 )

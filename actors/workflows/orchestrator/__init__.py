@@ -119,4 +119,5 @@ ORCHESTRATOR: WorkflowDef[OrchestratorParams] = WorkflowDef(
     ),
     result=_result,
     check=_check,
+    defaults={"default_mode": "orchestration_mode", "default_priority": "priority_level"},
 )

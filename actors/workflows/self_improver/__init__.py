@@ -121,4 +121,9 @@ SELF_IMPROVER: WorkflowDef[SelfImproverParams] = WorkflowDef(
     ),
     result=_result,
     check=_check,
+    defaults={
+        "default_mode": "improvement_mode",
+        "default_depth": "learning_depth",
+        "auto_apply": "auto_apply",
+    },
 )
