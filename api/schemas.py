@@ -226,6 +226,12 @@ class IssueResponderConfigBody(Body):
     timeout: float | None = Field(default=None, ge=1, le=86_400)
 
 
+class ApproveBody(Body):
+    """POST /workflows/{id}/approve: what to apply (a self-improver's improvement ids)."""
+
+    improvements: list[str] = Field(min_length=1, max_length=500)
+
+
 class WorkflowConfigBody(Body):
     """PUT /workflows/config: each type's defaults to change (absent: unchanged)."""
 

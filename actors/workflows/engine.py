@@ -36,6 +36,7 @@ from events.commands import (
     CANCEL_TASK,
     COMPLETE,
     SUBMIT_TASK,
+    ApproveWorkflow,
     BusUnavailable,
     CancelTask,
     CancelWorkflow,
@@ -51,6 +52,7 @@ from events.ids import new_prefixed_id
 from events.store.base import ANY_VERSION, EventStore
 from events.types import (
     WorkflowAnswered,
+    WorkflowApproved,
     WorkflowCancelled,
     WorkflowCompleted,
     WorkflowConfigured,
@@ -160,6 +162,8 @@ class WorkflowEngine(SupervisedActor):
                 self.bridge.spawn(self._cancel(command, reply))
             case Incoming(command=ConfigureWorkflows() as command, reply=reply):
                 self.bridge.spawn(self._configure(command, reply))
+            case Incoming(command=ApproveWorkflow() as command, reply=reply):
+                self.bridge.spawn(self._approve(command, reply))
             case TaskEnded(task_id=task_id, position=position):
                 for wait in self.waits.pop(task_id, []):
                     wait.task_ids.discard(task_id)
@@ -293,6 +297,42 @@ class WorkflowEngine(SupervisedActor):
         _answer(
             reply, Reply(ok=True, position=position, data={"workflow_id": run.state.workflow_id})
         )
+
+    async def _approve(self, command: ApproveWorkflow, reply: ReplyFn | None) -> None:
+        run = self.runs.get(command.workflow_id) or await self._read_run(command.workflow_id)
+        if run is None:
+            _answer(reply, _refused(ErrorCode.NOT_FOUND, f"{command.workflow_id!r} not found"))
+            return
+        definition = run.definition
+        if definition.approve is None or run.state.status != "completed":
+            _answer(reply, _refused(ErrorCode.CONFLICT, f"{command.workflow_id} is"
+                    f" {run.state.status}; only a completed run of a type with"
+                    " something to approve can be approved"))  # fmt: skip
+            return
+        meta = Meta(actor="workflow-engine", api_key_id=command.meta.api_key_id)
+        context = Context(self, run, definition.approve_step, meta)
+        try:
+            output = await definition.approve(context, run.params, command.items)
+        except (ValueError, StepError) as e:
+            _answer(reply, _refused(ErrorCode.INVALID_PARAMETER, str(e)))
+            return
+        approved = WorkflowApproved(
+            workflow_id=run.state.workflow_id, items=command.items, output=output
+        )
+        position = await self._append(run, [approved], command.meta)
+        _answer(reply, Reply(ok=True, position=position, data=output))
+
+    async def _read_run(self, workflow_id: str) -> Run | None:
+        state: WorkflowState | None = None
+        for event in await self.store.read_stream(f"workflow-{workflow_id}"):
+            state = evolve(state, event.data)
+        definition = self.definitions.get(state.workflow_type) if state else None
+        if state is None or definition is None:
+            return None
+        params = msgspec.convert(state.parameters, definition.params, str_keys=True)
+        run = Run(definition, state, params)
+        self.runs[workflow_id] = run
+        return run
 
     async def _resume_all(self) -> None:
         for workflow_id in await self.unfinished():

@@ -94,6 +94,10 @@ class WorkflowDef(Generic[P]):
     """The workflow's result from its parameters and every step's output."""
     check: Callable[[P, Scopes], None] | None = None
     """Refuses parameters that name something outside the scopes (OutOfScope)."""
+    approve: Callable[[StepContext, P, list[str]], Awaitable[dict[str, Any]]] | None = None
+    """Applies chosen results of a completed run (POST /workflows/{id}/approve); runs
+    as the step `approve_step`, so AI answers it recorded are reused."""
+    approve_step: str = ""
     defaults: Mapping[str, str] = field(default_factory=dict)
     """Operator settings (PUT /workflows/config) -> the parameter each one defaults;
     `timeout` (seconds for a whole run) applies to every type."""

@@ -10,6 +10,7 @@ from actors.providers.pool import ProviderPool
 from actors.workflows.service import Workflows
 from amas.runtime.bus import Bus
 from events.commands import (
+    APPROVE_WORKFLOW,
     CANCEL_TASK,
     CANCEL_WORK,
     CANCEL_WORKFLOW,
@@ -42,7 +43,7 @@ async def route(
         await bus.serve_commands(subject, keys.handle, queue="apikeys")
     for subject in (COMPLETE, CONFIGURE_PROVIDER, TEST_PROVIDER):
         await bus.serve_commands(subject, providers.command, queue="providers")
-    for subject in (TRIGGER_WORKFLOW, CANCEL_WORKFLOW, CONFIGURE_WORKFLOWS):
+    for subject in (TRIGGER_WORKFLOW, CANCEL_WORKFLOW, CONFIGURE_WORKFLOWS, APPROVE_WORKFLOW):
         await bus.serve_commands(subject, workflows.command, queue="workflows")
 
     async def on_work(msg: Msg) -> None:

@@ -17,6 +17,7 @@ from api.deps import port_of, request_meta
 from api.errors import ApiError, check
 from api.port import NodePort
 from api.schemas import (
+    ApproveBody,
     IssueResponderTriggerBody,
     OrchestratorTriggerBody,
     SelfImproverTriggerBody,
@@ -24,9 +25,11 @@ from api.schemas import (
 )
 from events.clock import iso
 from events.commands import (
+    APPROVE_WORKFLOW,
     CANCEL_WORKFLOW,
     CONFIGURE_WORKFLOWS,
     TRIGGER_WORKFLOW,
+    ApproveWorkflow,
     CancelWorkflow,
     ConfigureWorkflows,
     Reply,
@@ -138,6 +141,7 @@ async def self_improver_results(workflow_id: str, request: Request) -> dict[str,
         "commit": result.get("commit"),
         "diff": result.get("diff"),
         "calibration": result.get("calibration"),
+        "approval": result.get("approval"),
         "decided_by": result.get("decided_by"),
         "not_analysed": result.get("not_analysed"),
         "error": row["error"],
@@ -398,3 +402,19 @@ async def cancel_workflow(workflow_id: str, request: Request) -> dict[str, Any]:
         "status": row["status"],
         "cancelled_at": row["completed_at"],
     }
+
+
+@router.post("/{workflow_id}/approve", dependencies=[WRITE])
+async def approve_workflow(workflow_id: str, body: ApproveBody, request: Request) -> dict[str, Any]:
+    """Apply chosen results of a completed run (a self-improver's verified improvements,
+    when it ran without auto_apply)."""
+    port = port_of(request)
+    await _workflow(port, workflow_id)
+    command = ApproveWorkflow(
+        workflow_id=workflow_id, items=body.improvements, meta=request_meta(request)
+    )
+    reply = await port.send(APPROVE_WORKFLOW, command, timeout=120.0)
+    if reply.code == ErrorCode.NOT_FOUND:
+        raise _not_found(workflow_id)
+    check(reply)
+    return {"workflow_id": workflow_id, "status": "approved", "approval": reply.data}

@@ -61,9 +61,11 @@ from events.commands.task import (
     work_subject,
 )
 from events.commands.workflow import (
+    APPROVE_WORKFLOW,
     CANCEL_WORKFLOW,
     CONFIGURE_WORKFLOWS,
     TRIGGER_WORKFLOW,
+    ApproveWorkflow,
     CancelWorkflow,
     ConfigureWorkflows,
     TriggerWorkflow,
@@ -78,6 +80,7 @@ reply_encoder = msgspec.msgpack.Encoder()
 reply_decoder = msgspec.msgpack.Decoder(Reply)
 
 __all__ = [
+    "APPROVE_WORKFLOW",
     "CANCEL_TASK",
     "CANCEL_WORK",
     "CANCEL_WORKFLOW",
@@ -93,6 +96,7 @@ __all__ = [
     "SUBMIT_TASK",
     "TEST_PROVIDER",
     "TRIGGER_WORKFLOW",
+    "ApproveWorkflow",
     "BusUnavailable",
     "CancelTask",
     "CancelWork",

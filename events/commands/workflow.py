@@ -11,6 +11,7 @@ from events.envelope import Meta
 TRIGGER_WORKFLOW = "amas.cmd.workflow.trigger"
 CANCEL_WORKFLOW = "amas.cmd.workflow.cancel"
 CONFIGURE_WORKFLOWS = "amas.cmd.workflow.configure"
+APPROVE_WORKFLOW = "amas.cmd.workflow.approve"
 
 
 class TriggerWorkflow(msgspec.Struct, frozen=True, kw_only=True, tag="workflow.trigger"):
@@ -32,4 +33,11 @@ class ConfigureWorkflows(msgspec.Struct, frozen=True, kw_only=True, tag="workflo
     meta: Meta = Meta()
 
 
-WorkflowCommand = TriggerWorkflow | CancelWorkflow | ConfigureWorkflows
+class ApproveWorkflow(msgspec.Struct, frozen=True, kw_only=True, tag="workflow.approve"):
+    workflow_id: str
+    items: list[str]
+    """What to apply (a self-improver's improvement ids)."""
+    meta: Meta = Meta()
+
+
+WorkflowCommand = TriggerWorkflow | CancelWorkflow | ConfigureWorkflows | ApproveWorkflow

@@ -17,6 +17,7 @@ from events.projections.base import Row, RowProjection
 from events.projections.tasks import iso
 from events.types import (
     WorkflowAnswered,
+    WorkflowApproved,
     WorkflowCancelled,
     WorkflowCompleted,
     WorkflowConfigured,
@@ -38,13 +39,14 @@ _TYPES = frozenset(
         "workflow.completed",
         "workflow.failed",
         "workflow.cancelled",
+        "workflow.approved",
     }
 )
 
 
 class WorkflowsProjection(RowProjection):
     name: ClassVar[str] = "workflows"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
     event_types: ClassVar[frozenset[str] | None] = _TYPES
     tables: ClassVar[tuple[str, ...]] = ("workflows",)
     indexes: ClassVar[tuple[str, ...]] = (
@@ -174,6 +176,8 @@ class WorkflowsProjection(RowProjection):
             case WorkflowFailed(error=error):
                 row.update(status="failed", error=error)
                 self._ended(row, at, event)
+            case WorkflowApproved(output=output):
+                row["result"] = {**(row["result"] or {}), "approval": output}
             case WorkflowCancelled(reason=reason):
                 row.update(status="cancelled", error=reason)
                 for layer, state in layers.items():

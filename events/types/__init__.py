@@ -15,6 +15,7 @@ from events.types.task import (
 )
 from events.types.workflow import (
     WorkflowAnswered,
+    WorkflowApproved,
     WorkflowCancelled,
     WorkflowCompleted,
     WorkflowConfigured,
@@ -45,6 +46,7 @@ __all__ = [
     "TaskRequeued",
     "TaskStarted",
     "WorkflowAnswered",
+    "WorkflowApproved",
     "WorkflowCancelled",
     "WorkflowCompleted",
     "WorkflowConfigured",

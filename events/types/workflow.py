@@ -116,3 +116,14 @@ class WorkflowConfigured(EventData, frozen=True, kw_only=True):
 
     workflow_type: str
     settings: dict[str, Any]
+
+
+class WorkflowApproved(EventData, frozen=True, kw_only=True):
+    """An operator applied chosen results of a completed workflow (POST
+    /workflows/{id}/approve), e.g. a self-improver's verified improvements."""
+
+    type_name: ClassVar[str] = "workflow.approved"
+
+    workflow_id: str
+    items: list[str]
+    output: dict[str, Any]

@@ -92,6 +92,22 @@ async def test_without_auto_apply_nothing_is_committed_and_the_next_run_has_lear
     [unused] = [i for i in second["improvements"] if i["rule_id"] == "F401"]
     assert unused["confidence"] == learned  # the prior comes from the first run
 
+    # An operator approves the first run's verified fix: it lands on a branch of its own.
+    [verified] = [i["id"] for i in first["improvements"] if i["verified"]]
+    workflow_id = first["workflow_id"]
+    refused = await api.post(f"/workflows/{workflow_id}/approve", json={"improvements": ["F99"]})
+    assert_envelope(refused, 400, "INVALID_PARAMETER")
+    approved = await api.post(
+        f"/workflows/{workflow_id}/approve", json={"improvements": [verified]}
+    )
+    assert approved.status_code == 200, approved.text
+    approval = approved.json()["approval"]
+    assert approval["applied"] == [verified]
+    assert approval["branch"] == f"amas/{workflow_id}-approved"
+    assert "-import os" in git(repo.path, "show", approval["branch"])
+    again = (await api.get(f"/workflows/self-improver/{workflow_id}/results")).json()
+    assert again["approval"] == approval
+
 
 async def test_bad_areas_are_400(api):
     response = await api.post("/workflows/self-improver/trigger", json={"target_areas": "vibes"})

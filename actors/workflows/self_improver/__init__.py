@@ -23,6 +23,7 @@ from actors.workflows.self_improver.phases import (
     Implemented,
     adapt,
     analyse,
+    approve,
     generate,
     implement,
 )
@@ -121,6 +122,8 @@ SELF_IMPROVER: WorkflowDef[SelfImproverParams] = WorkflowDef(
     ),
     result=_result,
     check=_check,
+    approve=approve,
+    approve_step="implement",
     defaults={
         "default_mode": "improvement_mode",
         "default_depth": "learning_depth",

@@ -209,3 +209,35 @@ async def adapt(context: StepContext, params: Any) -> Adapted:
             "performance_gain": None,
         },
     )
+
+
+async def approve(context: StepContext, params: Any, chosen: list[str]) -> dict[str, Any]:
+    """Apply chosen verified improvements of a run made without `auto_apply`: each is
+    tried again in a fresh worktree (reusing the provider patches the run recorded) and
+    the kept ones are committed to `amas/self-improver-<id>-approved`."""
+    if params.auto_apply:
+        raise ValueError("this run applied its improvements already (auto_apply)")
+    analysis = context.output("analyse", Analysis)
+    implemented = context.output("implement", Implemented)
+    verified = {i.id: i for i in implemented.improvements if i.verified}
+    strangers = sorted(set(chosen) - set(verified))
+    if not chosen or strangers:
+        raise ValueError(f"not verified improvements of this run: {strangers or 'none given'};"
+                         f" verified: {sorted(verified)}")  # fmt: skip
+    by_id = {f.id: f for f in analysis.detected.findings}
+    gitops.require_git()
+    kept: list[str] = []
+    async with contextlib.AsyncExitStack() as stack:
+        branch, tree = await fresh_worktree(
+            stack, Path(analysis.detected.repository), f"{context.workflow_id}-approved"
+        )
+        for improvement_id in chosen:
+            finding = msgspec.to_builtins(by_id[improvement_id])
+            if (await try_fix(context, tree, finding, params.providers())).kept:
+                kept.append(improvement_id)
+        commit = (
+            await gitops.commit(tree, f"AMAS {context.workflow_id}: approved {', '.join(kept)}")
+            if kept
+            else None
+        )
+    return {"applied": kept, "branch": branch if commit else None, "commit": commit}
