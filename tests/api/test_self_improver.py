@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 
 from actors.agents.scope import CodeScope, NetworkScope, Scopes
-from amas.runtime.node import NodeConfig
+from amas.runtime.node import Node, NodeConfig
 from tests.api.support import assert_envelope
-from tests.conftest import fresh_config
+from tests.api.vendors import config_with
+from tests.conftest import fresh_config, serving
+from tests.fakes.llm import ok
 from tests.fixtures.planted_repo import PlantedRepo, git, make_repo
 
 PHASES = [
@@ -114,3 +116,23 @@ async def test_bad_areas_are_400(api):
     assert_envelope(response, 400, "INVALID_CONFIGURATION")
     missing = await api.get("/workflows/self-improver/self-improver-nope/results")
     assert_envelope(missing, 404, "WORKFLOW_NOT_FOUND")
+
+
+async def test_a_provider_sharpens_the_suggestions(tmp_path, repo, vendors):
+
+    vendors.deepseek.default = ok(
+        '[{"id": "F1", "suggestion": "Pass a list, not a shell string."}]'
+    )
+    config = config_with(vendors, tmp_path)
+    config.scopes = Scopes(
+        NetworkScope.parse("127.0.0.1/32"), CodeScope.parse(None, tmp_path / "code")
+    )
+    async with Node(config) as node, serving(node) as api:
+        results = await _run(
+            api, repository=str(repo.path), target_areas="security", ai_providers="deepseek"
+        )
+    assert results["status"] == "completed", results
+    assert results["decided_by"] == ["deepseek"]
+    [first] = [i for i in results["improvements"] if i["id"] == "F1"]
+    assert first["suggestion"] == "Pass a list, not a shell string."
+    assert first["rule_id"] == "B602" and first["file"] == repo.planted["B602"][0]
