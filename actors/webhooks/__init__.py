@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, signing, the SSRF guard, delivery and its HTTP transport."""
