@@ -15,7 +15,18 @@ from api.middleware.body_limit import BodyLimitMiddleware
 from api.middleware.guard import GuardMiddleware
 from api.middleware.request_id import RequestIdMiddleware
 from api.port import NodePort
-from api.routes import agents, ai, apikeys, events, health, providers, system, tasks, workflows
+from api.routes import (
+    agents,
+    ai,
+    apikeys,
+    events,
+    health,
+    providers,
+    system,
+    tasks,
+    webhooks,
+    workflows,
+)
 from api.settings import EdgeSettings
 
 API_PREFIX = "/api/v1"
@@ -56,6 +67,7 @@ def create_app(port: NodePort, settings: EdgeSettings) -> FastAPI:
         providers.router,
         ai.router,
         workflows.router,
+        webhooks.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     errors.install(app)

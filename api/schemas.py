@@ -240,6 +240,20 @@ class WorkflowConfigBody(Body):
     issue_responder: IssueResponderConfigBody | None = None
 
 
+class WebhookBody(Body):
+    """POST /webhooks (the seed's fields)."""
+
+    url: str = Field(min_length=1, max_length=2048)
+    events: list[str] = Field(min_length=1, max_length=20)
+    secret: str | None = Field(default=None, min_length=8, max_length=200)
+    description: str = Field(default="", max_length=500)
+
+
+class WebhookPatchBody(Body):
+    events: list[str] | None = Field(default=None, min_length=1, max_length=20)
+    enabled: bool | None = None
+
+
 Scope = Literal["read", "write", "admin"]
 TierName = Literal["free", "basic", "pro", "enterprise"]
 

@@ -16,13 +16,16 @@ from typing import Any
 import aiosqlite
 
 from actors.agents.catalog import AgentSpec, default_agents
-from actors.agents.scope import Scopes
+from actors.agents.scope import NetworkScope, Scopes
 from actors.apikeys import KeyCommands
 from actors.feed import follow_log, tick
 from actors.fleet import CATCH_UP_TIMEOUT, Fleet
 from actors.providers.catalog import ProviderConfig
 from actors.providers.pool import ProviderPool
 from actors.providers.router import RouterSettings
+from actors.webhooks.delivery import Deliverer
+from actors.webhooks.registry import WebhookRegistry
+from actors.webhooks.secrets import SecretStore
 from actors.workflows.service import GitHubSettings, Workflows
 from actors.workflows.steps import WorkflowDef
 from amas import __version__
@@ -38,9 +41,12 @@ from amas.runtime.settings import (
     providers_from_env,
     router_from_env,
     scopes_from_env,
+    webhook_allow_from_env,
+    webhook_schedule_from_env,
 )
 from events.projections import ProjectionRunner, all_projections
 from events.queries import providers as provider_queries
+from events.queries import webhooks as webhook_queries
 from events.store import SQLiteEventStore
 
 log = logging.getLogger(__name__)
@@ -65,6 +71,10 @@ class NodeConfig:
     router: RouterSettings = field(default_factory=router_from_env)
     github: GitHubSettings | None = field(default_factory=github_from_env)
     """The issue responder's GitHub (AMAS_GITHUB_REPO, GITHUB_TOKEN)."""
+    webhook_allow: NetworkScope = field(default_factory=webhook_allow_from_env)
+    """Where webhooks may be delivered (AMAS_WEBHOOK_ALLOW, default loopback)."""
+    webhook_schedule: tuple[float, ...] = field(default_factory=webhook_schedule_from_env)
+    """Seconds before each delivery attempt (Svix's, AMAS_WEBHOOK_RETRY_SCALE)."""
     workflows: dict[str, WorkflowDef[Any]] = field(default_factory=lambda: default_workflows())
     """The workflow types the engine runs (the orchestrator, ...)."""
 
@@ -92,6 +102,8 @@ class Node:
         self.key_commands: KeyCommands
         self.providers: ProviderPool
         self.workflows: Workflows
+        self.webhooks: WebhookRegistry
+        self.deliverer: Deliverer
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> Node:
@@ -185,7 +197,31 @@ class Node:
         )
         await self.workflows.start()
         self._on_stop(self.workflows.stop)
-        await route(self.bus, self.fleet, self.key_commands, self.providers, self.workflows)
+        secrets = await SecretStore.open(paths.webhook_secrets)
+        self._on_stop(secrets.close)
+
+        async def webhooks_settled(position: int) -> None:
+            await self.projections.wait_for(position, 5.0, "webhooks")
+
+        self.webhooks = WebhookRegistry(
+            self.store, secrets, self.config.webhook_allow, webhooks_settled
+        )
+        self._on_stop(self.webhooks.drain)
+        self.deliverer = Deliverer(
+            self.store,
+            secrets,
+            self.config.webhook_allow,
+            paths.webhooks_db,
+            lambda: webhook_queries.list_webhooks(self.reader, None, everyone=True),
+            lambda: webhook_queries.pending_deliveries(self.reader),
+            lambda ids: webhook_queries.delivered(self.reader, ids),
+            self.config.webhook_schedule,
+        )
+        await self.deliverer.start()
+        self._on_stop(self.deliverer.stop)
+        await route(
+            self.bus, self.fleet, self.key_commands, self.providers, self.workflows, self.webhooks
+        )
         await self.fleet.announce()
         # Ready means the read models show what the node just wrote (all its agents).
         await self.projections.wait_for(self.store.head, timeout=CATCH_UP_TIMEOUT)

@@ -7,6 +7,7 @@ from nats.aio.msg import Msg
 from actors.apikeys import KeyCommands
 from actors.fleet import Fleet
 from actors.providers.pool import ProviderPool
+from actors.webhooks.registry import WebhookRegistry
 from actors.workflows.service import Workflows
 from amas.runtime.bus import Bus
 from events.commands import (
@@ -19,13 +20,17 @@ from events.commands import (
     CONFIGURE_PROVIDER,
     CONFIGURE_WORKFLOWS,
     CREATE_API_KEY,
+    CREATE_WEBHOOK,
+    DELETE_WEBHOOK,
     REPORT_TASK,
     REVOKE_API_KEY,
     ROTATE_API_KEY,
+    ROTATE_WEBHOOK_SECRET,
     START_TASK,
     SUBMIT_TASK,
     TEST_PROVIDER,
     TRIGGER_WORKFLOW,
+    UPDATE_WEBHOOK,
     cancel_work_decoder,
     work_decoder,
     work_subject,
@@ -33,9 +38,15 @@ from events.commands import (
 
 
 async def route(
-    bus: Bus, fleet: Fleet, keys: KeyCommands, providers: ProviderPool, workflows: Workflows
+    bus: Bus,
+    fleet: Fleet,
+    keys: KeyCommands,
+    providers: ProviderPool,
+    workflows: Workflows,
+    webhooks: WebhookRegistry,
 ) -> None:
-    """Subscribe the fleet, the key commands, the providers and the workflows."""
+    """Subscribe the fleet, the key commands, the providers, the workflows and the
+    webhook registry to their subjects."""
     for subject in (SUBMIT_TASK, CANCEL_TASK, START_TASK, REPORT_TASK):
         await bus.serve_commands(subject, fleet.task_command, queue="task-manager")
     await bus.serve_commands(CONFIGURE_AGENT, fleet.agent_command)
@@ -45,6 +56,8 @@ async def route(
         await bus.serve_commands(subject, providers.command, queue="providers")
     for subject in (TRIGGER_WORKFLOW, CANCEL_WORKFLOW, CONFIGURE_WORKFLOWS, APPROVE_WORKFLOW):
         await bus.serve_commands(subject, workflows.command, queue="workflows")
+    for subject in (CREATE_WEBHOOK, UPDATE_WEBHOOK, ROTATE_WEBHOOK_SECRET, DELETE_WEBHOOK):
+        await bus.serve_commands(subject, webhooks.handle, queue="webhooks")
 
     async def on_work(msg: Msg) -> None:
         fleet.work(work_decoder.decode(msg.data))

@@ -14,6 +14,8 @@ from actors.agents.scope import CodeScope, NetworkScope, Scopes, parse_resolver
 from actors.providers.catalog import ConfigError, ProviderConfig, Secret, from_env
 from actors.providers.decide import STRATEGIES
 from actors.providers.router import RouterSettings
+from actors.webhooks.delivery import SVIX
+from actors.webhooks.guard import parse_allow
 from actors.workflows.service import GitHubSettings
 
 DEFAULT_DATA_DIR = ".amas"
@@ -55,6 +57,16 @@ class DataPaths:
     @property
     def pid_file(self) -> Path:
         return self.root / "node.pid"
+
+    @property
+    def webhooks_db(self) -> Path:
+        """The webhook deliverer's checkpoint in the log."""
+        return self.root / "webhooks.db"
+
+    @property
+    def webhook_secrets(self) -> Path:
+        """The webhooks' signing secrets (mode 0600): never in the log."""
+        return self.root / "webhook_secrets.db"
 
     def ensure(self) -> DataPaths:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -107,6 +119,25 @@ def github_from_env() -> GitHubSettings | None:
         token=Secret(token) if token else None,
         api_url=setting("AMAS_GITHUB_API_URL") or "https://api.github.com",
     )
+
+
+def webhook_allow_from_env() -> NetworkScope:
+    """AMAS_WEBHOOK_ALLOW: where webhooks may be delivered (CIDRs and host names,
+    default loopback), checked at registration and again at each delivery."""
+    try:
+        return parse_allow(setting("AMAS_WEBHOOK_ALLOW"))
+    except ValueError as e:
+        raise SystemExit(f"AMAS_WEBHOOK_ALLOW: {e}") from None
+
+
+def webhook_schedule_from_env() -> tuple[float, ...]:
+    """Svix's retry schedule, scaled by AMAS_WEBHOOK_RETRY_SCALE (1; 0.001 for tests)."""
+    text = setting("AMAS_WEBHOOK_RETRY_SCALE") or "1"
+    try:
+        scale = float(text)
+    except ValueError:
+        raise SystemExit(f"AMAS_WEBHOOK_RETRY_SCALE={text!r} is not a number") from None
+    return tuple(delay * scale for delay in SVIX)
 
 
 def router_from_env() -> RouterSettings:

@@ -60,6 +60,17 @@ from events.commands.task import (
     work_decoder,
     work_subject,
 )
+from events.commands.webhook import (
+    CREATE_WEBHOOK,
+    DELETE_WEBHOOK,
+    ROTATE_WEBHOOK_SECRET,
+    UPDATE_WEBHOOK,
+    CreateWebhook,
+    DeleteWebhook,
+    RotateWebhookSecret,
+    UpdateWebhook,
+    WebhookCommand,
+)
 from events.commands.workflow import (
     APPROVE_WORKFLOW,
     CANCEL_WORKFLOW,
@@ -72,7 +83,9 @@ from events.commands.workflow import (
     WorkflowCommand,
 )
 
-Command = TaskCommand | AgentCommand | ApiKeyCommand | ProviderCommand | WorkflowCommand
+Command = (
+    TaskCommand | AgentCommand | ApiKeyCommand | ProviderCommand | WorkflowCommand | WebhookCommand
+)
 
 command_encoder = msgspec.msgpack.Encoder()
 command_decoder = msgspec.msgpack.Decoder(Command)
@@ -89,13 +102,17 @@ __all__ = [
     "CONFIGURE_PROVIDER",
     "CONFIGURE_WORKFLOWS",
     "CREATE_API_KEY",
+    "CREATE_WEBHOOK",
+    "DELETE_WEBHOOK",
     "REPORT_TASK",
     "REVOKE_API_KEY",
     "ROTATE_API_KEY",
+    "ROTATE_WEBHOOK_SECRET",
     "START_TASK",
     "SUBMIT_TASK",
     "TEST_PROVIDER",
     "TRIGGER_WORKFLOW",
+    "UPDATE_WEBHOOK",
     "ApproveWorkflow",
     "BusUnavailable",
     "CancelTask",
@@ -110,6 +127,8 @@ __all__ = [
     "ConfigureProvider",
     "ConfigureWorkflows",
     "CreateApiKey",
+    "CreateWebhook",
+    "DeleteWebhook",
     "FailTask",
     "ProviderCommand",
     "Reply",
@@ -118,11 +137,14 @@ __all__ = [
     "Request",
     "RevokeApiKey",
     "RotateApiKey",
+    "RotateWebhookSecret",
     "StartTask",
     "StreamPiece",
     "SubmitTask",
     "TestProvider",
     "TriggerWorkflow",
+    "UpdateWebhook",
+    "WebhookCommand",
     "Work",
     "WorkflowCommand",
     "cancel_work_decoder",

@@ -6,6 +6,7 @@ from events.projections.base import Projection, RowProjection
 from events.projections.providers import ProvidersProjection, ProviderUsageProjection
 from events.projections.runner import ProjectionRunner
 from events.projections.tasks import TasksProjection
+from events.projections.webhooks import WebhookDeliveriesProjection, WebhooksProjection
 from events.projections.workflows import (
     WorkflowConfigProjection,
     WorkflowLogsProjection,
@@ -21,6 +22,8 @@ __all__ = [
     "ProvidersProjection",
     "RowProjection",
     "TasksProjection",
+    "WebhookDeliveriesProjection",
+    "WebhooksProjection",
     "WorkflowConfigProjection",
     "WorkflowLogsProjection",
     "WorkflowsProjection",
@@ -39,4 +42,6 @@ def all_projections() -> list[Projection]:
         WorkflowsProjection(),
         WorkflowLogsProjection(),
         WorkflowConfigProjection(),
+        WebhooksProjection(),
+        WebhookDeliveriesProjection(),
     ]

@@ -13,6 +13,13 @@ from events.types.task import (
     TaskRequeued,
     TaskStarted,
 )
+from events.types.webhook import (
+    WebhookAttempted,
+    WebhookCreated,
+    WebhookDeleted,
+    WebhookSecretRotated,
+    WebhookUpdated,
+)
 from events.types.workflow import (
     WorkflowAnswered,
     WorkflowApproved,
@@ -45,6 +52,11 @@ __all__ = [
     "TaskProgressed",
     "TaskRequeued",
     "TaskStarted",
+    "WebhookAttempted",
+    "WebhookCreated",
+    "WebhookDeleted",
+    "WebhookSecretRotated",
+    "WebhookUpdated",
     "WorkflowAnswered",
     "WorkflowApproved",
     "WorkflowCancelled",

@@ -1,0 +1,77 @@
+"""Webhook queries: read the `webhooks` projection (a key sees its own; admins all)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiosqlite
+
+from events.projections.webhooks import WebhooksProjection
+
+_COLUMNS = ", ".join(WebhooksProjection.columns)
+_row = WebhooksProjection.decode_row
+
+
+async def get_webhook(db: aiosqlite.Connection, webhook_id: str) -> dict[str, Any] | None:
+    rows = list(
+        await db.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM webhooks WHERE webhook_id = ?", (webhook_id,)
+        )
+    )
+    return _row(rows[0]) if rows else None
+
+
+async def list_webhooks(
+    db: aiosqlite.Connection, owner_key_id: str | None, everyone: bool
+) -> list[dict[str, Any]]:
+    """The webhooks `owner_key_id` made (every one, for an admin)."""
+    if everyone:
+        rows = await db.execute_fetchall(f"SELECT {_COLUMNS} FROM webhooks ORDER BY created_at")
+    else:
+        rows = await db.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM webhooks WHERE owner_key_id IS ? ORDER BY created_at",
+            (owner_key_id,),
+        )
+    return [_row(r) for r in rows]
+
+
+async def deliveries(
+    db: aiosqlite.Connection, webhook_id: str, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """A webhook's deliveries, newest first."""
+    names = ("delivery_id", "event_id", "event_type", "status", "attempts", "last_status",
+             "last_error", "latency_ms", "next_attempt_at", "created_at", "updated_at")  # fmt: skip
+    total = list(
+        await db.execute_fetchall(
+            "SELECT count(*) FROM webhook_deliveries WHERE webhook_id = ?", (webhook_id,)
+        )
+    )
+    rows = await db.execute_fetchall(
+        f"SELECT {', '.join(names)} FROM webhook_deliveries WHERE webhook_id = ?"
+        " ORDER BY updated_at DESC LIMIT ? OFFSET ?",
+        (webhook_id, limit, offset),
+    )
+    return [dict(zip(names, r, strict=True)) for r in rows], int(total[0][0])
+
+
+async def pending_deliveries(db: aiosqlite.Connection) -> list[dict[str, Any]]:
+    """Deliveries waiting for a retry (after a restart: each goes on at its time)."""
+    rows = await db.execute_fetchall(
+        "SELECT delivery_id, webhook_id, event_id, event_position, attempts, next_attempt_at"
+        " FROM webhook_deliveries WHERE status = 'pending'"
+    )
+    names = ("delivery_id", "webhook_id", "event_id", "event_position", "attempts",
+             "next_attempt_at")  # fmt: skip
+    return [dict(zip(names, r, strict=True)) for r in rows]
+
+
+async def delivered(db: aiosqlite.Connection, delivery_ids: list[str]) -> set[str]:
+    """Of `delivery_ids`, those with any recorded attempt (their fate is in the log)."""
+    if not delivery_ids:
+        return set()
+    marks = ", ".join("?" for _ in delivery_ids)
+    rows = await db.execute_fetchall(
+        f"SELECT delivery_id FROM webhook_deliveries WHERE delivery_id IN ({marks})",
+        delivery_ids,
+    )
+    return {r[0] for r in rows}
