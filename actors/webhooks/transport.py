@@ -195,6 +195,8 @@ class Transport:
         self.ssl_context = ssl_context or ssl.create_default_context()
         self.keepalive_expiry = keepalive_expiry
         self._idle: dict[_Key, list[_Connection]] = {}
+        self._open: set[_Connection] = set()
+        """Every connection made and not yet closed: `aclose` closes those in flight too."""
         self._swept = time.monotonic()
 
     async def post(self, pinned: Pinned, headers: Mapping[str, str], body: bytes) -> Sent:
@@ -216,6 +218,7 @@ class Transport:
                         connection = None  # closed by the receiver while idle: once more, anew
                 if connection is None:
                     connection = _Connection(self.max_response_bytes)
+                    self._open.add(connection)
                     await self._connect(pinned, connection)
                     await connection.send(request)
         except TimeoutError:
@@ -224,7 +227,7 @@ class Transport:
             error = _described(e)
         except BaseException:  # cancelled: what was in flight cannot be reused
             if connection is not None:
-                connection.close()
+                self._drop(connection)
             raise
         latency_ms = (time.monotonic() - started) * 1000
         if connection is None:
@@ -234,7 +237,7 @@ class Transport:
         if error is None and connection.keep_alive and not connection.closed:
             self._release(key, connection)
         else:
-            connection.close()
+            self._drop(connection)
         return Sent(
             status=connection.status,
             latency_ms=latency_ms,
@@ -243,11 +246,17 @@ class Transport:
             body_excerpt=connection.excerpt.decode("utf-8", "replace"),
         )
 
+    def _drop(self, connection: _Connection) -> None:
+        connection.close()
+        self._open.discard(connection)
+
     async def aclose(self) -> None:
         for connections in self._idle.values():
             for connection in connections:
-                connection.close()
+                self._drop(connection)
         self._idle.clear()
+        for connection in list(self._open):
+            self._drop(connection)
         await asyncio.sleep(0)  # the loop finishes the closes it scheduled (a failed TLS one too)
 
     async def _connect(self, pinned: Pinned, connection: _Connection) -> None:
@@ -275,7 +284,7 @@ class Transport:
             connection.idle_since = time.monotonic()
             idle.append(connection)
         else:
-            connection.close()
+            self._drop(connection)
 
     def _sweep(self, now: float) -> None:
         """Close connections idle past `keepalive_expiry` (at most once per that period)."""
@@ -286,7 +295,7 @@ class Transport:
             kept = [c for c in idle if not c.closed and now - c.idle_since < self.keepalive_expiry]
             for connection in idle:
                 if connection not in kept:
-                    connection.close()
+                    self._drop(connection)
             if kept:
                 self._idle[key] = kept
             else:
