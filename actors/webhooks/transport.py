@@ -203,7 +203,9 @@ class Transport:
         self._swept = time.monotonic()
 
     async def post(self, pinned: Pinned, headers: Mapping[str, str], body: bytes) -> Sent:
-        """POST `body` with `headers` to the pinned target: the outcome, never an exception."""
+        """POST `body` with `headers` to the pinned target. Whatever the network or the
+        receiver does comes back as the outcome; only a header we must not send raises
+        (ValueError), before anything is sent."""
         request = _request(pinned, headers, body)
         key = (pinned.target.scheme, pinned.address, pinned.target.port, pinned.target.host)
         started = time.monotonic()
