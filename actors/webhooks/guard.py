@@ -14,13 +14,13 @@ the URL is registered and again at every delivery, before a packet is sent.
   mapped spelling neither slips past an IPv4 entry nor passes under an IPv6 one.
 
 The allow-list is the operator's choice and the guard adds no ranges of its own: the
-default (loopback) allows nothing outside this host. An operator widening it should know
-what OWASP's SSRF cheat sheet says to keep out, and list public ranges instead:
-127.0.0.0/8 and ::1 (this host), 0.0.0.0/8 (also this host on Linux), 10.0.0.0/8,
-172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16 (cloud metadata, 169.254.169.254),
-168.63.129.16 (Azure's), 100.64.0.0/10 (CGNAT, Tailscale), 198.18.0.0/15, 240.0.0.0/4,
-fe80::/10, fc00::/7, 64:ff9b::/96 (NAT64: reaches IPv4, metadata included) and 2002::/16
-(6to4), which `0.0.0.0/0` or `::/0` would let in.
+default (loopback) allows nothing outside this host. An operator widening it should name
+the receivers' addresses or names, not broad ranges: `0.0.0.0/0` or `::/0` would also let
+in what OWASP's SSRF cheat sheet says to keep out: 127.0.0.0/8 and ::1 (this host),
+0.0.0.0/8 (also this host, on Linux), 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16,
+169.254.0.0/16 (cloud metadata at 169.254.169.254), 168.63.129.16 (Azure's),
+100.64.0.0/10 (CGNAT, Tailscale), 198.18.0.0/15, 240.0.0.0/4, fe80::/10, fc00::/7,
+64:ff9b::/96 (NAT64, which reaches IPv4, metadata included) and 2002::/16 (6to4).
 """
 
 from __future__ import annotations

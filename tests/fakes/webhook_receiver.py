@@ -19,7 +19,8 @@ Replies: `ok()`, `fail(status)`, `gone()` (410), `redirect(location, status=302)
 `throttled(retry_after, status=429)`, `slow(seconds, then=ok())`, `hang()` (no answer
 until the receiver closes), `huge(size, chunked=False)` (a body of `size` bytes; None: a
 chunked body that never ends), or any `Reply(...)`; `Reply(close=True)` hangs up after
-answering without saying so (a server whose keep-alive timer ran out).
+answering without saying so (a server whose keep-alive timer ran out), and
+`Reply(unframed=True)` ends its body by closing the connection (no length, not chunked).
 
 `python -m tests.fakes.webhook_receiver --port 0` serves in its own process (the
 benchmark's receiver) and prints its URL on one line.
@@ -60,6 +61,8 @@ class Reply:
     chunked: bool = False
     close: bool = False
     """Close the connection after answering, without a `connection: close` header."""
+    unframed: bool = False
+    """Neither Content-Length nor chunked: the body ends where the connection does."""
 
 
 def ok() -> Reply:
@@ -184,7 +187,11 @@ class WebhookReceiver:
                     await self._closing.wait()
                     return
                 await self._write(writer, reply)
-                if reply.close or headers.get("connection", "").lower() == "close":
+                if (
+                    reply.close
+                    or reply.unframed
+                    or headers.get("connection", "").lower() == "close"
+                ):
                     return
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
             return
@@ -198,7 +205,7 @@ class WebhookReceiver:
         body = reply.body if not reply.size else b""
         if reply.chunked:
             head.append("transfer-encoding: chunked")
-        else:
+        elif not reply.unframed:
             head.append(f"content-length: {reply.size or len(body)}")
         writer.write("\r\n".join(head).encode() + b"\r\n\r\n")
         if reply.size is None or reply.size:

@@ -17,6 +17,8 @@ from actors.webhooks.guard import (
     parse_allow,
     resolve,
 )
+from actors.webhooks.transport import Transport
+from tests.fakes.webhook_receiver import WebhookReceiver
 
 LOOPBACK = parse_allow(None)
 
@@ -182,3 +184,31 @@ async def test_the_system_resolver_answers_localhost_inside_the_default_list() -
     pinned = await resolve(check_url("http://localhost:9/", LOOPBACK), LOOPBACK)
 
     assert pinned.address in ("127.0.0.1", "::1")
+
+
+async def _deliver(url: str, allow_text: str, resolver: Answers) -> None:
+    """Registration, then delivery, as the delivery actor chains them."""
+    allow = parse_allow(allow_text)
+    pinned = await resolve(check_url(url, allow), allow, resolver)
+    transport = Transport(timeout=2.0)
+    try:
+        sent = await transport.post(pinned, {}, b"{}")
+        assert sent.ok, sent
+    finally:
+        await transport.aclose()
+
+
+async def test_a_listener_outside_the_allow_list_sees_no_connection() -> None:
+    zone = {"hooks.test": ["127.0.0.2"]}
+    with WebhookReceiver(host="127.0.0.2") as outside:
+        port = outside.port
+        with pytest.raises(Refused, match=re.escape("127.0.0.2 is outside")):
+            await _deliver(outside.url(), "127.0.0.1/32,hooks.test", Answers(zone))
+        with pytest.raises(Refused, match=re.escape("resolves to 127.0.0.2")):
+            await _deliver(f"http://hooks.test:{port}/", "127.0.0.1/32,hooks.test", Answers(zone))
+        assert outside.connections == 0 and outside.requests == []
+
+        # The same deliveries, allowed, do reach it: the zero above is not for want of trying.
+        await _deliver(outside.url(), "127.0.0.2/32", Answers(zone))
+        await _deliver(f"http://hooks.test:{port}/", "127.0.0.2/32,hooks.test", Answers(zone))
+        assert len(outside.requests) == 2
