@@ -32,7 +32,6 @@ from events.commands import (
     ApproveWorkflow,
     CancelWorkflow,
     ConfigureWorkflows,
-    Reply,
     TriggerWorkflow,
 )
 from events.queries import workflows as queries
@@ -56,21 +55,35 @@ def _not_found(workflow_id: str) -> ApiError:
     )
 
 
-async def _trigger(request: Request, workflow_type: str, parameters: dict[str, Any]) -> Reply:
+async def _trigger(
+    request: Request,
+    workflow_type: str,
+    body: Any,
+    message: str,
+    field: str,
+    stages: tuple[str, ...],
+) -> dict[str, Any]:
+    """Trigger a workflow with the fields the client set (the others take the type's
+    configured defaults); the seed's answer: its id, the estimate, each stage queued or
+    pending."""
     port = port_of(request)
+    parameters = body.model_dump(exclude_unset=True, exclude_none=True)
     command = TriggerWorkflow(
         workflow_type=workflow_type, parameters=parameters, meta=request_meta(request)
     )
     reply = await port.send(TRIGGER_WORKFLOW, command)
     if reply.code == ErrorCode.INVALID_PARAMETER:
         raise ApiError(ErrorCode.INVALID_CONFIGURATION, reply.message or "invalid", reply.details)
-    return check(reply)
-
-
-def _given(body: Any) -> dict[str, Any]:
-    """The fields the client set: the others take the type's configured defaults."""
-    given: dict[str, Any] = body.model_dump(exclude_unset=True, exclude_none=True)
-    return given
+    reply = check(reply)
+    estimate = reply.data.get("estimated_duration")
+    return {
+        "workflow_id": reply.data["workflow_id"],
+        "status": "triggered",
+        "message": message,
+        "estimated_duration": _duration(estimate),
+        "estimated_duration_s": estimate,
+        field: {stage: "queued" if n == 0 else "pending" for n, stage in enumerate(stages)},
+    }
 
 
 def _duration(seconds: float | None) -> str | None:
@@ -79,26 +92,30 @@ def _duration(seconds: float | None) -> str | None:
     return f"about {seconds:.0f} s" if seconds < 120 else f"about {seconds / 60:.0f} minutes"
 
 
+_LAYERS = tuple(
+    f"layer{n}_{layer}"
+    for n, layer in enumerate(
+        (
+            "detection_analysis",
+            "intelligence_decision",
+            "execution_fix",
+            "orchestration_management",
+        ),
+        1,
+    )
+)
+
+
 @router.post("/orchestrator/trigger", status_code=202, dependencies=[WRITE])
 async def trigger_orchestrator(body: OrchestratorTriggerBody, request: Request) -> dict[str, Any]:
-    reply = await _trigger(
-        request, "orchestrator", body.model_dump(exclude_unset=True, exclude_none=True)
+    return await _trigger(
+        request,
+        "orchestrator",
+        body,
+        "Master AI Orchestrator triggered successfully",
+        "layers",
+        _LAYERS,
     )
-    workflow_id = reply.data["workflow_id"]
-    estimate = reply.data.get("estimated_duration")
-    layers = ("detection_analysis", "intelligence_decision", "execution_fix",
-              "orchestration_management")  # fmt: skip
-    return {
-        "workflow_id": workflow_id,
-        "status": "triggered",
-        "message": "Master AI Orchestrator triggered successfully",
-        "estimated_duration": _duration(estimate),
-        "estimated_duration_s": estimate,
-        "layers": {
-            f"layer{n}_{layer}": "queued" if n == 1 else "pending"
-            for n, layer in enumerate(layers, 1)
-        },
-    }
 
 
 _PHASES = (
@@ -111,18 +128,14 @@ _PHASES = (
 
 @router.post("/self-improver/trigger", status_code=202, dependencies=[WRITE])
 async def trigger_self_improver(body: SelfImproverTriggerBody, request: Request) -> dict[str, Any]:
-    reply = await _trigger(
-        request, "self-improver", body.model_dump(exclude_unset=True, exclude_none=True)
+    return await _trigger(
+        request,
+        "self-improver",
+        body,
+        "AI Agentic Project Self-Improver triggered successfully",
+        "phases",
+        _PHASES,
     )
-    estimate = reply.data.get("estimated_duration")
-    return {
-        "workflow_id": reply.data["workflow_id"],
-        "status": "triggered",
-        "message": "AI Agentic Project Self-Improver triggered successfully",
-        "estimated_duration": _duration(estimate),
-        "estimated_duration_s": estimate,
-        "phases": {phase: "queued" if n == 0 else "pending" for n, phase in enumerate(_PHASES)},
-    }
 
 
 @router.get("/self-improver/{workflow_id}/results", dependencies=[READ])
@@ -160,20 +173,14 @@ _RESPONDER_PHASES = (
 async def trigger_issue_responder(
     body: IssueResponderTriggerBody, request: Request
 ) -> dict[str, Any]:
-    reply = await _trigger(
-        request, "issue-responder", body.model_dump(exclude_unset=True, exclude_none=True)
+    return await _trigger(
+        request,
+        "issue-responder",
+        body,
+        "AI Agentic Issue Auto-Responder triggered successfully",
+        "phases",
+        _RESPONDER_PHASES,
     )
-    estimate = reply.data.get("estimated_duration")
-    return {
-        "workflow_id": reply.data["workflow_id"],
-        "status": "triggered",
-        "message": "AI Agentic Issue Auto-Responder triggered successfully",
-        "estimated_duration": _duration(estimate),
-        "estimated_duration_s": estimate,
-        "phases": {
-            phase: "queued" if n == 0 else "pending" for n, phase in enumerate(_RESPONDER_PHASES)
-        },
-    }
 
 
 @router.get("/issue-responder/{workflow_id}/results", dependencies=[READ])
@@ -299,27 +306,56 @@ async def workflow_metrics(
 
 _CHOICES = {
     "orchestrator": {
-        "modes": ["intelligent", "full_analysis", "emergency_response",
-                  "performance_optimization", "security_audit", "documentation_update"],
+        "modes": [
+            "intelligent",
+            "full_analysis",
+            "emergency_response",
+            "performance_optimization",
+            "security_audit",
+            "documentation_update",
+        ],
         "components": ["all", "code_quality", "security", "performance", "documentation"],
         "priorities": ["low", "normal", "high", "critical"],
     },
     "self_improver": {
-        "modes": ["intelligent", "aggressive", "conservative", "performance_focused",
-                  "security_focused", "documentation_focused"],
-        "areas": ["all", "code_quality", "performance", "security", "documentation",
-                  "testing", "architecture", "dependencies"],
+        "modes": [
+            "intelligent",
+            "aggressive",
+            "conservative",
+            "performance_focused",
+            "security_focused",
+            "documentation_focused",
+        ],
+        "areas": [
+            "all",
+            "code_quality",
+            "performance",
+            "security",
+            "documentation",
+            "testing",
+            "architecture",
+            "dependencies",
+        ],
         "depths": ["surface", "medium", "deep", "comprehensive"],
     },
     "issue_responder": {
-        "modes": ["intelligent", "aggressive", "conservative", "technical_focused",
-                  "user_friendly", "automated_fix"],
+        "modes": [
+            "intelligent",
+            "aggressive",
+            "conservative",
+            "technical_focused",
+            "user_friendly",
+            "automated_fix",
+        ],
         "depths": ["basic", "detailed", "comprehensive", "expert"],
         "languages": ["auto", "english", "spanish", "french", "german", "chinese", "japanese"],
     },
-}  # fmt: skip
-_TYPES = {"orchestrator": "orchestrator", "self_improver": "self-improver",
-          "issue_responder": "issue-responder"}  # fmt: skip
+}
+_TYPES = {
+    "orchestrator": "orchestrator",
+    "self_improver": "self-improver",
+    "issue_responder": "issue-responder",
+}
 
 
 def _config_view(settings: dict[str, dict[str, Any]]) -> dict[str, Any]:
