@@ -28,34 +28,34 @@ import logging
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
-import msgspec
 
 from actors.agents.scope import NetworkScope
 from actors.webhooks.guard import Refused, check_url, resolve
+from actors.webhooks.payloads import delivery_data
 from actors.webhooks.secrets import SecretStore
 from actors.webhooks.signing import payload, standard_headers
+from actors.webhooks.subscriptions import Job, Subscription, Subscriptions, callback_secret_id
 from actors.webhooks.transport import Transport
 from events.clock import iso
 from events.envelope import Event, Meta
 from events.store.base import ANY_VERSION, EventStore
-from events.types import (
-    WebhookAttempted,
-    WebhookCreated,
-    WebhookDeleted,
-    WebhookUpdated,
-)
+from events.types import WebhookAttempted, WebhookUpdated
 
 log = logging.getLogger(__name__)
 
 SVIX = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 """Seconds before each attempt: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h."""
 _JITTER = 0.1
+ACTOR = "webhook-deliverer"
+FIVE_DAYS = 5 * 86400.0
+"""A webhook failing this long (no delivered attempt since its first failure) is disabled."""
 _CHECKPOINT_EVERY = 0.2
 """Seconds between checkpoint writes (a crash re-reads at most this much)."""
 
@@ -70,22 +70,13 @@ def standard_secret(secret: str) -> str:
     return "whsec_" + base64.b64encode(hashlib.sha256(secret.encode()).digest()).decode()
 
 
-@dataclass
-class Subscription:
-    webhook_id: str
-    url: str
-    events: list[str]
-    enabled: bool = True
-    busy: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
+class Reads(Protocol):
+    """What the deliverer reads from the read models (events/queries/webhooks.py)."""
 
-    def wants(self, event_type: str) -> bool:
-        return any(
-            name == event_type or (name.endswith("*") and event_type.startswith(name[:-1]))
-            for name in self.events
-        )
-
-
-Load = Callable[[], Awaitable[list[dict[str, Any]]]]
+    async def webhooks(self) -> list[dict[str, Any]]: ...
+    async def pending(self) -> list[dict[str, Any]]: ...
+    async def attempts(self, delivery_ids: list[str]) -> dict[str, int]: ...
+    async def callbacks(self, task_id: str | None = None) -> list[dict[str, Any]]: ...
 
 
 class Deliverer:
@@ -95,27 +86,25 @@ class Deliverer:
         secrets: SecretStore,
         allow: NetworkScope,
         checkpoint: Path,
-        load_webhooks: Load,
-        load_pending: Load,
-        recorded: Callable[[list[str]], Awaitable[set[str]]],
+        reads: Reads,
         schedule: Sequence[float] = SVIX,
+        disable_after: float = FIVE_DAYS,
         transport: Transport | None = None,
     ) -> None:
         self.store = store
         self.secrets = secrets
         self.allow = allow
         self.checkpoint_path = checkpoint
-        self.load_webhooks = load_webhooks
-        self.load_pending = load_pending
-        self.recorded = recorded
+        self.reads = reads
         self.schedule = tuple(schedule)
+        self.disable_after = disable_after
         self.transport = transport or Transport()
-        self.subscriptions: dict[str, Subscription] = {}
+        self.subscriptions = Subscriptions()
         self.tasks: set[asyncio.Task[None]] = set()
         self.open: OrderedDict[int, int] = OrderedDict()
-        """Position -> its deliveries whose first attempt is not recorded yet."""
+        """Position -> its attempts not recorded yet (first ones, tests, redeliveries)."""
         self.safe = 0
-        """The checkpoint: every event up to here has its deliveries recorded."""
+        """The checkpoint: every event up to here has its attempts recorded."""
         self.db: aiosqlite.Connection
 
     async def start(self) -> None:
@@ -126,11 +115,11 @@ class Deliverer:
         self.safe = position
         if not rows:
             await self.db.execute("INSERT INTO checkpoint VALUES (?)", (position,))
-        for row in await self.load_webhooks():
-            self.subscriptions[row["webhook_id"]] = Subscription(
-                row["webhook_id"], row["url"], row["events"], bool(row["enabled"])
-            )
-        for pending in await self.load_pending():
+        for row in await self.reads.webhooks():
+            self.subscriptions.load_webhook(row)
+        for row in await self.reads.callbacks():
+            self.subscriptions.load_callback(row["task_id"], row["callback_url"], row["api_key_id"])
+        for pending in await self.reads.pending():
             self._spawn(self._resume(pending))
         self._spawn(self._follow(position + 1))
 
@@ -148,35 +137,30 @@ class Deliverer:
         task.add_done_callback(self.tasks.discard)
 
     async def _follow(self, from_position: int) -> None:
-        """Start each event's deliveries without waiting for them (a slow endpoint holds
-        up nothing); the checkpoint follows behind, past every event whose deliveries
-        all have a recorded first attempt."""
+        """Start each event's attempts without waiting for them (a slow endpoint holds
+        up nothing); the checkpoint follows behind, past every event whose attempts
+        all are recorded. After a restart, an attempt already in the log is skipped."""
         saver = asyncio.ensure_future(self._save_checkpoints())
         try:
             async for batch in self.store.subscribe_batches(from_position):
-                wanted: list[tuple[Subscription, Event]] = []
-                for event in batch:
-                    self._subscriptions_change(event)
-                    wanted += [
-                        (s, event)
-                        for s in self.subscriptions.values()
-                        if s.enabled and s.wants(event.type)
-                    ]
-                done = await self.recorded([f"{s.webhook_id}:{e.event_id}" for s, e in wanted])
-                todo = [(s, e) for s, e in wanted if f"{s.webhook_id}:{e.event_id}" not in done]
-                for event in batch:  # counted before any delivery can end
-                    self.open[event.position] = sum(e is event for _, e in todo)
-                for subscription, event in todo:
-                    self._spawn(self._first(subscription, event))
+                jobs = [job for event in batch for job in self.subscriptions.jobs(event)]
+                made = await self.reads.attempts([job.delivery_id for job in jobs]) if jobs else {}
+                todo = [job for job in jobs if made.get(job.delivery_id, 0) < job.attempt]
+                for event in batch:  # counted before any attempt can end
+                    self.open[event.position] = 0
+                for job in todo:
+                    self.open[job.at] += 1
+                for job in todo:
+                    self._spawn(self._first(job))
                 self._advance()
         finally:
             saver.cancel()
 
-    async def _first(self, subscription: Subscription, event: Event) -> None:
+    async def _first(self, job: Job) -> None:
         try:
-            await self._deliver(subscription, event, 1)
+            await self._deliver(job)
         finally:
-            self.open[event.position] -= 1
+            self.open[job.at] -= 1
             self._advance()
 
     def _advance(self) -> None:
@@ -191,65 +175,71 @@ class Deliverer:
                 saved = self.safe
                 await self.db.execute("UPDATE checkpoint SET position = ?", (saved,))
 
-    def _subscriptions_change(self, event: Event) -> None:
-        data = event.data
-        match data:
-            case WebhookCreated():
-                self.subscriptions[data.webhook_id] = Subscription(
-                    data.webhook_id, data.url, list(data.events)
-                )
-            case WebhookUpdated(webhook_id=webhook_id) if webhook_id in self.subscriptions:
-                subscription = self.subscriptions[webhook_id]
-                if data.events is not None:
-                    subscription.events = list(data.events)
-                if data.enabled is not None:
-                    subscription.enabled = data.enabled
-            case WebhookDeleted(webhook_id=webhook_id):
-                self.subscriptions.pop(webhook_id, None)
-
     async def _resume(self, pending: dict[str, Any]) -> None:
-        subscription = self.subscriptions.get(pending["webhook_id"])
-        events = await self.store.read_all(int(pending["event_position"]), 1)
-        if subscription is None or not events or events[0].event_id != pending["event_id"]:
+        """A retry that was waiting when the node stopped: it goes on at its time."""
+        webhook_id: str = pending["webhook_id"]
+        subscription = self.subscriptions.get(webhook_id)
+        if subscription is None and webhook_id.startswith("cb-"):  # its task has ended
+            rows = await self.reads.callbacks(webhook_id.removeprefix("cb-"))
+            if rows:
+                row = rows[0]
+                subscription = Subscription(
+                    webhook_id, row["callback_url"], [], callback_secret_id(row["api_key_id"]),
+                    task_id=row["task_id"],
+                )  # fmt: skip
+        if subscription is None:
             return
         wait = max(0.0, (pending["next_attempt_at"] or 0.0) - time.time())
         await asyncio.sleep(wait)
-        await self._deliver(subscription, events[0], int(pending["attempts"]) + 1)
+        position = int(pending["event_position"])
+        job = Job(subscription, pending["event_id"], position, position,
+                  attempt=int(pending["attempts"]) + 1)  # fmt: skip
+        await self._deliver(job)
 
-    async def _deliver(self, subscription: Subscription, event: Event, attempt: int) -> None:
+    async def _deliver(self, job: Job) -> None:
+        subscription = job.subscription
+        if subscription.gone or not (subscription.enabled or not job.retries):
+            return
+        event = job.event
+        if event is None:
+            found = await self.store.read_all(job.position, 1)
+            if not found or found[0].event_id != job.event_id:
+                log.error("delivery %s: no event %s at %d", job.delivery_id, job.event_id,
+                          job.position)  # fmt: skip
+                return
+            event = found[0]
         async with subscription.busy:
-            outcome = await self._attempt(subscription, event, attempt)
-        if outcome is not None:
-            self._spawn(self._later(subscription, event, attempt + 1, outcome))
+            delay = await self._attempt(subscription, event, job)
+        if delay is not None and job.retries:
+            self._spawn(self._later(job, event, delay))
 
-    async def _later(
-        self, subscription: Subscription, event: Event, attempt: int, delay: float
-    ) -> None:
+    async def _later(self, job: Job, event: Event, delay: float) -> None:
         await asyncio.sleep(delay)
-        if subscription.enabled and subscription.webhook_id in self.subscriptions:
-            await self._deliver(subscription, event, attempt)
+        await self._deliver(replace(job, attempt=job.attempt + 1, event=event))
 
-    async def _attempt(
-        self, subscription: Subscription, event: Event, attempt: int
-    ) -> float | None:
+    async def _attempt(self, subscription: Subscription, event: Event, job: Job) -> float | None:
         """One POST and its record; the delay before the next attempt, if one is due."""
-        secrets = await self.secrets.signing(subscription.webhook_id)
-        if not secrets:
-            return None
         record: dict[str, Any] = {
             "webhook_id": subscription.webhook_id,
-            "delivery_id": f"{subscription.webhook_id}:{event.event_id}",
+            "delivery_id": job.delivery_id,
             "event_id": event.event_id,
             "event_type": event.type,
             "event_position": event.position,
-            "attempt": attempt,
+            "attempt": job.attempt,
         }
+        secrets = await self.secrets.signing(subscription.secret_id)
+        if not secrets:  # not stored yet (a race with its making) or lost: nothing sent
+            delay = self._delay(job.attempt, None) if job.retries else None
+            error = f"no signing secret {subscription.secret_id!r} in the secret store"
+            await self._record(WebhookAttempted(**record, outcome="failed" if delay else
+                               "gave_up", next_attempt_in=delay, error=error))  # fmt: skip
+            return delay
         try:
             pinned = await resolve(check_url(subscription.url, self.allow), self.allow)
         except (Refused, OSError, ValueError) as e:
             await self._record(WebhookAttempted(**record, outcome="refused", error=str(e)))
             return None
-        body = payload(event.type, iso(event.ts), msgspec.to_builtins(event.data), secrets[0])
+        body = payload(event.type, iso(event.ts), delivery_data(event), secrets[0])
         keys = [standard_secret(secret) for secret in secrets]
         headers = {
             **standard_headers(keys[0], event.event_id, int(time.time()), body, previous=keys[1:]),
@@ -258,45 +248,61 @@ class Deliverer:
         }
         sent = await self.transport.post(pinned, headers, body)
         if sent.ok:
+            subscription.failing_since = None
             await self._record(
                 WebhookAttempted(
                     **record, outcome="delivered", status=sent.status, latency_ms=sent.latency_ms
                 )
             )
             return None
-        if sent.status == 410:
-            subscription.enabled = False
+        if sent.status == 410 and not subscription.is_callback:
             await self._record(
                 WebhookAttempted(
                     **record, outcome="disabled", status=410, latency_ms=sent.latency_ms
                 )
             )
-            await self.store.append(
-                f"webhook-{subscription.webhook_id}",
-                ANY_VERSION,
-                [
-                    WebhookUpdated(
-                        webhook_id=subscription.webhook_id,
-                        enabled=False,
-                        reason="the endpoint answered 410 Gone",
-                    )
-                ],
-                Meta(actor="webhook-deliverer"),
-            )
+            await self._disable(subscription, "the endpoint answered 410 Gone")
             return None
-        delay = self._delay(attempt, sent.retry_after)
+        now = time.time()
+        if subscription.failing_since is None:
+            subscription.failing_since = now
+        failing_for = now - subscription.failing_since
+        delay = self._delay(job.attempt, sent.retry_after) if job.retries else None
         error = sent.error or f"HTTP {sent.status}: {sent.body_excerpt[:100]}"
+        outcome = "gave_up" if job.retries and delay is None else "failed"
         await self._record(
             WebhookAttempted(
                 **record,
-                outcome="failed" if delay is not None else "gave_up",
+                outcome=outcome,
                 status=sent.status,
                 latency_ms=sent.latency_ms,
                 next_attempt_in=delay,
                 error=error,
             )
         )
+        if failing_for >= self.disable_after and not subscription.is_callback:
+            await self._disable(
+                subscription,
+                f"no delivery succeeded for {failing_for / 86400:.1f} days"
+                f" (failing since {_iso(subscription.failing_since)}); last: {error}",
+            )
+            return None
         return delay
+
+    async def _disable(self, subscription: Subscription, reason: str) -> None:
+        """Stop delivering to a webhook; `webhook.updated` (enabled false) tells why."""
+        if not subscription.enabled:
+            return
+        subscription.enabled = False
+        try:
+            await self.store.append(
+                f"webhook-{subscription.webhook_id}",
+                ANY_VERSION,
+                [WebhookUpdated(webhook_id=subscription.webhook_id, enabled=False, reason=reason)],
+                Meta(actor=ACTOR),
+            )
+        except Exception:
+            log.exception("webhook %s: could not record its disabling", subscription.webhook_id)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float | None:
         if attempt >= len(self.schedule):
@@ -313,7 +319,11 @@ class Deliverer:
                 f"delivery-{attempted.webhook_id}",
                 ANY_VERSION,
                 [attempted],
-                Meta(actor="webhook-deliverer"),
+                Meta(actor=ACTOR),
             )
         except Exception:
             log.exception("delivery %s attempt not recorded", attempted.delivery_id)
+
+
+def _iso(unix: float) -> str:
+    return datetime.fromtimestamp(unix, UTC).isoformat(timespec="seconds")

@@ -23,22 +23,33 @@ from actors.io import ReplyFn
 from actors.webhooks.guard import Refused, check_url
 from actors.webhooks.secrets import SecretStore, fingerprint
 from actors.webhooks.signing import new_secret
+from actors.webhooks.subscriptions import callback_secret_id
 from events.commands import (
     CreateWebhook,
     DeleteWebhook,
+    RedeliverWebhook,
     Reply,
     RotateWebhookSecret,
+    SetCallbackSecret,
+    TestWebhook,
     UpdateWebhook,
+    WebhookCommand,
     rejected,
 )
 from events.envelope import EventData
 from events.errors import ConcurrencyError, EventsError
 from events.ids import new_prefixed_id
-from events.store.base import EventStore
-from events.types import WebhookCreated, WebhookDeleted, WebhookSecretRotated, WebhookUpdated
+from events.store.base import ANY_VERSION, EventStore
+from events.types import (
+    CallbackSecretSet,
+    WebhookCreated,
+    WebhookDeleted,
+    WebhookRedeliveryRequested,
+    WebhookSecretRotated,
+    WebhookTested,
+    WebhookUpdated,
+)
 from events.vocabulary import ErrorCode
-
-WebhookCommand = CreateWebhook | UpdateWebhook | RotateWebhookSecret | DeleteWebhook
 
 EVENTS = (
     "task.created",
@@ -86,8 +97,8 @@ def check_events(events: list[str]) -> str | None:
 
 
 def decide(state: WebhookState | None, command: WebhookCommand) -> list[EventData] | Reply:
-    if isinstance(command, CreateWebhook):
-        raise TypeError("creation is decided by `_create`")
+    if isinstance(command, CreateWebhook | SetCallbackSecret):
+        raise TypeError(f"{type(command).__name__} is decided by the registry's own method")
     if (
         state is None
         or state.deleted
@@ -103,6 +114,18 @@ def decide(state: WebhookState | None, command: WebhookCommand) -> list[EventDat
                                    reason="changed by request")]  # fmt: skip
         case DeleteWebhook():
             return [WebhookDeleted(webhook_id=state.webhook_id)]
+        case TestWebhook():
+            return [WebhookTested(webhook_id=state.webhook_id)]
+        case RedeliverWebhook():
+            return [
+                WebhookRedeliveryRequested(
+                    webhook_id=state.webhook_id,
+                    delivery_id=command.delivery_id,
+                    event_id=command.event_id,
+                    event_position=command.event_position,
+                    attempt=command.attempt,
+                )
+            ]
     raise TypeError(f"not decided here: {type(command).__name__}")
 
 
@@ -140,6 +163,8 @@ class WebhookRegistry:
     async def execute(self, command: WebhookCommand) -> Reply:
         if isinstance(command, CreateWebhook):
             return await self._create(command)
+        if isinstance(command, SetCallbackSecret):
+            return await self._callback_secret(command)
         stream = f"webhook-{command.webhook_id}"
         state: WebhookState | None = None
         for event in await self.store.read_stream(stream):
@@ -198,6 +223,34 @@ class WebhookRegistry:
         data = {**reply.data, "secret": secret if command.secret is None else None}
         return Reply(ok=True, position=reply.position, data=data)
 
+    async def _callback_secret(self, command: SetCallbackSecret) -> Reply:
+        """The key's callback secret: made on its first task with a `callback_url`
+        (answered once, in that task's answer), replaced on request."""
+        if command.callback_url is not None:
+            try:
+                check_url(command.callback_url, self.allow)
+            except Refused as e:
+                return rejected(ErrorCode.FORBIDDEN, str(e), parameter="callback_url",
+                                url=command.callback_url)  # fmt: skip
+            except ValueError as e:
+                return rejected(ErrorCode.INVALID_PARAMETER, str(e), parameter="callback_url")
+        key_id = command.meta.api_key_id
+        stream = f"callback-{key_id or 'none'}"
+        secret = new_secret()
+        set_it = CallbackSecretSet(api_key_id=key_id, secret_fingerprint=fingerprint(secret))
+        if command.replace:
+            reply = await self._append(stream, ANY_VERSION, [set_it], command)
+        elif await self.store.read_stream(stream):
+            return Reply(ok=True, data={"secret": None})
+        else:
+            reply = await self._append(stream, 0, [set_it], command)
+            if reply.code == ErrorCode.CONFLICT:
+                return Reply(ok=True, data={"secret": None})  # another request made it
+        if not reply.ok:
+            return reply
+        await self.secrets.put(callback_secret_id(key_id), secret)
+        return Reply(ok=True, position=reply.position, data={"secret": secret})
+
     async def _append(
         self, stream: str, version: int, events: list[EventData], command: WebhookCommand
     ) -> Reply:
@@ -207,5 +260,6 @@ class WebhookRegistry:
             return rejected(ErrorCode.CONFLICT, f"{stream} changed meanwhile: {e}")
         except EventsError as e:
             return rejected(ErrorCode.SERVICE_UNAVAILABLE, str(e))
-        return Reply(ok=True, position=result.last_position,
-                     data={"webhook_id": stream.removeprefix("webhook-")})  # fmt: skip
+        data = {"webhook_id": stream.removeprefix("webhook-"),
+                "event_id": result.events[-1].event_id}  # fmt: skip
+        return Reply(ok=True, position=result.last_position, data=data)

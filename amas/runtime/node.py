@@ -42,6 +42,7 @@ from amas.runtime.settings import (
     router_from_env,
     scopes_from_env,
     webhook_allow_from_env,
+    webhook_disable_after_from_env,
     webhook_schedule_from_env,
 )
 from events.projections import ProjectionRunner, all_projections
@@ -75,6 +76,8 @@ class NodeConfig:
     """Where webhooks may be delivered (AMAS_WEBHOOK_ALLOW, default loopback)."""
     webhook_schedule: tuple[float, ...] = field(default_factory=webhook_schedule_from_env)
     """Seconds before each delivery attempt (Svix's, AMAS_WEBHOOK_RETRY_SCALE)."""
+    webhook_disable_after: float = field(default_factory=webhook_disable_after_from_env)
+    """Seconds a webhook may fail before it is disabled (AMAS_WEBHOOK_DISABLE_AFTER; 5 days)."""
     workflows: dict[str, WorkflowDef[Any]] = field(default_factory=lambda: default_workflows())
     """The workflow types the engine runs (the orchestrator, ...)."""
 
@@ -212,10 +215,9 @@ class Node:
             secrets,
             self.config.webhook_allow,
             paths.webhooks_db,
-            lambda: webhook_queries.list_webhooks(self.reader, None, everyone=True),
-            lambda: webhook_queries.pending_deliveries(self.reader),
-            lambda ids: webhook_queries.delivered(self.reader, ids),
+            webhook_queries.DeliveryReads(self.reader),
             self.config.webhook_schedule,
+            self.config.webhook_disable_after,
         )
         await self.deliverer.start()
         self._on_stop(self.deliverer.stop)

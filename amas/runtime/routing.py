@@ -22,13 +22,16 @@ from events.commands import (
     CREATE_API_KEY,
     CREATE_WEBHOOK,
     DELETE_WEBHOOK,
+    REDELIVER_WEBHOOK,
     REPORT_TASK,
     REVOKE_API_KEY,
     ROTATE_API_KEY,
     ROTATE_WEBHOOK_SECRET,
+    SET_CALLBACK_SECRET,
     START_TASK,
     SUBMIT_TASK,
     TEST_PROVIDER,
+    TEST_WEBHOOK,
     TRIGGER_WORKFLOW,
     UPDATE_WEBHOOK,
     cancel_work_decoder,
@@ -56,7 +59,15 @@ async def route(
         await bus.serve_commands(subject, providers.command, queue="providers")
     for subject in (TRIGGER_WORKFLOW, CANCEL_WORKFLOW, CONFIGURE_WORKFLOWS, APPROVE_WORKFLOW):
         await bus.serve_commands(subject, workflows.command, queue="workflows")
-    for subject in (CREATE_WEBHOOK, UPDATE_WEBHOOK, ROTATE_WEBHOOK_SECRET, DELETE_WEBHOOK):
+    for subject in (
+        CREATE_WEBHOOK,
+        UPDATE_WEBHOOK,
+        ROTATE_WEBHOOK_SECRET,
+        DELETE_WEBHOOK,
+        TEST_WEBHOOK,
+        REDELIVER_WEBHOOK,
+        SET_CALLBACK_SECRET,
+    ):
         await bus.serve_commands(subject, webhooks.handle, queue="webhooks")
 
     async def on_work(msg: Msg) -> None:

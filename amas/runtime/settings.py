@@ -14,7 +14,7 @@ from actors.agents.scope import CodeScope, NetworkScope, Scopes, parse_resolver
 from actors.providers.catalog import ConfigError, ProviderConfig, Secret, from_env
 from actors.providers.decide import STRATEGIES
 from actors.providers.router import RouterSettings
-from actors.webhooks.delivery import SVIX
+from actors.webhooks.delivery import FIVE_DAYS, SVIX
 from actors.webhooks.guard import parse_allow
 from actors.workflows.service import GitHubSettings
 
@@ -138,6 +138,19 @@ def webhook_schedule_from_env() -> tuple[float, ...]:
     except ValueError:
         raise SystemExit(f"AMAS_WEBHOOK_RETRY_SCALE={text!r} is not a number") from None
     return tuple(delay * scale for delay in SVIX)
+
+
+def webhook_disable_after_from_env() -> float:
+    """AMAS_WEBHOOK_DISABLE_AFTER: seconds a webhook may keep failing (no attempt
+    delivered since its first failure) before it is disabled; 5 days, as Svix."""
+    text = setting("AMAS_WEBHOOK_DISABLE_AFTER") or str(FIVE_DAYS)
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise SystemExit(f"AMAS_WEBHOOK_DISABLE_AFTER={text!r} is not a positive number")
+    return seconds
 
 
 def router_from_env() -> RouterSettings:

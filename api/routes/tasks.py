@@ -23,7 +23,14 @@ from api.errors import ApiError, check
 from api.port import NodePort
 from api.schemas import LARGEST_INTEGER, SubmitTaskBody, UtcDatetime
 from events.clock import iso, utc
-from events.commands import CANCEL_TASK, SUBMIT_TASK, CancelTask, SubmitTask
+from events.commands import (
+    CANCEL_TASK,
+    SET_CALLBACK_SECRET,
+    SUBMIT_TASK,
+    CancelTask,
+    SetCallbackSecret,
+    SubmitTask,
+)
 from events.queries import agents as agent_queries
 from events.queries import tasks as queries
 from events.vocabulary import ErrorCode, Priority, TaskStatus
@@ -78,6 +85,7 @@ async def submit_task(body: SubmitTaskBody, request: Request) -> dict[str, Any]:
         first = await queries.get_task(db, task_id)
         if first is not None:
             return _submitted(first, digest, key)
+    callback_secret = await _callback_secret(port, request, body)
     estimate = await _estimate(request, port, body.task_type)
     command = SubmitTask(
         task_type=body.task_type,
@@ -95,12 +103,27 @@ async def submit_task(body: SubmitTaskBody, request: Request) -> dict[str, Any]:
     if reply.data.get("replayed"):  # a retry that overtook the request it repeats
         return _submitted(await _read_created(port, reply.data["task_id"]), digest, key)
     # The same answer a retry rebuilds from task.created: what that event recorded.
-    return {
+    answer = {
         "task_id": reply.data["task_id"],
         "status": TaskStatus.QUEUED,
         "estimated_completion": estimate,
         "assigned_agents": reply.data["assigned_agents"],
     }
+    if callback_secret is not None:
+        answer["callback_secret"] = callback_secret
+    return answer
+
+
+async def _callback_secret(port: NodePort, request: Request, body: SubmitTaskBody) -> str | None:
+    """For a `callback_url`: refuse one outside AMAS_WEBHOOK_ALLOW before the task
+    exists, and make the key's callback signing secret on its first use (answered this
+    once, as `callback_secret`; `POST /webhooks/callback-secret` makes a new one)."""
+    if body.callback_url is None:
+        return None
+    command = SetCallbackSecret(callback_url=str(body.callback_url), meta=request_meta(request))
+    reply = check(await port.send(SET_CALLBACK_SECRET, command))
+    secret: str | None = reply.data.get("secret")
+    return secret
 
 
 async def _read_created(port: NodePort, task_id: str) -> dict[str, Any]:

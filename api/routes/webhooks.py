@@ -8,6 +8,8 @@ is shown once, in the answer that made it (or rotated it).
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -20,11 +22,17 @@ from api.schemas import WebhookBody, WebhookPatchBody
 from events.commands import (
     CREATE_WEBHOOK,
     DELETE_WEBHOOK,
+    REDELIVER_WEBHOOK,
     ROTATE_WEBHOOK_SECRET,
+    SET_CALLBACK_SECRET,
+    TEST_WEBHOOK,
     UPDATE_WEBHOOK,
     CreateWebhook,
     DeleteWebhook,
+    RedeliverWebhook,
     RotateWebhookSecret,
+    SetCallbackSecret,
+    TestWebhook,
     UpdateWebhook,
 )
 from events.queries import webhooks as queries
@@ -33,6 +41,9 @@ from events.vocabulary import ErrorCode
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 _READ_YOUR_WRITES = 5.0
+_ATTEMPT_WAIT = 20.0
+"""How long a test or a redelivery waits for its attempt: the transport's 15 s timeout
+and the time to record it."""
 
 
 def _admin(request: Request) -> bool:
@@ -81,6 +92,16 @@ async def create_webhook(body: WebhookBody, request: Request) -> dict[str, Any]:
     await port.wait_for(reply.position, _READ_YOUR_WRITES, "webhooks")
     row = await _mine(request, port, reply.data["webhook_id"])
     return {**_view(row), "secret": reply.data.get("secret")}
+
+
+@router.post("/callback-secret", dependencies=[WRITE])
+async def replace_callback_secret(request: Request) -> dict[str, Any]:
+    """A new secret for this key's tasks' `callback_url` deliveries, shown once; the
+    old one still signs (beside it) for a day."""
+    port = port_of(request)
+    command = SetCallbackSecret(replace=True, meta=request_meta(request))
+    reply = check(await port.send(SET_CALLBACK_SECRET, command))
+    return {"secret": reply.data["secret"]}
 
 
 @router.get("", dependencies=[READ])
@@ -154,3 +175,61 @@ async def list_deliveries(
         "total": total,
         "has_more": offset + len(rows) < total,
     }
+
+
+@router.post("/{webhook_id}/test", dependencies=[WRITE])
+async def test_webhook(webhook_id: str, request: Request) -> dict[str, Any]:
+    """Send one signed `webhook.test` event to this webhook (even a disabled one) and
+    answer how it went: delivered, failed or refused, with the endpoint's status."""
+    port = port_of(request)
+    await _mine(request, port, webhook_id)
+    command = TestWebhook(
+        webhook_id=webhook_id, as_admin=_admin(request), meta=request_meta(request)
+    )
+    reply = check(await port.send(TEST_WEBHOOK, command))
+    event_id = reply.data["event_id"]
+    return await _attempt_view(port, webhook_id, f"{webhook_id}:{event_id}", 1)
+
+
+@router.post("/{webhook_id}/deliveries/{delivery_id}/redeliver", dependencies=[WRITE])
+async def redeliver(webhook_id: str, delivery_id: str, request: Request) -> dict[str, Any]:
+    """One more attempt of a delivery, whatever its state (a failed attempt here is not
+    retried by itself); answers how it went."""
+    port = port_of(request)
+    await _mine(request, port, webhook_id)
+    row = await queries.delivery(port.reader, webhook_id, delivery_id)
+    if row is None:
+        raise ApiError(
+            ErrorCode.NOT_FOUND,
+            f"delivery {delivery_id!r} of webhook {webhook_id!r} not found",
+            {"webhook_id": webhook_id, "delivery_id": delivery_id},
+        )
+    attempt = int(row["attempts"]) + 1
+    command = RedeliverWebhook(
+        webhook_id=webhook_id,
+        delivery_id=delivery_id,
+        event_id=row["event_id"],
+        event_position=row["event_position"],
+        attempt=attempt,
+        as_admin=_admin(request),
+        meta=request_meta(request),
+    )
+    check(await port.send(REDELIVER_WEBHOOK, command))
+    return await _attempt_view(port, webhook_id, delivery_id, attempt)
+
+
+async def _attempt_view(
+    port: NodePort, webhook_id: str, delivery_id: str, attempt: int
+) -> dict[str, Any]:
+    """The delivery once its attempt number `attempt` is recorded (or, if it takes
+    longer than the endpoint's timeout, where it stands: `status` pending)."""
+    deadline = time.monotonic() + _ATTEMPT_WAIT
+    while True:
+        row = await queries.delivery(port.reader, webhook_id, delivery_id)
+        if (row is not None and row["attempts"] >= attempt) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.02)
+    view = {key: value for key, value in (row or {}).items() if key != "event_position"}
+    if row is None or row["attempts"] < attempt:
+        view.update(delivery_id=delivery_id, status="sending", attempts=attempt - 1)
+    return view

@@ -10,6 +10,9 @@ CREATE_WEBHOOK = "amas.cmd.webhook.create"
 UPDATE_WEBHOOK = "amas.cmd.webhook.update"
 ROTATE_WEBHOOK_SECRET = "amas.cmd.webhook.rotate"
 DELETE_WEBHOOK = "amas.cmd.webhook.delete"
+TEST_WEBHOOK = "amas.cmd.webhook.test"
+REDELIVER_WEBHOOK = "amas.cmd.webhook.redeliver"
+SET_CALLBACK_SECRET = "amas.cmd.webhook.callback_secret"
 
 
 class CreateWebhook(msgspec.Struct, frozen=True, kw_only=True, tag="webhook.create"):
@@ -42,4 +45,39 @@ class DeleteWebhook(msgspec.Struct, frozen=True, kw_only=True, tag="webhook.dele
     meta: Meta = Meta()
 
 
-WebhookCommand = CreateWebhook | UpdateWebhook | RotateWebhookSecret | DeleteWebhook
+class TestWebhook(msgspec.Struct, frozen=True, kw_only=True, tag="webhook.test"):
+    webhook_id: str
+    as_admin: bool = False
+    meta: Meta = Meta()
+
+
+class RedeliverWebhook(msgspec.Struct, frozen=True, kw_only=True, tag="webhook.redeliver"):
+    webhook_id: str
+    delivery_id: str
+    event_id: str
+    event_position: int
+    attempt: int
+    """The number this attempt gets (the delivery's attempts so far + 1)."""
+    as_admin: bool = False
+    meta: Meta = Meta()
+
+
+class SetCallbackSecret(msgspec.Struct, frozen=True, kw_only=True, tag="webhook.callback_secret"):
+    """Make the requesting key's `callback_url` secret: `replace` makes a new one (the
+    old one still signs for a day); otherwise only when it has none. Answers the new
+    secret once, or None. `callback_url`, when given, is checked against the allow-list."""
+
+    replace: bool = False
+    callback_url: str | None = None
+    meta: Meta = Meta()
+
+
+WebhookCommand = (
+    CreateWebhook
+    | UpdateWebhook
+    | RotateWebhookSecret
+    | DeleteWebhook
+    | TestWebhook
+    | RedeliverWebhook
+    | SetCallbackSecret
+)

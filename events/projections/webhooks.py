@@ -17,11 +17,15 @@ from events.types import (
 
 
 class WebhooksProjection(RowProjection):
+    """`failing_since`: when the first failed attempt since the last delivered one was
+    recorded (the deliverer disables a webhook failing for 5 days)."""
+
     name: ClassVar[str] = "webhooks"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
     event_types: ClassVar[frozenset[str] | None] = frozenset(
-        {"webhook.created", "webhook.updated", "webhook.secret_rotated", "webhook.deleted"}
-    )
+        {"webhook.created", "webhook.updated", "webhook.secret_rotated", "webhook.deleted",
+         "webhook.attempted"}
+    )  # fmt: skip
     tables: ClassVar[tuple[str, ...]] = ("webhooks",)
     indexes: ClassVar[tuple[str, ...]] = (
         "CREATE INDEX IF NOT EXISTS webhooks_owner ON webhooks (owner_key_id, created_at)",
@@ -37,6 +41,7 @@ class WebhooksProjection(RowProjection):
         "owner_key_id",
         "secret_fingerprint",
         "description",
+        "failing_since",
         "created_at",
         "updated_at",
     )
@@ -53,6 +58,7 @@ class WebhooksProjection(RowProjection):
             owner_key_id       TEXT,
             secret_fingerprint TEXT NOT NULL,
             description        TEXT NOT NULL,
+            failing_since      REAL,
             created_at         TEXT NOT NULL,
             updated_at         TEXT NOT NULL
         );
@@ -62,11 +68,22 @@ class WebhooksProjection(RowProjection):
         return event.type == "webhook.created"
 
     def key_of(self, event: Event) -> str | None:
-        webhook_id: str = event.data.webhook_id
+        data = event.data
+        if isinstance(data, WebhookAttempted) and (
+            data.outcome not in ("delivered", "failed", "gave_up") or data.webhook_id[:3] == "cb-"
+        ):
+            return None  # a task callback's, or one that says nothing of the endpoint
+        webhook_id: str = data.webhook_id
         return webhook_id
 
     def fold(self, row: Row | None, event: Event) -> Row | None:
         data, at = event.data, iso(event.ts)
+        if isinstance(data, WebhookAttempted):
+            if row is not None and data.outcome == "delivered":
+                row["failing_since"] = None
+            elif row is not None:
+                row["failing_since"] = row["failing_since"] or event.ts.timestamp()
+            return row
         if isinstance(data, WebhookCreated):
             return {
                 "webhook_id": data.webhook_id,
@@ -77,6 +94,7 @@ class WebhooksProjection(RowProjection):
                 "owner_key_id": data.owner_key_id,
                 "secret_fingerprint": data.secret_fingerprint,
                 "description": data.description,
+                "failing_since": None,
                 "created_at": at,
                 "updated_at": at,
             }
@@ -90,6 +108,7 @@ class WebhooksProjection(RowProjection):
                 if enabled is not None:
                     row["enabled"] = enabled
                     row["disabled_reason"] = None if enabled else reason
+                    row["failing_since"] = None
             case WebhookSecretRotated(secret_fingerprint=secret_fingerprint):
                 row["secret_fingerprint"] = secret_fingerprint
             case WebhookDeleted():
@@ -160,7 +179,9 @@ class WebhookDeliveriesProjection(RowProjection):
             "event_position": data.event_position,
             "created_at": at,
         }
-        status = "pending" if data.outcome == "failed" else data.outcome
+        status = data.outcome
+        if data.outcome == "failed":  # a one-off attempt (a test, a redelivery) has no next
+            status = "pending" if data.next_attempt_in is not None else "failed"
         row.update(
             status=status,
             attempts=data.attempt,

@@ -65,13 +65,69 @@ async def pending_deliveries(db: aiosqlite.Connection) -> list[dict[str, Any]]:
     return [dict(zip(names, r, strict=True)) for r in rows]
 
 
-async def delivered(db: aiosqlite.Connection, delivery_ids: list[str]) -> set[str]:
-    """Of `delivery_ids`, those with any recorded attempt (their fate is in the log)."""
+async def attempts(db: aiosqlite.Connection, delivery_ids: list[str]) -> dict[str, int]:
+    """Of `delivery_ids`, those with a recorded attempt, and how many (the last one's
+    number): their fate is in the log."""
     if not delivery_ids:
-        return set()
+        return {}
     marks = ", ".join("?" for _ in delivery_ids)
     rows = await db.execute_fetchall(
-        f"SELECT delivery_id FROM webhook_deliveries WHERE delivery_id IN ({marks})",
+        f"SELECT delivery_id, attempts FROM webhook_deliveries WHERE delivery_id IN ({marks})",
         delivery_ids,
     )
-    return {r[0] for r in rows}
+    return {r[0]: int(r[1]) for r in rows}
+
+
+async def delivery(
+    db: aiosqlite.Connection, webhook_id: str, delivery_id: str
+) -> dict[str, Any] | None:
+    names = ("delivery_id", "event_id", "event_type", "event_position", "status", "attempts",
+             "last_status", "last_error", "latency_ms", "next_attempt_at", "created_at",
+             "updated_at")  # fmt: skip
+    rows = list(
+        await db.execute_fetchall(
+            f"SELECT {', '.join(names)} FROM webhook_deliveries"
+            " WHERE webhook_id = ? AND delivery_id = ?",
+            (webhook_id, delivery_id),
+        )
+    )
+    return dict(zip(names, rows[0], strict=True)) if rows else None
+
+
+async def task_callbacks(
+    db: aiosqlite.Connection, task_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Unfinished tasks with a `callback_url` (or the one task `task_id`, finished or
+    not): the deliverer's callbacks at start, or one a pending retry needs."""
+    names = ("task_id", "callback_url", "api_key_id")
+    if task_id is None:
+        rows = await db.execute_fetchall(
+            "SELECT task_id, callback_url, api_key_id FROM tasks WHERE callback_url IS NOT NULL"
+            " AND parent_id IS NULL AND status IN ('queued', 'in_progress')"
+        )
+    else:
+        rows = await db.execute_fetchall(
+            "SELECT task_id, callback_url, api_key_id FROM tasks"
+            " WHERE task_id = ? AND callback_url IS NOT NULL",
+            (task_id,),
+        )
+    return [dict(zip(names, r, strict=True)) for r in rows]
+
+
+class DeliveryReads:
+    """What the deliverer reads from the read models, on one connection."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.db = db
+
+    async def webhooks(self) -> list[dict[str, Any]]:
+        return await list_webhooks(self.db, None, everyone=True)
+
+    async def pending(self) -> list[dict[str, Any]]:
+        return await pending_deliveries(self.db)
+
+    async def attempts(self, delivery_ids: list[str]) -> dict[str, int]:
+        return await attempts(self.db, delivery_ids)
+
+    async def callbacks(self, task_id: str | None = None) -> list[dict[str, Any]]:
+        return await task_callbacks(self.db, task_id)

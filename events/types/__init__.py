@@ -14,10 +14,13 @@ from events.types.task import (
     TaskStarted,
 )
 from events.types.webhook import (
+    CallbackSecretSet,
     WebhookAttempted,
     WebhookCreated,
     WebhookDeleted,
+    WebhookRedeliveryRequested,
     WebhookSecretRotated,
+    WebhookTested,
     WebhookUpdated,
 )
 from events.types.workflow import (
@@ -41,6 +44,7 @@ __all__ = [
     "ApiKeyCreated",
     "ApiKeyRevoked",
     "ApiKeyRotated",
+    "CallbackSecretSet",
     "ProviderCalled",
     "ProviderConfigured",
     "ProviderStateChanged",
@@ -55,7 +59,9 @@ __all__ = [
     "WebhookAttempted",
     "WebhookCreated",
     "WebhookDeleted",
+    "WebhookRedeliveryRequested",
     "WebhookSecretRotated",
+    "WebhookTested",
     "WebhookUpdated",
     "WorkflowAnswered",
     "WorkflowApproved",

@@ -68,3 +68,35 @@ class WebhookAttempted(EventData, frozen=True, kw_only=True):
     latency_ms: float = 0.0
     next_attempt_in: float | None = None
     error: str | None = None
+
+
+class WebhookTested(EventData, frozen=True, kw_only=True):
+    """`POST /webhooks/{id}/test`: one signed `webhook.test` delivery to this webhook
+    only (even a disabled one, to check it before enabling it again), never retried."""
+
+    type_name: ClassVar[str] = "webhook.test"
+
+    webhook_id: str
+
+
+class WebhookRedeliveryRequested(EventData, frozen=True, kw_only=True):
+    """`POST /webhooks/{id}/deliveries/{delivery_id}/redeliver`: one more attempt of a
+    delivery (numbered `attempt`), whatever its state; never retried by itself."""
+
+    type_name: ClassVar[str] = "webhook.redeliver"
+
+    webhook_id: str
+    delivery_id: str
+    event_id: str
+    event_position: int
+    attempt: int
+
+
+class CallbackSecretSet(EventData, frozen=True, kw_only=True):
+    """An API key's secret for its tasks' `callback_url` deliveries was made or replaced
+    (stream `callback-<key id>`; the secret itself stays in the secret store)."""
+
+    type_name: ClassVar[str] = "webhook.callback_secret"
+
+    api_key_id: str | None
+    secret_fingerprint: str

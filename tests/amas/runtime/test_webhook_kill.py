@@ -1,5 +1,6 @@
 """`kill -9` of `amas serve` with webhook deliveries pending: after the restart every
-event is delivered, and none that was acknowledged (a 2xx recorded) is sent again."""
+event is delivered (a task's callback too), and none that was acknowledged (a 2xx
+recorded) is sent again."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.fakes.webhook_receiver import WebhookReceiver, fail, ok
+from tests.fakes.webhook_receiver import Request, WebhookReceiver, fail, ok
 from tests.served import clean_env, serve_process, wait_until
 
 
@@ -41,6 +42,10 @@ def test_pending_deliveries_survive_a_kill_and_acknowledged_ones_are_not_resent(
             acknowledged = {r.headers["webhook-id"] for r in receiver.requests}
             receiver.default = fail(503)
             _submit(api, 3)
+            called = api.post(
+                "/tasks", json={"task_type": "echo", "callback_url": receiver.url("/cb")}
+            )
+            assert called.status_code == 201, called.text
             wait_until(lambda: len(receiver.requests) >= 9, "some attempts failed")
             node.process.kill()  # SIGKILL with deliveries waiting for their retries
         before = len(receiver.requests)
@@ -51,8 +56,18 @@ def test_pending_deliveries_survive_a_kill_and_acknowledged_ones_are_not_resent(
                 "all 12 events delivered",
                 timeout=30,
             )
-        after = receiver.requests[before:]
+            wait_until(
+                lambda: "task.completed" in _answered(receiver.requests[before:], "/cb"),
+                "the callback's task.completed delivered",
+                timeout=30,
+            )
+        after = [r for r in receiver.requests[before:] if r.path == "/hook"]
 
     counts = Counter(r.headers["webhook-id"] for r in after)
     assert not acknowledged & set(counts), "an acknowledged delivery was sent again"
     assert len(acknowledged) == 6
+
+
+def _answered(requests: list[Request], path: str) -> set[str]:
+    """The events of the requests to `path` (after the restart, every one is answered 200)."""
+    return {r.json()["event"] for r in requests if r.path == path}
