@@ -236,7 +236,7 @@ class Transport:
             if connection is not None:
                 self._drop(connection)
             raise
-        latency_ms = (time.monotonic() - started) * 1000
+        latency_ms = round((time.monotonic() - started) * 1000, 3)
         if connection is None:
             return Sent(
                 status=None, latency_ms=latency_ms, error=error, retry_after=None, body_excerpt=""
