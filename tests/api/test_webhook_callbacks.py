@@ -12,6 +12,7 @@ import json
 import socket
 import time
 from collections.abc import AsyncIterator
+from itertools import pairwise
 from typing import Any
 
 import httpx
@@ -173,6 +174,7 @@ async def test_a_delivery_that_gave_up_is_sent_again_on_request(api):
 
         await _until(gave_up, "three attempts, then gave up")
         [row] = (await api.get(deliveries)).json()["deliveries"]
+        arrivals = [r.at for r in receiver.requests]
         receiver.default = ok()
         again = await api.post(f"{deliveries}/{row['delivery_id']}/redeliver")
         assert again.status_code == 200, again.text
@@ -185,6 +187,8 @@ async def test_a_delivery_that_gave_up_is_sent_again_on_request(api):
         )
         await api.delete(f"/webhooks/{webhook['id']}")
     assert row["attempts"] == 3
+    gaps = [later - earlier for earlier, later in pairwise(arrivals)]
+    assert gaps[0] >= 0.05 * 0.9 and gaps[1] >= 0.1 * 0.9  # the schedule, less its jitter
     assert again.json()["status"] == "delivered" and again.json()["attempts"] == 4
     assert attempts == 4 and ids == {row["event_id"]}  # the same webhook-id each time
     assert_envelope(missing, 404, "NOT_FOUND")
