@@ -19,7 +19,7 @@ import msgspec
 from actors.agents.skills.composite import Composite
 from actors.io import Incoming, LoopBridge, ReplyFn
 from actors.supervision import SupervisedActor, Supervisor
-from actors.tasks import decide, parts
+from actors.tasks import decide, parts, readback
 from actors.tasks.decide import Rejection, TaskState, Validator
 from actors.tasks.parts import PartView
 from events.commands import (
@@ -373,26 +373,10 @@ class TaskManager(SupervisedActor):
     async def _restore(self) -> None:
         tasks = await self.load_unfinished()
         for state in tasks:
-            await self._read_parts(state)
+            await readback.read_parts(self.store, state)
         self.me.tell(Restore(tasks=tasks, requeue=self.me.crashes == 0))
 
     async def _reload(self, task_id: str) -> None:
-        state: TaskState | None = None
-        for event in await self.store.read_stream(task_id):
-            state = decide.evolve(state, event.data)
-        if state is not None and not state.status.finished:
-            await self._read_parts(state)
+        state = await readback.read_task(self.store, task_id)
+        if state is not None:
             self.me.tell(state)
-
-    async def _read_parts(self, state: TaskState) -> None:
-        """A composite task's views of its parts, from the parts' own streams."""
-        for name, child_id in state.parts.items():
-            events = await self.store.read_stream(child_id)
-            if not events:
-                continue  # never created: _resume_composite creates it
-            created = events[0].data
-            assert isinstance(created, TaskCreated)
-            view = PartView(name=name, task_id=child_id, task_type=created.task_type)
-            for event in events[1:]:
-                parts.follow(view, event.data)
-            state.views[child_id] = view
