@@ -10,6 +10,7 @@ import logging
 from actors.agents.messages import Reconfigure
 from actors.fleet import CATCH_UP_TIMEOUT, Fleet
 from actors.scheduler import Configure, Ended, Queued, Started, Tick
+from events import tracing
 from events.envelope import Event
 from events.queries.tasks import type_and_priority
 
@@ -58,6 +59,7 @@ async def _on_committed(fleet: Fleet, event: Event) -> None:
                     task_type=data.task_type,
                     priority=data.priority,
                     attempt=1,
+                    trace=tracing.trace_of(event.meta),
                 )
             )
         case "task.requeued":
@@ -70,6 +72,7 @@ async def _on_committed(fleet: Fleet, event: Event) -> None:
                         task_type=row[0],
                         priority=row[1],
                         attempt=data.attempt + 1,
+                        trace=tracing.trace_of(event.meta),
                     )
                 )
         case "task.started":

@@ -164,10 +164,10 @@ class Fleet:
         else:
             agent.tell(Incoming(command, reply))
 
-    def work(self, work: Work) -> None:
+    def work(self, work: Work, trace: str | None = None) -> None:
         agent = self.agents.get(work.agent_id)
         if agent is not None:
-            agent.tell(Assign(work))
+            agent.tell(Assign(work, trace))
 
     def cancel_work(self, task_id: str) -> None:
         self.runner.cancel(task_id)

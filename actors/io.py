@@ -13,10 +13,12 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Coroutine
+from contextvars import Context
 from typing import Any
 
 import msgspec
 
+from events import tracing
 from events.commands import Reply
 
 log = logging.getLogger(__name__)
@@ -25,10 +27,12 @@ ReplyFn = Callable[[Reply], None]
 
 
 class Incoming(msgspec.Struct, frozen=True):
-    """A command from NATS and how to answer it (a loop-side callable)."""
+    """A command from NATS, how to answer it (a loop-side callable), and the trace it came
+    in (by default the ambient one where it is made: the bus hands commands over in it)."""
 
     command: Any
     reply: ReplyFn | None = None
+    trace: str | None = msgspec.field(default_factory=tracing.current)
 
 
 class LoopBridge:
@@ -48,13 +52,13 @@ class LoopBridge:
         else:
             self.loop.call_soon_threadsafe(self._start, coroutine)
 
-    def call(self, fn: Callable[..., Any], *args: Any) -> None:
+    def call(self, fn: Callable[..., Any], *args: Any, context: Context | None = None) -> None:
         """Call `fn(*args)` on the loop soon (never at once: callers keep their order);
-        safe from any thread."""
+        safe from any thread. In `context`, else in a copy of the caller's."""
         if threading.get_ident() == self.thread:
-            self.loop.call_soon(fn, *args)
+            self.loop.call_soon(fn, *args, context=context)
         else:
-            self.loop.call_soon_threadsafe(fn, *args)
+            self.loop.call_soon_threadsafe(fn, *args, context=context)
 
     def _start(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         task = self.loop.create_task(coroutine)

@@ -23,6 +23,7 @@ import logging
 import sys
 import threading
 from collections import deque
+from contextvars import Context
 from typing import Any
 
 import pykka
@@ -105,7 +106,9 @@ class LoopActor(pykka.Actor):
         self._schedule()
 
     def _schedule(self) -> None:
-        self.bridge.call(self._drain)
+        # In a context of its own, not a copy of the sender's: a drain handles the messages
+        # of many senders, and what a message is part of (its trace) travels in it.
+        self.bridge.call(self._drain, context=Context())
 
     def _drain(self) -> None:
         mailbox = self.actor_inbox
@@ -121,7 +124,7 @@ class LoopActor(pykka.Actor):
             self._actor_loop_teardown()
             return
         if mailbox.drained():
-            self.bridge.loop.call_soon(self._drain)
+            self.bridge.loop.call_soon(self._drain, context=Context())
 
     def _handle_envelope(self, envelope: Envelope[Any]) -> None:
         """One message, as pykka's `Actor._actor_loop_running` handles it."""

@@ -25,6 +25,7 @@ import msgspec
 
 from actors.io import LoopBridge
 from actors.supervision import SupervisedActor, Supervisor
+from events import tracing
 from events.commands import Work, command_encoder, work_subject
 from events.vocabulary import Priority
 
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 RANK: dict[str, int] = {priority: priority.rank for priority in Priority}
 """Priority.rank by the priority's text, as a command carries it."""
 
-Send = Callable[[str, bytes], None]
+Send = Callable[[str, bytes, dict[str, str] | None], None]
 """Publish without waiting (Bus.send_soon): hand-outs are fire and forget."""
 
 
@@ -43,6 +44,8 @@ class Queued(msgspec.Struct, frozen=True, kw_only=True):
     priority: str
     attempt: int
     """The attempt this run will be (1 for a new task)."""
+    trace: str | None = None
+    """The traceparent of the event that queued it: the hand-out carries it on."""
 
 
 class Ended(msgspec.Struct, frozen=True):
@@ -242,7 +245,8 @@ class Scheduler(SupervisedActor):
         self.unclaimed[work.task_id] = (time.monotonic(), queued, work)
         agent_type = self.slots[work.agent_id].agent_type
         # Lost if the broker is away; the next tick offers it again.
-        self.send(work_subject(agent_type), command_encoder.encode(work))
+        headers = {tracing.TRACEPARENT: queued.trace} if queued.trace else None
+        self.send(work_subject(agent_type), command_encoder.encode(work), headers)
 
     def _reoffer(self) -> None:
         stale = time.monotonic() - self.reoffer_after

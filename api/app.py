@@ -1,7 +1,7 @@
 """The FastAPI edge: one router per resource under /api/v1, errors in the seed envelope.
 
-Middleware, outermost first: request id, CORS (when configured), the guard (versions,
-keys, rate limits), the body size limit; then routing and the routers.
+Middleware, outermost first: request id, trace context, CORS (when configured), the guard
+(versions, keys, rate limits), the body size limit; then routing and the routers.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from api.idempotency import FirstAnswers
 from api.middleware.body_limit import BodyLimitMiddleware
 from api.middleware.guard import GuardMiddleware
 from api.middleware.request_id import RequestIdMiddleware
+from api.middleware.tracing import TracingMiddleware
 from api.port import NodePort
 from api.routes import (
     agents,
@@ -32,6 +33,7 @@ from api.settings import EdgeSettings
 API_PREFIX = "/api/v1"
 _EXPOSED = [
     "X-Request-ID",
+    "traceparent",
     "X-RateLimit-Limit",
     "X-RateLimit-Remaining",
     "X-RateLimit-Reset",
@@ -49,8 +51,9 @@ def create_app(port: NodePort, settings: EdgeSettings) -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url="/docs",
         redoc_url="/redoc",
-        # No OpenTelemetry here: with it on, FastAPI asks OpenTelemetry for its global
-        # providers on every request (~3% of the node's loop under load, py-spy --gil).
+        # Not FastAPI's own OpenTelemetry: with it on, FastAPI asks OpenTelemetry for its
+        # global providers on every request (~3% of the node's loop under load, py-spy
+        # --gil). The HTTP span is api/middleware/tracing.py's.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.port = port
@@ -82,6 +85,7 @@ def create_app(port: NodePort, settings: EdgeSettings) -> FastAPI:
             allow_headers=["*"],
             expose_headers=_EXPOSED,
         )
+    app.add_middleware(TracingMiddleware, routes=lambda: app.routes)
     app.add_middleware(RequestIdMiddleware)
     openapi.install(app)
     return app

@@ -6,6 +6,7 @@ from fastapi import Request
 
 from api.port import NodePort
 from api.settings import EdgeSettings
+from events import tracing
 from events.envelope import Meta
 
 # The port is read off the request rather than injected as a FastAPI dependency: each
@@ -27,8 +28,10 @@ def request_meta(request: Request) -> Meta:
     """What a command records about the request that caused it."""
     request_id = getattr(request.state, "request_id", None)
     principal = getattr(request.state, "principal", None)
+    traceparent = tracing.current()
     return Meta(
         request_id=request_id,
         correlation_id=request_id,
         api_key_id=principal.key_id if principal else None,
+        trace={tracing.TRACEPARENT: traceparent} if traceparent else {},
     )

@@ -41,11 +41,13 @@ class Agent(SupervisedActor):
 
     def on_receive(self, message: Any) -> Any:
         match message:
-            case Assign(work=work):
+            case Assign(work=work, trace=trace):
                 if work.task_id in self.held:
                     return  # a redelivered hand-out
                 self.held[work.task_id] = work.attempt
-                self.bridge.spawn(self.runner.run(work, self.spec.timeout, self.me))
+                self.bridge.spawn(
+                    self.runner.run(work, self.spec.timeout, self.me, trace, self.spec.agent_type)
+                )
             case Finished(task_id=task_id):
                 self.held.pop(task_id, None)
             case Incoming(command=ConfigureAgent() as command, reply=reply):

@@ -9,6 +9,8 @@ from events.commands import Work
 
 class Assign(msgspec.Struct, frozen=True):
     work: Work
+    trace: str | None = None
+    """The traceparent the hand-out came with."""
 
 
 class Finished(msgspec.Struct, frozen=True):

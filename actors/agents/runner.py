@@ -23,6 +23,7 @@ from actors.agents.messages import Finished
 from actors.agents.scope import Scopes
 from actors.agents.skills import SKILLS
 from actors.agents.skills.base import TaskReader
+from events import tracing
 from events.commands import (
     START_TASK,
     BusUnavailable,
@@ -64,12 +65,27 @@ class WorkRunner:
         self.report_subject = report_subject
         self.running: dict[str, tuple[str, asyncio.Task[None]]] = {}
 
-    async def run(self, work: Work, timeout: float, agent: _Mailbox) -> None:
+    async def run(
+        self,
+        work: Work,
+        timeout: float,
+        agent: _Mailbox,
+        trace: str | None = None,
+        agent_type: str = "",
+    ) -> None:
+        """The work on one hand-out, as a span in the trace it came with (`trace`)."""
         task = asyncio.current_task()
         assert task is not None
         self.running[work.task_id] = (work.agent_id, task)
         try:
-            await self._run(work, timeout)
+            with tracing.span(
+                f"work {agent_type}",
+                parent=trace,
+                kind=tracing.CONSUMER,
+                attributes={"amas.agent_id": work.agent_id, "amas.attempt": work.attempt},
+                task_id=work.task_id,
+            ):
+                await self._run(work, timeout)
         except asyncio.CancelledError:
             log.info("work on %s stopped", work.task_id)
         finally:

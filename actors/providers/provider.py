@@ -32,6 +32,7 @@ from actors.providers.clients.base import ChatRequest, ChatResult, Delta, Done, 
 from actors.providers.errors import FailureKind, ProviderError
 from actors.providers.limits import Limits
 from actors.supervision import SupervisedActor, Supervisor
+from events import tracing
 from events.clock import iso
 from events.commands import ConfigureProvider, Reply, TestProvider
 from events.envelope import Meta
@@ -58,6 +59,8 @@ class Call:
     """The result, the failure, or (a str) why the call was not admitted."""
     on_delta: OnDelta | None = None
     meta: Meta = field(default_factory=Meta)
+    trace: str | None = None
+    """The caller's traceparent: the vendor call is a span under it."""
 
 
 @dataclass
@@ -181,10 +184,16 @@ class ProviderActor(SupervisedActor):
         started = time.perf_counter()
         outcome: ChatResult | ProviderError
         try:
-            if call.on_delta is None:
-                outcome = await self.client.complete(call.request, timeout=self.config.timeout)
-            else:
-                outcome = await self._stream(call, call.on_delta)
+            with tracing.span(
+                f"chat {self.config.id}",
+                parent=call.trace,
+                kind=tracing.CLIENT,
+                attributes={"gen_ai.request.model": call.request.model},
+            ):
+                if call.on_delta is None:
+                    outcome = await self.client.complete(call.request, timeout=self.config.timeout)
+                else:
+                    outcome = await self._stream(call, call.on_delta)
         except ProviderError as e:
             outcome = e
         except asyncio.CancelledError:

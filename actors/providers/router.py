@@ -30,6 +30,7 @@ from actors.providers.clients.base import ChatRequest, ChatResult, Message
 from actors.providers.errors import ProviderError
 from actors.providers.provider import Call, Recorded
 from actors.supervision import Child, SupervisedActor, Supervisor
+from events import tracing
 from events.commands import (
     Complete,
     ConfigureProvider,
@@ -76,8 +77,8 @@ class Router(SupervisedActor):
 
     def on_receive(self, message: Any) -> Any:
         match message:
-            case Incoming(command=Complete() as command, reply=reply):
-                self.bridge.spawn(self._complete(command, reply, next(self.turns)))
+            case Incoming(command=Complete() as command, reply=reply, trace=trace):
+                self.bridge.spawn(self._complete(command, reply, next(self.turns), trace))
             case Incoming(command=ConfigureProvider() | TestProvider() as command, reply=reply):
                 provider = self.providers.get(command.provider)
                 if provider is None:
@@ -88,8 +89,13 @@ class Router(SupervisedActor):
             case _:
                 raise TypeError(f"router got an unknown message: {message!r}")
 
-    async def _complete(self, command: Complete, reply: ReplyFn | None, turn: int) -> None:
-        answer = await Failover(self, command, turn).run()
+    async def _complete(
+        self, command: Complete, reply: ReplyFn | None, turn: int, trace: str | None
+    ) -> None:
+        with tracing.span("ai.complete", parent=trace) as span:
+            answer = await Failover(self, command, turn).run()
+            if span is not None:
+                span.set_attribute("amas.ok", answer.ok)
         if reply is not None:
             reply(answer)
 
@@ -192,7 +198,15 @@ class Failover:
         answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         on_delta = self._forward if command.stream_to else None
         self.router.providers[provider].tell(
-            Call(request, self.call_id, attempt, answer, on_delta=on_delta, meta=command.meta)
+            Call(
+                request,
+                self.call_id,
+                attempt,
+                answer,
+                on_delta=on_delta,
+                meta=command.meta,
+                trace=tracing.current(),
+            )
         )
         outcome: ChatResult | ProviderError | str = await answer
         if isinstance(outcome, ProviderError) and command.stream_to:

@@ -22,6 +22,7 @@ from actors.supervision import SupervisedActor, Supervisor
 from actors.tasks import decide, parts, readback
 from actors.tasks.decide import Rejection, TaskState, Validator
 from actors.tasks.parts import PartView
+from events import tracing
 from events.commands import (
     CANCEL_WORK,
     CancelTask,
@@ -109,8 +110,15 @@ class TaskManager(SupervisedActor):
             self.held.append(message)
             return
         match message:
-            case Incoming(command=command, reply=reply):
-                self._handle(command, reply)
+            case Incoming(command=command, reply=reply, trace=trace):
+                meta = getattr(command, "meta", None)
+                with tracing.span(
+                    f"decide {_tag(command)}",
+                    parent=trace,
+                    request_id=meta.request_id if meta is not None else None,
+                    task_id=getattr(command, "task_id", None),
+                ):
+                    self._handle(command, reply)
             case AgentLost(agent_id=agent_id, reason=reason):
                 for state in [s for s in self.tasks.values() if s.agent_id == agent_id]:
                     self._commit(state, decide.agent_lost(state, reason), Meta(actor=agent_id))
@@ -162,6 +170,7 @@ class TaskManager(SupervisedActor):
                 return
             case SubmitTask():
                 task_id = command.task_id or new_prefixed_id("task")
+                tracing.about(task_id)
                 decision = decide.submit(
                     task_id,
                     command,
@@ -226,6 +235,7 @@ class TaskManager(SupervisedActor):
             if reply is not None:
                 self.bridge.call(reply, Reply(ok=True, data=data or {}))
             return
+        meta = tracing.stamped(meta)
         expected = state.version if state is not None else 0
         new = state is None
         for event in events:
@@ -380,3 +390,7 @@ class TaskManager(SupervisedActor):
         state = await readback.read_task(self.store, task_id)
         if state is not None:
             self.me.tell(state)
+
+
+def _tag(command: Any) -> str:
+    return str(type(command).__struct_config__.tag)

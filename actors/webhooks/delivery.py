@@ -43,6 +43,7 @@ from actors.webhooks.secrets import SecretStore
 from actors.webhooks.signing import payload, standard_headers
 from actors.webhooks.subscriptions import Job, Subscription, Subscriptions, callback_secret_id
 from actors.webhooks.transport import Transport
+from events import tracing
 from events.clock import iso
 from events.envelope import Event, Meta
 from events.store.base import ANY_VERSION, EventStore
@@ -209,7 +210,16 @@ class Deliverer:
                 return
             event = found[0]
         async with subscription.busy:
-            delay = await self._attempt(subscription, event, job)
+            with tracing.span(
+                "webhook.deliver",
+                parent=tracing.trace_of(event.meta),
+                kind=tracing.CLIENT,
+                attributes={
+                    "amas.webhook_id": subscription.webhook_id,
+                    "amas.attempt": job.attempt,
+                },
+            ):
+                delay = await self._attempt(subscription, event, job)
         if delay is not None and job.retries:
             self._spawn(self._later(job, event, delay))
 

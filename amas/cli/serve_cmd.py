@@ -17,6 +17,7 @@ from amas.cli.common import add_data_dir, data_paths
 from amas.runtime.gc_tuning import tune_for_serving
 from amas.runtime.node import Node, NodeConfig
 from amas.runtime.settings import setting
+from amas.runtime.telemetry import start_tracing, stop_tracing
 from api.settings import EdgeSettings
 from events.commands import CREATE_API_KEY, create_command
 from events.envelope import Meta
@@ -85,6 +86,18 @@ async def serve_node(args: argparse.Namespace) -> int:
         nats_port=args.nats_port,
         admin_key=setting("AMAS_API_KEY") or None,
     )
+    try:
+        tracer_provider = start_tracing(os.environ)
+    except ValueError as e:
+        print(f"amas serve: {e}", file=sys.stderr)
+        return 2
+    try:
+        return await _serve(args, edge, config)
+    finally:
+        stop_tracing(tracer_provider)
+
+
+async def _serve(args: argparse.Namespace, edge: EdgeSettings, config: NodeConfig) -> int:
     async with Node(config) as node:
         # The edge's modules load only for serving: other commands start faster.
         from amas.runtime.edge import edge_app

@@ -19,6 +19,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from events import tracing
 from events.commands import (
     BusUnavailable,
     Command,
@@ -108,8 +109,20 @@ class Bus:
         return bool(self.nc.is_connected)
 
     async def request(self, subject: str, command: msgspec.Struct, timeout: float = 5.0) -> Reply:
+        """Send a command and await its reply; the ambient trace goes with it (header
+        `traceparent`), and with tracing on the round trip is a client span."""
         if not self.nc.is_connected:  # answer now rather than after the timeout
             raise BusUnavailable(subject, "not connected to NATS")
+        if not tracing.enabled():
+            return await self._request(subject, command, timeout)
+        with tracing.span(
+            f"send {subject}",
+            kind=tracing.CLIENT,
+            attributes={"messaging.system": "nats", "messaging.destination.name": subject},
+        ):
+            return await self._request(subject, command, timeout)
+
+    async def _request(self, subject: str, command: msgspec.Struct, timeout: float) -> Reply:
         token = str(next(self._tokens))
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[Msg] = loop.create_future()
@@ -119,7 +132,10 @@ class Bus:
         expiry = loop.call_later(timeout, _expire, answer)
         try:
             await self.nc.publish(
-                subject, command_encoder.encode(command), reply=f"{self._inbox}.{token}"
+                subject,
+                command_encoder.encode(command),
+                reply=f"{self._inbox}.{token}",
+                headers=tracing.headers(),
             )
             msg = await answer
         except _ConnectionBroke:
@@ -159,13 +175,15 @@ class Bus:
     async def publish(
         self, subject: str, payload: bytes, headers: dict[str, str] | None = None
     ) -> None:
-        await self.nc.publish(subject, payload, headers=headers)
+        """Publish; without headers of its own the message carries the ambient trace."""
+        await self.nc.publish(subject, payload, headers=headers or tracing.headers())
 
     async def serve_commands(self, subject: str, handler: CommandHandler, queue: str = "") -> None:
         """Decode each command on `subject` and hand it, with a way to answer, to `handler`.
 
         The answer is a plain call on the loop's thread (an actor's decision, a future's
-        callback); it is queued and sent in order.
+        callback); it is queued and sent in order, without the request's headers. The
+        handler runs in the trace the command came with (header `traceparent`).
         """
 
         async def on_message(msg: Msg) -> None:
@@ -177,9 +195,16 @@ class Bus:
 
             def reply(answer: Reply) -> None:
                 if msg.reply:
-                    self.send_soon(msg.reply, reply_encoder.encode(answer), msg.headers)
+                    self.send_soon(msg.reply, reply_encoder.encode(answer))
 
-            handler(command, reply)
+            traceparent = None
+            if msg.headers:
+                traceparent = tracing.valid(msg.headers.get(tracing.TRACEPARENT))
+            if traceparent is None:
+                handler(command, reply)
+            else:
+                with tracing.continued(traceparent):
+                    handler(command, reply)
 
         await self.nc.subscribe(subject, queue=queue, cb=on_message)
 

@@ -10,6 +10,7 @@ from actors.providers.pool import ProviderPool
 from actors.webhooks.registry import WebhookRegistry
 from actors.workflows.service import Workflows
 from amas.runtime.bus import Bus
+from events import tracing
 from events.commands import (
     APPROVE_WORKFLOW,
     CANCEL_TASK,
@@ -71,7 +72,8 @@ async def route(
         await bus.serve_commands(subject, webhooks.handle, queue="webhooks")
 
     async def on_work(msg: Msg) -> None:
-        fleet.work(work_decoder.decode(msg.data))
+        trace = tracing.valid(msg.headers.get(tracing.TRACEPARENT)) if msg.headers else None
+        fleet.work(work_decoder.decode(msg.data), trace)
 
     async def on_cancel_work(msg: Msg) -> None:
         fleet.cancel_work(cancel_work_decoder.decode(msg.data).task_id)

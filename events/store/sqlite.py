@@ -9,6 +9,7 @@ disk.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import aiosqlite
 
+from events import tracing
 from events.envelope import Event, EventData, EventRegistry, Meta, registry
 from events.errors import StoreClosedError, StoreWriteError
 from events.store.base import AppendResult
@@ -108,7 +110,14 @@ class SQLiteEventStore(SQLiteReads):
     ) -> asyncio.Future[AppendResult]:
         if self._committer is None:
             raise StoreClosedError()
-        return self._committer.submit(stream, expected_version, events, meta)
+        appended = self._committer.submit(stream, expected_version, events, meta)
+        if tracing.recording():  # a span from the call to the commit, under the caller's
+            span = tracing.child(
+                "events.append", attributes={"amas.stream": stream, "amas.events": len(events)}
+            )
+            if span is not None:
+                appended.add_done_callback(functools.partial(_committed, span))
+        return appended
 
     def _on_commit(self, events: list[Event]) -> None:
         tail = self._tail
@@ -159,3 +168,10 @@ class SQLiteEventStore(SQLiteReads):
             if db is not None:
                 await db.close()
         self._writer_db = self._reader_db = None
+
+
+def _committed(span: tracing.Span, appended: asyncio.Future[AppendResult]) -> None:
+    error = None if appended.cancelled() else appended.exception()
+    if error is None and not appended.cancelled():
+        span.set_attribute("amas.position", appended.result().last_position)
+    tracing.finish(span, error)
