@@ -208,6 +208,8 @@ class TaskManager(SupervisedActor):
                 decision = decide.report(state, command)
             case _:
                 raise TypeError(f"task manager cannot handle {type(command).__name__}")
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s: %s", _tag(command), _outcome(decision))
         if isinstance(decision, Rejection):
             if reply is not None:
                 self.bridge.call(
@@ -394,3 +396,9 @@ class TaskManager(SupervisedActor):
 
 def _tag(command: Any) -> str:
     return str(type(command).__struct_config__.tag)
+
+
+def _outcome(decision: Rejection | Sequence[EventData]) -> str:
+    if isinstance(decision, Rejection):
+        return f"refused ({decision.code}: {decision.message})"
+    return ", ".join(event.type_name for event in decision) or "nothing to change"

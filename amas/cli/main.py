@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from amas import __version__
 from amas.cli import apikey_cmd, events_cmd, providers_cmd, serve_cmd, task_cmd
+from amas.runtime.logs import configure_logging
 from amas.runtime.settings import setting
 
 
@@ -40,9 +41,10 @@ def _not_bandits_sarif(record: logging.LogRecord) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    try:
+        configure_logging(args.log_level, setting("AMAS_LOG_FORMAT"))
+    except ValueError as e:
+        parser.error(str(e))
     logging.getLogger("stevedore.extension").addFilter(_not_bandits_sarif)
     try:
         code: int = args.run(args)

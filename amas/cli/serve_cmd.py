@@ -12,9 +12,11 @@ import sys
 from collections.abc import Generator
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 from amas.cli.common import add_data_dir, data_paths
 from amas.runtime.gc_tuning import tune_for_serving
+from amas.runtime.logs import json_logs
 from amas.runtime.node import Node, NodeConfig
 from amas.runtime.settings import setting
 from amas.runtime.telemetry import start_tracing, stop_tracing
@@ -113,6 +115,8 @@ async def _serve(args: argparse.Namespace, edge: EdgeSettings, config: NodeConfi
                 access_log=False,
                 lifespan="off",
                 server_header=False,
+                # In JSON mode uvicorn's own lines go through the root logger's JSON handler.
+                log_config=None if json_logs() else LOGGING_CONFIG,
                 # The edge is reached directly (loopback by default); no proxy's headers to trust.
                 proxy_headers=False,
             )

@@ -1,12 +1,18 @@
-"""amas/runtime/telemetry.py: tracing on only when the OTEL_* variables ask, configured
-by them."""
+"""amas/runtime/telemetry.py and logs.py: tracing on only when the OTEL_* variables ask,
+configured by them; log lines as text or JSON with the ids of what they are about."""
 
 from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Iterator
 
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
+from amas.runtime import logs
 from amas.runtime.telemetry import start_tracing, stop_tracing, wanted
 from events import tracing
 
@@ -83,3 +89,49 @@ def test_an_unknown_exporter_is_refused() -> None:
     with pytest.raises(ValueError, match="otlp, console or none"):
         start_tracing({"OTEL_TRACES_EXPORTER": "zipkin"})
     assert not tracing.enabled()
+
+
+@contextlib.contextmanager
+def bare_root() -> Iterator[logging.Logger]:
+    """The root logger as a fresh process has it (no handler), for the length of a `with`."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    root.handlers = []
+    try:
+        yield root
+    finally:
+        root.handlers, root.level = saved[0], saved[1]
+
+
+def test_json_lines_carry_the_request_the_trace_and_the_task() -> None:
+    with bare_root() as root:
+        logs.configure_logging("debug", "json")
+        [handler] = root.handlers
+        assert logs.json_logs()
+    record = logging.LogRecord("actors.x", logging.INFO, __file__, 1, "did %s", ("it",), None)
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    with tracing.continued(traceparent, request_id="req-1", task_id="task-1"):
+        line = json.loads(handler.format(record))
+    assert line == {
+        "ts": line["ts"],
+        "level": "INFO",
+        "logger": "actors.x",
+        "message": "did it",
+        "request_id": "req-1",
+        "trace_id": "0af7651916cd43dd8448eb211c80319c",
+        "span_id": "b7ad6b7169203331",
+        "task_id": "task-1",
+    }
+    assert line["ts"].endswith("Z") and len(line["ts"]) == 24
+    outside = json.loads(handler.format(record))
+    assert set(outside) == {"ts", "level", "logger", "message"}
+
+
+def test_text_stays_the_default_and_an_unknown_format_is_refused() -> None:
+    with bare_root() as root:
+        logs.configure_logging("warning", None)
+        [handler] = root.handlers
+        assert handler.formatter is not None and handler.formatter._fmt == logs.TEXT_FORMAT
+        assert not logs.json_logs()
+    with pytest.raises(ValueError, match="text or json"):
+        logs.configure_logging("warning", "xml")

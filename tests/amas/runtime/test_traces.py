@@ -1,6 +1,6 @@
-"""Traces on a real node (nats-server, SQLite, uvicorn): one task is one trace from its
-POST to its completion, the response names it, its events carry it; off or unsampled,
-nothing is recorded and the trace id still travels.
+"""Traces and structured logs on a real node (nats-server, SQLite, uvicorn): one task is one
+trace from its POST to its completion, the response names it, its events carry it, the
+log lines name it; off or unsampled, nothing is recorded and the ids still travel.
 
 One node serves the module, with a fake AI vendor and a webhook receiver on 127.0.0.1;
 each test tells its spans apart by the trace its response names.
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -21,6 +23,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import ParentBasedTraceIdRatio
 
 from actors.providers.catalog import from_env
+from amas.runtime.logs import JsonFormatter
 from amas.runtime.node import Node
 from events import tracing
 from tests.conftest import WAIT, fresh_config, serving
@@ -232,3 +235,41 @@ async def test_a_provider_call_and_a_callback_delivery_are_spans_of_their_trace(
     ]
     deliveries = _by_name(task)["webhook.deliver"]
     assert {_ancestors(d, task)[-1] for d in deliveries} == {"POST /api/v1/tasks"}
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(JsonFormatter())
+        self.lines: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(self.format(record)))
+
+
+async def test_json_log_lines_name_the_request_the_trace_and_the_task(
+    api: httpx.AsyncClient,
+) -> None:
+    lines = _Lines()
+    logger = logging.getLogger("actors.tasks.manager")
+    logger.addHandler(lines)
+    logger.setLevel(logging.DEBUG)
+    try:
+        response = await api.post("/tasks", json={"task_type": "echo"})
+        task_id = response.json()["task_id"]
+        await _completed(api, task_id)
+    finally:
+        logger.removeHandler(lines)
+        logger.setLevel(logging.NOTSET)
+
+    trace_id = response.headers["traceparent"][3:35]
+    mine = {
+        line["message"].partition(":")[0]: line
+        for line in lines.lines
+        if line.get("task_id") == task_id
+    }
+    submitted = mine["task.submit"]
+    assert submitted["request_id"] == response.headers["x-request-id"]
+    assert submitted["trace_id"] == trace_id
+    assert submitted["message"] == "task.submit: task.created"
+    assert mine["task.complete"]["trace_id"] == trace_id
