@@ -13,6 +13,7 @@ outside the guard, so refusals are traced too.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute
@@ -39,28 +40,24 @@ class TracingMiddleware:
                 sent = tracing.valid(value.decode("latin-1"))
                 break
         state = scope.setdefault("state", {})
+        if not tracing.enabled():  # the default, kept lean: a minted traceparent, no span
+            traceparent = tracing.mint(sent[3:35] if sent is not None else None)
+            send = _with_header(state, send, traceparent)
+            with tracing.continued(traceparent, request_id=state.get("request_id")):
+                await self.app(scope, receive, send)
+            return
         method = scope["method"]
-        attributes = (
-            {"http.request.method": method, "url.path": scope["path"]}
-            if tracing.enabled()
-            else None
-        )
         with tracing.span(
             method,
             parent=sent,
             kind=tracing.SERVER,
-            attributes=attributes,
+            attributes={"http.request.method": method, "url.path": scope["path"]},
             request_id=state.get("request_id"),
             mint=True,
         ) as span:
-            traceparent = tracing.current()
-            assert traceparent is not None  # minted when not traced
-            header = (b"traceparent", traceparent.encode())
-            extra = state.get("response_headers")
-            if extra is not None:
-                extra.append(header)
-            else:
-                send = _adding(send, header)
+            minted = tracing.current()
+            assert minted is not None  # minted when not traced
+            send = _with_header(state, send, minted)
             if span is None:
                 await self.app(scope, receive, send)
                 return
@@ -92,7 +89,15 @@ class TracingMiddleware:
         return self._paths.get(id(route))
 
 
-def _adding(send: Send, header: tuple[bytes, bytes]) -> Send:
+def _with_header(state: dict[str, Any], send: Send, traceparent: str) -> Send:
+    """`send`, adding the traceparent header: through the request-id middleware's list
+    when it is there (no second wrapper), else by wrapping `send`."""
+    header = (b"traceparent", traceparent.encode())
+    extra = state.get("response_headers")
+    if extra is not None:
+        extra.append(header)
+        return send
+
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
             message["headers"] = [*message.get("headers", []), header]
