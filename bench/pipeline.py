@@ -38,6 +38,8 @@ under 50 ms at half that rate.
 
 Run from the repo root: `python bench/pipeline.py` (about 1-3 minutes) or
 `python bench/pipeline.py --quick` (a smoke test, well under a minute).
+`python bench/pipeline.py --tracing [--ratio R] [--baseline REF]` measures what
+tracing costs instead (bench/tracing_ab.py).
 """
 
 from __future__ import annotations
@@ -468,14 +470,19 @@ class NodeProcess:
         return node_process.stop(self.process, timeout)
 
 
-async def start_node(tmp: Path, timeout: float = 60.0) -> NodeProcess:
+async def start_node(
+    tmp: Path, timeout: float = 60.0, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> NodeProcess:
+    """`amas serve` of the code in `cwd` with its data in `tmp`; `env` adds variables (the
+    AMAS_* and OTEL_* ones of this process are not passed on)."""
     port, nats_port = free_port(), free_port()
     log = tmp / "node.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AMAS_")}
-    env["AMAS_API_KEY"] = ADMIN_KEY  # an admin key: enterprise tier, no rate limit
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("AMAS_", "OTEL_"))}
+    environ["AMAS_API_KEY"] = ADMIN_KEY  # an admin key: enterprise tier, no rate limit
+    environ.update(env or {})
     with log.open("wb") as out:
         process = node_process.spawn_serve(
-            port=port, nats_port=nats_port, data_dir=tmp / "data", log=out, cwd=ROOT, env=env
+            port=port, nats_port=nats_port, data_dir=tmp / "data", log=out, cwd=cwd, env=environ
         )
     node = NodeProcess(process, log, f"http://127.0.0.1:{port}", f"nats://127.0.0.1:{nats_port}")
     deadline = clock() + timeout
@@ -761,12 +768,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="where to make the temporary directory (default: system temp)",
     )
+    from bench import tracing_ab  # it builds on this module
+
+    tracing_ab.add_arguments(parser)
     args = parser.parse_args(argv)
     began = clock()
     if args.quick:
         args.nats_tasks, args.http_tasks, args.reps = 300, 300, 1
-        args.paced_seconds, args.warmup = 3.0, 50
+        args.paced_seconds, args.warmup, args.rounds = 3.0, 50, 2
     args.reps = max(1, args.reps)
+    if args.tracing:
+        return tracing_ab.main(args)
 
     cpus = machine.nproc()
     print("AMAS pipeline benchmark (bench/pipeline.py): echo tasks, submit -> task.completed")
