@@ -238,14 +238,20 @@ class Scheduler(SupervisedActor):
             del self.queued[queued.task_id]
             slot.running.add(queued.task_id)
             self.placed[queued.task_id] = (slot.agent_id, queued.attempt)
-            work = Work(task_id=queued.task_id, agent_id=slot.agent_id, attempt=queued.attempt)
+            work = Work(
+                task_id=queued.task_id,
+                agent_id=slot.agent_id,
+                attempt=queued.attempt,
+                trace=queued.trace,
+            )
             self._offer(queued, work)
 
     def _offer(self, queued: Queued, work: Work) -> None:
         self.unclaimed[work.task_id] = (time.monotonic(), queued, work)
         agent_type = self.slots[work.agent_id].agent_type
         # Lost if the broker is away; the next tick offers it again.
-        headers = {tracing.TRACEPARENT: queued.trace} if queued.trace else None
+        trace = queued.trace
+        headers = {tracing.TRACEPARENT: trace} if trace and tracing.sampled(trace) else None
         self.send(work_subject(agent_type), command_encoder.encode(work), headers)
 
     def _reoffer(self) -> None:

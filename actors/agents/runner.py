@@ -93,9 +93,12 @@ class WorkRunner:
             agent.tell(Finished(work.task_id))
 
     async def _run(self, work: Work, timeout: float) -> None:
+        trace = tracing.current()  # each command carries it, sampled or not (events/tracing.py)
         claim = await self._ask(
             START_TASK,
-            StartTask(task_id=work.task_id, agent_id=work.agent_id, attempt=work.attempt),
+            StartTask(
+                task_id=work.task_id, agent_id=work.agent_id, attempt=work.attempt, trace=trace
+            ),
         )
         if not claim.ok:
             log.info("claim of %s refused: %s", work.task_id, claim.message)
@@ -118,6 +121,7 @@ class WorkRunner:
                             attempt=attempt,
                             progress=percent,
                             message=message,
+                            trace=trace,
                         )
                     ),
                 )
@@ -126,7 +130,12 @@ class WorkRunner:
 
         def failed(reason: str, error: str) -> FailTask:
             return FailTask(
-                task_id=task_id, agent_id=agent_id, attempt=attempt, reason=reason, error=error
+                task_id=task_id,
+                agent_id=agent_id,
+                attempt=attempt,
+                reason=reason,
+                error=error,
+                trace=trace,
             )
 
         if skill is None:
@@ -143,7 +152,9 @@ class WorkRunner:
             await self._report(failed("error", f"{type(e).__name__}: {e}"))
         else:
             await self._report(
-                CompleteTask(task_id=task_id, agent_id=agent_id, attempt=attempt, result=result)
+                CompleteTask(
+                    task_id=task_id, agent_id=agent_id, attempt=attempt, result=result, trace=trace
+                )
             )
 
     async def _report(self, report: msgspec.Struct) -> None:

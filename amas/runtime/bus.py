@@ -183,7 +183,8 @@ class Bus:
 
         The answer is a plain call on the loop's thread (an actor's decision, a future's
         callback); it is queued and sent in order, without the request's headers. The
-        handler runs in the trace the command came with (header `traceparent`).
+        handler runs in the trace the command came with (header `traceparent`, else the
+        command's own `trace` or meta).
         """
 
         async def on_message(msg: Msg) -> None:
@@ -197,9 +198,8 @@ class Bus:
                 if msg.reply:
                     self.send_soon(msg.reply, reply_encoder.encode(answer))
 
-            traceparent = None
-            if msg.headers:
-                traceparent = tracing.valid(msg.headers.get(tracing.TRACEPARENT))
+            sent = msg.headers.get(tracing.TRACEPARENT) if msg.headers else None
+            traceparent = tracing.valid(sent or tracing.carried(command))
             if traceparent is None:
                 handler(command, reply)
             else:

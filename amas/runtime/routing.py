@@ -72,8 +72,9 @@ async def route(
         await bus.serve_commands(subject, webhooks.handle, queue="webhooks")
 
     async def on_work(msg: Msg) -> None:
-        trace = tracing.valid(msg.headers.get(tracing.TRACEPARENT)) if msg.headers else None
-        fleet.work(work_decoder.decode(msg.data), trace)
+        work = work_decoder.decode(msg.data)
+        sent = msg.headers.get(tracing.TRACEPARENT) if msg.headers else None
+        fleet.work(work, tracing.valid(sent or work.trace))
 
     async def on_cancel_work(msg: Msg) -> None:
         fleet.cancel_work(cancel_work_decoder.decode(msg.data).task_id)

@@ -50,6 +50,9 @@ class StartTask(msgspec.Struct, frozen=True, kw_only=True, tag="task.start"):
     task_id: str
     agent_id: str
     attempt: int
+    trace: str | None = None
+    """The traceparent of the work it reports on (carried here, where a header would cost
+    the node more than the field: events/tracing.py)."""
 
 
 class ReportProgress(msgspec.Struct, frozen=True, kw_only=True, tag="task.progress"):
@@ -58,6 +61,9 @@ class ReportProgress(msgspec.Struct, frozen=True, kw_only=True, tag="task.progre
     attempt: int
     progress: int
     message: str = ""
+    trace: str | None = None
+    """The traceparent of the work it reports on (carried here, where a header would cost
+    the node more than the field: events/tracing.py)."""
 
 
 class CompleteTask(msgspec.Struct, frozen=True, kw_only=True, tag="task.complete"):
@@ -65,6 +71,9 @@ class CompleteTask(msgspec.Struct, frozen=True, kw_only=True, tag="task.complete
     agent_id: str
     attempt: int
     result: dict[str, Any]
+    trace: str | None = None
+    """The traceparent of the work it reports on (carried here, where a header would cost
+    the node more than the field: events/tracing.py)."""
 
 
 class FailTask(msgspec.Struct, frozen=True, kw_only=True, tag="task.fail"):
@@ -73,6 +82,9 @@ class FailTask(msgspec.Struct, frozen=True, kw_only=True, tag="task.fail"):
     attempt: int
     reason: str
     error: str = ""
+    trace: str | None = None
+    """The traceparent of the work it reports on (carried here, where a header would cost
+    the node more than the field: events/tracing.py)."""
 
 
 TaskCommand = SubmitTask | CancelTask | StartTask | ReportProgress | CompleteTask | FailTask
@@ -84,6 +96,8 @@ class Work(msgspec.Struct, frozen=True, kw_only=True):
     task_id: str
     agent_id: str
     attempt: int
+    trace: str | None = None
+    """The traceparent of the event that queued the task."""
 
 
 class CancelWork(msgspec.Struct, frozen=True, kw_only=True):

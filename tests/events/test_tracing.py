@@ -138,3 +138,17 @@ def test_about_names_the_task_until_the_scope_ends() -> None:
             assert here is not None and here.task_id == "task-9"
         here = tracing.here()
         assert here is not None and here.task_id is None
+
+
+def test_only_a_sampled_trace_goes_in_headers_and_a_command_carries_its_own() -> None:
+    from events.commands import StartTask, SubmitTask
+
+    with tracing.continued(UNSAMPLED):
+        assert tracing.headers() is None  # it travels in the command instead
+    with tracing.continued(SAMPLED):
+        assert tracing.headers() == {"traceparent": SAMPLED}
+    start = StartTask(task_id="t", agent_id="a", attempt=1, trace=UNSAMPLED)
+    submit = SubmitTask(task_type="echo", meta=Meta(trace={"traceparent": SAMPLED}))
+    assert tracing.carried(start) == UNSAMPLED
+    assert tracing.carried(submit) == SAMPLED
+    assert tracing.carried(SubmitTask(task_type="echo")) is None
