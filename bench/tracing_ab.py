@@ -263,7 +263,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="compare tracing off, at --ratio and at 100%% (and --baseline) instead",
     )
     group.add_argument(
-        "--ratio", type=float, default=0.1, help="the sampling ratio to measure (default 0.1)"
+        "--ratio", type=float, default=0.05, help="the sampling ratio to measure (default 0.05)"
     )
     group.add_argument("--rounds", type=int, default=5, help="rounds over the nodes (default 5)")
     group.add_argument(
