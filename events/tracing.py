@@ -182,8 +182,9 @@ def mint(trace_id: str | None = None) -> str:
 
 
 def trace_of(meta: Meta) -> str | None:
-    """The traceparent an event or a command carries in its meta."""
-    return meta.trace.get(TRACEPARENT) if meta.trace else None
+    """The traceparent an event or a command carries in its meta, if it is a valid one
+    (a command from outside may carry anything there)."""
+    return valid(meta.trace.get(TRACEPARENT)) if meta.trace else None
 
 
 def stamped(meta: Meta) -> Meta:

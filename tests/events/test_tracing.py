@@ -152,3 +152,7 @@ def test_only_a_sampled_trace_goes_in_headers_and_a_command_carries_its_own() ->
     assert tracing.carried(start) == UNSAMPLED
     assert tracing.carried(submit) == SAMPLED
     assert tracing.carried(SubmitTask(task_type="echo")) is None
+
+
+def test_a_meta_with_a_malformed_traceparent_names_no_trace() -> None:
+    assert tracing.trace_of(Meta(trace={"traceparent": "not one"})) is None
