@@ -41,8 +41,8 @@ _CHECKPOINT_EVERY = 1.0
 class Sources:
     """Where the monitor looks, besides the log."""
 
-    active: Callable[[int], Awaitable[list[dict[str, Any]]]]
-    """The alerts read model's active rows, once it has reached the position given."""
+    active: Callable[[int], Awaitable[list[SystemAlerted]]]
+    """The alerts still active, once the alerts read model has reached the position."""
     usable: Callable[[], frozenset[str]]
     """The providers a call may go to now (enabled and configured)."""
     queued: Callable[[], Awaitable[int]]
@@ -93,8 +93,7 @@ class AlertMonitor:
         head = self.store.head
         if not rows:  # a new node, or one from before alerts: its past raises nothing
             await self.db.execute("INSERT INTO checkpoint VALUES (?)", (head,))
-        active = [_alert(row) for row in await self.sources.active(head)]
-        rules.seed(self.state, active, self.clock())
+        rules.seed(self.state, await self.sources.active(head), self.clock())
         await self._catch_up(int(rows[0][0]) + 1 if rows else head + 1, head)
         await self._observe()
         await self._decide()
@@ -187,13 +186,3 @@ class AlertMonitor:
             if self.position != saved:
                 saved = self.position
                 await self.db.execute("UPDATE checkpoint SET position = ?", (saved,))
-
-
-def _alert(row: dict[str, Any]) -> SystemAlerted:
-    return SystemAlerted(
-        level=row["level"],
-        code=row["code"],
-        message=row["message"],
-        details=row["details"],
-        subject=row["subject"],
-    )

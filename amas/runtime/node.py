@@ -55,6 +55,7 @@ from events.queries import providers as provider_queries
 from events.queries import tasks as task_queries
 from events.queries import webhooks as webhook_queries
 from events.store import SQLiteEventStore
+from events.types import SystemAlerted
 from events.verify import Anchor, VerifyResult, verify_file
 
 log = logging.getLogger(__name__)
@@ -246,7 +247,7 @@ class Node:
         return await provider_queries.configuration_changes(self.reader)
 
     def _alert_sources(self, paths: DataPaths) -> Sources:
-        async def active(position: int) -> list[dict[str, Any]]:
+        async def active(position: int) -> list[SystemAlerted]:
             await self.projections.wait_for(position, CATCH_UP_TIMEOUT, "alerts")
             return await alert_queries.active_alerts(self.reader)
 

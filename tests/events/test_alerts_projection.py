@@ -30,7 +30,7 @@ async def _active(store: SQLiteEventStore, projections_db: Path) -> list[tuple[s
         runner.start()
         await runner.wait_for(store.head, WAIT)
         async with aiosqlite.connect(projections_db) as db:
-            return [(a["code"], a["subject"], a["level"]) for a in await active_alerts(db)]
+            return [(a.code, a.subject, a.level) for a in await active_alerts(db)]
     finally:
         async with asyncio.timeout(WAIT):
             await runner.close()
