@@ -20,8 +20,8 @@ from api.app import create_app
 from api.port import Authenticator
 from api.settings import EdgeSettings
 from events.commands import Reply
-from events.store import EventStore, SQLiteEventStore
-from events.verify import VerifyResult, verify_log
+from events.store import EventStore
+from events.verify import VerifyResult, verify_file
 
 
 class NodeEdge:
@@ -107,15 +107,7 @@ class NodeEdge:
         at a time: hashing a large log takes seconds of CPU, which the node's event loop
         and its store's reader connection must not wait behind."""
         async with self._verifying:
-            return await asyncio.to_thread(asyncio.run, _verify(self._node.store.path))
-
-
-async def _verify(events_db: object) -> VerifyResult:
-    store = await SQLiteEventStore.open_readonly(str(events_db))
-    try:
-        return await verify_log(store)
-    finally:
-        await store.close()
+            return await asyncio.to_thread(asyncio.run, verify_file(self._node.store.path))
 
 
 def edge_app(node: Node, settings: EdgeSettings) -> FastAPI:

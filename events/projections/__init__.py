@@ -1,6 +1,7 @@
 """Read models built from the log."""
 
 from events.projections.agents import AgentsProjection
+from events.projections.alerts import AlertsProjection
 from events.projections.apikeys import ApiKeysProjection
 from events.projections.base import Projection, RowProjection
 from events.projections.providers import ProvidersProjection, ProviderUsageProjection
@@ -15,6 +16,7 @@ from events.projections.workflows import (
 
 __all__ = [
     "AgentsProjection",
+    "AlertsProjection",
     "ApiKeysProjection",
     "Projection",
     "ProjectionRunner",
@@ -44,4 +46,5 @@ def all_projections() -> list[Projection]:
         WorkflowConfigProjection(),
         WebhooksProjection(),
         WebhookDeliveriesProjection(),
+        AlertsProjection(),
     ]

@@ -81,6 +81,16 @@ async def task_stats(db: aiosqlite.Connection, since: str) -> dict[str, Any]:
     }
 
 
+async def queued_count(db: aiosqlite.Connection) -> int:
+    """How many tasks wait for an agent."""
+    rows = list(
+        await db.execute_fetchall(
+            "SELECT count(*) FROM tasks WHERE status = ?", (TaskStatus.QUEUED,)
+        )
+    )
+    return int(rows[0][0])
+
+
 class UnfinishedTask(msgspec.Struct, frozen=True, kw_only=True):
     """What the task manager and the scheduler need of a task that has not ended."""
 
