@@ -1,0 +1,26 @@
+"""The relay's stream covers every event family: a batch is acknowledged by its last event."""
+
+from __future__ import annotations
+
+import asyncio
+
+from amas.runtime.relay import SUBJECTS
+from events.commands import CreateWebhook
+from events.envelope import registry
+
+
+def test_every_event_type_is_under_a_stream_subject():
+    prefixes = {subject.removesuffix(">") for subject in SUBJECTS}
+    outside = [name for name in registry.names() if not any(name.startswith(p) for p in prefixes)]
+    assert outside == []
+
+
+async def test_a_log_ending_in_a_webhook_event_is_acknowledged_and_sent_once(node, eventually):
+    made = await node.webhooks.execute(
+        CreateWebhook(url="http://127.0.0.1:9/hook", events=["task.*"])
+    )
+    assert made.ok, made
+    await eventually(lambda: node.relay.acked >= node.store.head, "the relay acknowledged all")
+    sent = node.relay.sent
+    await asyncio.sleep(0.6)  # two checkpoint periods: nothing is sent again
+    assert node.relay.sent == sent
