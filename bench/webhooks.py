@@ -29,7 +29,8 @@ of the bare loop's; p99 commit -> delivery <= 50 ms at half the AMAS rate.
 them (wall time: the time waiting for the loop and for the disk is in it).
 
 The receiver is not tests/fakes/webhook_receiver.py: that one parses on asyncio streams
-and keeps every request whole, ~2x the CPU per request (which the 2 cores share with the node).
+and keeps every request whole, 42 us of CPU a request against 27 us for this one (measured
+at 8 in flight), CPU the receiver takes from the node on a 2-core machine.
 """
 
 from __future__ import annotations
