@@ -21,9 +21,10 @@ time.monotonic(): CLOCK_MONOTONIC, one clock for every process on the machine (L
 
 Per kind it prints the rate, the CPU per delivery of this process (the loop and its
 SQLite threads), of the receiver and of the nats-server, how busy the loop was, the NATS
-messages the relay sent per delivery, and what other processes used meanwhile (a round
-where they used more than 15% of a core is flagged). Targets (issue 14): AMAS rate >= 0.5
-of the bare loop's; p99 commit -> delivery <= 50 ms at half the AMAS rate.
+messages the relay sent per delivery, and what the rest of the machine used meanwhile
+(other processes, interrupts, steal; a round where that passed 15% of a core is flagged).
+Targets (issue 14): AMAS rate >= 0.5 of the bare loop's; p99 commit -> delivery <= 50 ms
+at half the AMAS rate.
 
 `--breakdown` adds one AMAS round with parts of an attempt timed as the deliverer awaits
 them (wall time: the time waiting for the loop and for the disk is in it).
@@ -179,7 +180,7 @@ class Round(msgspec.Struct, kw_only=True):
     relayed: float
     """NATS messages the relay sent per delivery."""
     other: float
-    """Every other process on the machine, as a share of one core."""
+    """The rest of the machine (other processes, interrupts, steal), as a share of one core."""
 
 
 def _cpu(node: Node, receiver_cpu: float) -> dict[str, float]:
@@ -410,7 +411,7 @@ def _kind(name: str, rounds: list[Round]) -> list[str]:
         f"        per delivery: this process {m('cpu_us'):,.0f} us CPU (loop busy"
         f" {m('loop'):.0%}), receiver {m('receiver_us'):.0f} us, nats-server"
         f" {m('nats_us'):.0f} us; NATS messages relayed {m('relayed'):.2f};"
-        f" other processes {m('other'):.0%} of a core",
+        f" rest of the machine {m('other'):.0%} of a core",
     ]
 
 
@@ -439,8 +440,9 @@ def _report(args: argparse.Namespace, out: dict[str, Any]) -> None:
     disturbed = [r.other for r in bare + amas + [p.round for p in paced] if r.other > DISTURBED]
     if disturbed:
         print(
-            f"disturbed: other processes used up to {max(disturbed):.0%} of a core in"
-            f" {len(disturbed)} rounds; these numbers are not a quiet machine's"
+            f"disturbed: the rest of the machine (other processes, interrupts, steal) used up to"
+            f" {max(disturbed):.0%} of a core in {len(disturbed)} rounds: not a quiet machine's"
+            " numbers"
         )
     for error, count in out["errors"].items():
         print(f"the event loop reported {count} times: {error}")
