@@ -10,9 +10,10 @@ from events.envelope import registry
 
 
 def test_every_event_type_is_under_a_stream_subject():
-    prefixes = {subject.removesuffix(">") for subject in SUBJECTS}
-    outside = [name for name in registry.names() if not any(name.startswith(p) for p in prefixes)]
-    assert outside == []
+    ours = [n for n in registry.names() if registry.get(n).__module__.startswith("events.types")]
+    prefixes = tuple(subject.removesuffix(">") for subject in SUBJECTS)
+    assert len(ours) > 30  # events.types is loaded (the tests' own types are not counted)
+    assert [name for name in ours if not name.startswith(prefixes)] == []
 
 
 async def test_a_log_ending_in_a_webhook_event_is_acknowledged_and_sent_once(node, eventually):
