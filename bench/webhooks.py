@@ -373,7 +373,7 @@ async def _run(args: argparse.Namespace, receiver: Receiver) -> dict[str, Any]:
     async with Node(config) as node:
         made = await node.webhooks.execute(CreateWebhook(url=receiver.url, events=["system.alert"]))
         assert made.ok, made
-        while made.data["webhook_id"] not in node.deliverer.subscriptions:  # noqa: ASYNC110
+        while made.data["webhook_id"] not in node.deliverer.subscriptions.webhooks:  # noqa: ASYNC110
             await asyncio.sleep(0.01)  # until the deliverer has read the webhook.created
         transport = Transport()
         try:
