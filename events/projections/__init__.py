@@ -4,6 +4,7 @@ from events.projections.agents import AgentsProjection
 from events.projections.alerts import AlertsProjection
 from events.projections.apikeys import ApiKeysProjection
 from events.projections.base import Projection, RowProjection
+from events.projections.metrics import MetricsProjection
 from events.projections.providers import ProvidersProjection, ProviderUsageProjection
 from events.projections.runner import ProjectionRunner
 from events.projections.tasks import TasksProjection
@@ -18,6 +19,7 @@ __all__ = [
     "AgentsProjection",
     "AlertsProjection",
     "ApiKeysProjection",
+    "MetricsProjection",
     "Projection",
     "ProjectionRunner",
     "ProviderUsageProjection",
@@ -47,4 +49,5 @@ def all_projections() -> list[Projection]:
         WebhooksProjection(),
         WebhookDeliveriesProjection(),
         AlertsProjection(),
+        MetricsProjection(),
     ]
