@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiosqlite
@@ -18,6 +19,19 @@ from events.commands import Reply
 from events.keys import Principal
 from events.store import EventStore
 from events.verify import VerifyResult
+
+
+@dataclass(frozen=True)
+class HostReading:
+    """The node's host now: percentages, and network bytes since the host booted."""
+
+    cpu_usage: float | None
+    """CPU busy over the last sampling interval (None before the first sample)."""
+    memory_usage: float
+    disk_usage: float
+    """Of the filesystem holding the data folder."""
+    bytes_sent: int
+    bytes_received: int
 
 
 class Authenticator(Protocol):
@@ -92,4 +106,16 @@ class NodePort(Protocol):
 
     async def verify_log(self) -> VerifyResult:
         """Walk the hash chain, off the event loop."""
+        ...
+
+    def host(self) -> HostReading:
+        """The node's host now."""
+        ...
+
+    async def host_series(
+        self, metric: str, start: int, step: int, count: int
+    ) -> list[float | None]:
+        """The host samples' mean of `metric` (cpu_usage, memory_usage, disk_usage) in
+        each of `count` buckets of `step` seconds from `start` (epoch seconds); None
+        where no sample was taken."""
         ...

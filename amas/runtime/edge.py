@@ -17,7 +17,7 @@ from actors.agents.skills.report_generation.export import export
 from actors.providers.board import provider_board
 from amas.runtime.node import Node
 from api.app import create_app
-from api.port import Authenticator
+from api.port import Authenticator, HostReading
 from api.settings import EdgeSettings
 from events.commands import Reply
 from events.store import EventStore
@@ -108,6 +108,14 @@ class NodeEdge:
         and its store's reader connection must not wait behind."""
         async with self._verifying:
             return await asyncio.to_thread(asyncio.run, verify_file(self._node.store.path))
+
+    def host(self) -> HostReading:
+        return self._node.sampler.reading()
+
+    async def host_series(
+        self, metric: str, start: int, step: int, count: int
+    ) -> list[float | None]:
+        return await self._node.sampler.series(metric, start, step, count)
 
 
 def edge_app(node: Node, settings: EdgeSettings) -> FastAPI:

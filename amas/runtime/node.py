@@ -39,10 +39,12 @@ from amas.runtime.keyring import KeyRing
 from amas.runtime.nats_server import EmbeddedNatsServer
 from amas.runtime.relay import Relay
 from amas.runtime.routing import route
+from amas.runtime.sampler import HostSampler
 from amas.runtime.settings import (
     DataPaths,
     alerts_from_env,
     github_from_env,
+    metrics_sample_seconds_from_env,
     providers_from_env,
     router_from_env,
     scopes_from_env,
@@ -91,6 +93,8 @@ class NodeConfig:
     """The workflow types the engine runs (the orchestrator, ...)."""
     alerts: AlertSettings = field(default_factory=alerts_from_env)
     """When system.alert is raised (AMAS_ALERT_*)."""
+    metrics_sample_seconds: float = field(default_factory=metrics_sample_seconds_from_env)
+    """Seconds between two host samples (AMAS_METRICS_SAMPLE_SECONDS, 10)."""
 
 
 def default_workflows() -> dict[str, WorkflowDef[Any]]:
@@ -119,6 +123,7 @@ class Node:
         self.webhooks: WebhookRegistry
         self.deliverer: Deliverer
         self.alerts: AlertMonitor
+        self.sampler: HostSampler
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> Node:
@@ -238,6 +243,11 @@ class Node:
         )
         await self.alerts.start()
         self._on_stop(self.alerts.stop)
+        self.sampler = await HostSampler.open(
+            paths.metrics_db, paths.root, self.config.metrics_sample_seconds
+        )
+        self._on_stop(self.sampler.close)
+        self.sampler.start()
         await route(
             self.bus, self.fleet, self.key_commands, self.providers, self.workflows, self.webhooks
         )

@@ -74,6 +74,11 @@ class DataPaths:
         """The webhooks' signing secrets (mode 0600): never in the log."""
         return self.root / "webhook_secrets.db"
 
+    @property
+    def metrics_db(self) -> Path:
+        """Host samples (CPU, memory, disk, network), 30 days of them: not in the log."""
+        return self.root / "metrics.db"
+
     def ensure(self) -> DataPaths:
         self.root.mkdir(parents=True, exist_ok=True)
         return self
@@ -187,6 +192,11 @@ def _number(
     if value < 0 or (positive and value == 0):
         raise SystemExit(f"{name}={text!r} must be {'more than' if positive else 'at least'} 0")
     return value
+
+
+def metrics_sample_seconds_from_env() -> float:
+    """AMAS_METRICS_SAMPLE_SECONDS: seconds between two samples of the host (10)."""
+    return _number("AMAS_METRICS_SAMPLE_SECONDS", 10.0, positive=True)
 
 
 def router_from_env() -> RouterSettings:
