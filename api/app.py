@@ -21,6 +21,7 @@ from api.routes import (
     apikeys,
     events,
     health,
+    metrics,
     providers,
     system,
     tasks,
@@ -68,6 +69,7 @@ def create_app(port: NodePort, settings: EdgeSettings) -> FastAPI:
         ai.router,
         workflows.router,
         webhooks.router,
+        metrics.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     errors.install(app)

@@ -113,7 +113,7 @@ def task_values(metric: str, buckets: list[TaskBucket], step: int) -> list[float
         case "success_rate":
             return [success_rate(b.completed, b.failed) for b in buckets]
         case "queue_depth":
-            return [float(b.queue_depth) for b in buckets]
+            return [b.queue_depth for b in buckets]
     raise ValueError(f"not a task metric: {metric!r}")
 
 
