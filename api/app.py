@@ -1,7 +1,7 @@
 """The FastAPI edge: one router per resource under /api/v1, errors in the seed envelope.
 
-Middleware, outermost first: request id, CORS (when configured), the guard (versions,
-keys, rate limits), the body size limit; then routing and the routers.
+Middleware, outermost first: HTTP metrics, request id, CORS (when configured), the guard
+(versions, keys, rate limits), the body size limit; then routing and the routers.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from api import errors, openapi
 from api.idempotency import FirstAnswers
 from api.middleware.body_limit import BodyLimitMiddleware
 from api.middleware.guard import GuardMiddleware
+from api.middleware.http_metrics import HttpMetricsMiddleware
 from api.middleware.request_id import RequestIdMiddleware
 from api.port import NodePort
 from api.routes import (
@@ -22,6 +23,7 @@ from api.routes import (
     events,
     health,
     metrics,
+    prometheus,
     providers,
     system,
     tasks,
@@ -72,6 +74,7 @@ def create_app(port: NodePort, settings: EdgeSettings) -> FastAPI:
         metrics.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(prometheus.router)  # /metrics, where Prometheus looks by default
     errors.install(app)
     # add_middleware wraps what is there: the last added is the outermost.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -85,5 +88,6 @@ def create_app(port: NodePort, settings: EdgeSettings) -> FastAPI:
             expose_headers=_EXPOSED,
         )
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(HttpMetricsMiddleware, port=port)
     openapi.install(app)
     return app

@@ -14,7 +14,9 @@ from typing import Any, Protocol
 
 import aiosqlite
 import msgspec
+from prometheus_client import CollectorRegistry
 
+from api.middleware.http_metrics import HttpMetrics
 from events.commands import Reply
 from events.keys import Principal
 from events.store import EventStore
@@ -110,6 +112,18 @@ class NodePort(Protocol):
 
     def host(self) -> HostReading:
         """The node's host now."""
+        ...
+
+    @property
+    def metrics_registry(self) -> CollectorRegistry:
+        """The node's Prometheus registry (never the process-wide one): HTTP counters
+        and collectors that read the read models and the runtime at scrape time. Its
+        collectors block: collect it in a worker thread."""
+        ...
+
+    @property
+    def http_metrics(self) -> HttpMetrics:
+        """Where the edge records each request (in `metrics_registry`)."""
         ...
 
     async def host_series(

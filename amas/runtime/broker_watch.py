@@ -32,6 +32,10 @@ class BrokerWatch:
         self.store: EventStore | None = None
         """Where alerts go; none are written before the node has opened its log."""
         self.stopping = False
+        self.restarts = 0
+        """Times the embedded nats-server was started again since the node started."""
+        self.outages = 0
+        """Times the node's connection to NATS broke since it started."""
         self._down_since: float | None = None
 
     async def keep_running(self, server: EmbeddedNatsServer) -> None:
@@ -50,6 +54,7 @@ class BrokerWatch:
                 delay = min(delay * 2, _RESTART_BACKOFF_MAX)
                 continue
             delay = 0.1
+            self.restarts += 1
             await self.alert(
                 "warning",
                 "NATS_RESTARTED",
@@ -62,6 +67,7 @@ class BrokerWatch:
         if self.stopping or self._down_since is not None:
             return
         self._down_since = time.monotonic()
+        self.outages += 1
         await self.alert(
             "error",
             "NATS_DOWN",

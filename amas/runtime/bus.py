@@ -107,6 +107,11 @@ class Bus:
     def connected(self) -> bool:
         return bool(self.nc.is_connected)
 
+    @property
+    def reconnects(self) -> int:
+        """Times the client has connected again since it first connected."""
+        return int(self.nc.stats["reconnects"])
+
     async def request(self, subject: str, command: msgspec.Struct, timeout: float = 5.0) -> Reply:
         if not self.nc.is_connected:  # answer now rather than after the timeout
             raise BusUnavailable(subject, "not connected to NATS")

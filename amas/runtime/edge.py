@@ -12,11 +12,13 @@ import aiosqlite
 import msgspec
 from fastapi import FastAPI
 from nats.aio.msg import Msg
+from prometheus_client import CollectorRegistry
 
 from actors.agents.skills.report_generation.export import export
 from actors.providers.board import provider_board
 from amas.runtime.node import Node
 from api.app import create_app
+from api.middleware.http_metrics import HttpMetrics
 from api.port import Authenticator, HostReading
 from api.settings import EdgeSettings
 from events.commands import Reply
@@ -108,6 +110,14 @@ class NodeEdge:
         and its store's reader connection must not wait behind."""
         async with self._verifying:
             return await asyncio.to_thread(asyncio.run, verify_file(self._node.store.path))
+
+    @property
+    def metrics_registry(self) -> CollectorRegistry:
+        return self._node.prometheus.registry
+
+    @property
+    def http_metrics(self) -> HttpMetrics:
+        return self._node.prometheus.http
 
     def host(self) -> HostReading:
         return self._node.sampler.reading()

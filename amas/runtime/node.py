@@ -37,6 +37,7 @@ from amas.runtime.broker_watch import BrokerWatch
 from amas.runtime.bus import Bus
 from amas.runtime.keyring import KeyRing
 from amas.runtime.nats_server import EmbeddedNatsServer
+from amas.runtime.prometheus import NodeMetrics
 from amas.runtime.relay import Relay
 from amas.runtime.routing import route
 from amas.runtime.sampler import HostSampler
@@ -124,6 +125,7 @@ class Node:
         self.deliverer: Deliverer
         self.alerts: AlertMonitor
         self.sampler: HostSampler
+        self.prometheus: NodeMetrics
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> Node:
@@ -248,6 +250,8 @@ class Node:
         )
         self._on_stop(self.sampler.close)
         self.sampler.start()
+        self.prometheus = NodeMetrics(self, paths.projections_db)
+        self._on_stop(self.prometheus.close)
         await route(
             self.bus, self.fleet, self.key_commands, self.providers, self.workflows, self.webhooks
         )

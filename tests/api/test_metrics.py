@@ -6,7 +6,6 @@ The module's node has one agent (osint-agent) with one slot, so a second task wa
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import itertools
@@ -24,7 +23,13 @@ import pytest_asyncio
 from actors.agents.catalog import default_agents
 from amas.runtime.node import Node, NodeConfig
 from events.queries.metrics import HOST_METRICS, METRICS, PERIODS, TASK_METRICS
-from tests.api.support import assert_envelope
+from tests.api.support import (
+    assert_envelope,
+    get_json,
+    settled_metrics,
+    submit_echo,
+    wait_status,
+)
 from tests.conftest import WAIT, fresh_config, serving
 from tests.served import run_cli
 
@@ -51,54 +56,13 @@ async def api(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.A
         yield client
 
 
-async def submit(api: httpx.AsyncClient, max_attempts: int = 3, **parameters: Any) -> str:
-    response = await api.post(
-        "/tasks",
-        json={"task_type": "echo", "parameters": parameters, "max_attempts": max_attempts},
-    )
-    assert response.status_code == 201, response.text
-    task_id: str = response.json()["task_id"]
-    return task_id
-
-
-async def wait_status(api: httpx.AsyncClient, task_id: str, *statuses: str) -> None:
-    task: dict[str, Any] = {}
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(WAIT):
-            while task.get("status") not in statuses:
-                await asyncio.sleep(0.02)
-                task = (await api.get(f"/tasks/{task_id}")).json()
-            return
-    raise AssertionError(f"{task_id} never reached {statuses}: {task}")
-
-
-async def get(api: httpx.AsyncClient, path: str, **params: Any) -> Any:
-    response = await api.get(path, params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-async def settled(api: httpx.AsyncClient, eventually: Any, **expected: int) -> dict[str, Any]:
-    """/metrics once its performance block shows `expected` (the metrics projection may
-    fold the last events a moment after the tasks projection)."""
-    seen: dict[str, Any] = {}
-
-    async def check() -> bool:
-        nonlocal seen
-        seen = await get(api, "/metrics")
-        return all(seen["performance"][k] == v for k, v in expected.items())
-
-    await eventually(check, f"/metrics shows {expected}")
-    return seen
-
-
 def history_total(body: dict[str, Any], per_point: float) -> float:
     return round(sum((p["value"] or 0) * per_point for p in body["data_points"]), 6)
 
 
 async def test_metrics_have_the_seed_shape_with_the_hosts_figures(api, eventually):
     await eventually(lambda: _cpu_known(api), "the sampler's first sample")
-    body = await get(api, "/metrics")
+    body = await get_json(api, "/metrics")
 
     assert set(body) == {"timestamp", "system", "performance", "agents"}
     assert datetime.fromisoformat(body["timestamp"]).tzinfo == UTC
@@ -119,25 +83,25 @@ async def test_metrics_have_the_seed_shape_with_the_hosts_figures(api, eventuall
 
 
 async def _cpu_known(api: httpx.AsyncClient) -> bool:
-    return (await get(api, "/metrics"))["system"]["cpu_usage"] is not None
+    return (await get_json(api, "/metrics"))["system"]["cpu_usage"] is not None
 
 
 async def test_completed_and_failed_tasks_count_exactly_the_tasks_run(api, eventually):
-    before = (await get(api, "/metrics"))["performance"]
-    throughput_before = history_total(await get(api, "/metrics/history", period="1h",
+    before = (await get_json(api, "/metrics"))["performance"]
+    throughput_before = history_total(await get_json(api, "/metrics/history", period="1h",
                                                 metric="throughput"), 5)  # fmt: skip
-    done = [await submit(api, delay=0.05) for _ in range(3)]
+    done = [await submit_echo(api, delay=0.05) for _ in range(3)]
     for task_id in done:
         await wait_status(api, task_id, "completed")
     configured = await api.put(f"/agents/{AGENT}/config", json={"timeout": 0.2})
     assert configured.status_code == 200, configured.text
     try:
-        failing = await submit(api, max_attempts=1, delay=5)
+        failing = await submit_echo(api, max_attempts=1, delay=5)
         await wait_status(api, failing, "failed")
     finally:
         await api.put(f"/agents/{AGENT}/config", json={"timeout": 300})
 
-    after = await settled(
+    after = await settled_metrics(
         api,
         eventually,
         completed_tasks_1h=before["completed_tasks_1h"] + 3,
@@ -147,14 +111,14 @@ async def test_completed_and_failed_tasks_count_exactly_the_tasks_run(api, event
     performance = after["performance"]
     assert performance["active_tasks"] == performance["queued_tasks"] == 0
     assert 0.05 <= performance["avg_task_duration"] < WAIT
-    throughput = await get(api, "/metrics/history", period="1h", metric="throughput")
+    throughput = await get_json(api, "/metrics/history", period="1h", metric="throughput")
     assert history_total(throughput, 5) == throughput_before + 3  # tasks per minute, 5 min
-    rates = await get(api, "/metrics/history", period="1h", metric="success_rate")
+    rates = await get_json(api, "/metrics/history", period="1h", metric="success_rate")
     finished = [p["value"] for p in rates["data_points"] if p["value"] is not None]
     assert finished and min(finished) < 1.0
-    times = await get(api, "/metrics/history", period="24h", metric="response_time")
+    times = await get_json(api, "/metrics/history", period="24h", metric="response_time")
     assert [p["value"] for p in times["data_points"] if p["value"] is not None][-1] >= 0.05
-    info = (await get(api, "/system/info"))["performance"]
+    info = (await get_json(api, "/system/info"))["performance"]
     completed, failed = performance["completed_tasks_1h"], performance["failed_tasks_1h"]
     assert info == {
         "avg_response_time": performance["avg_task_duration"],
@@ -164,16 +128,16 @@ async def test_completed_and_failed_tasks_count_exactly_the_tasks_run(api, event
 
 
 async def test_queue_depth_shows_the_tasks_waiting_for_the_busy_agent(api, eventually):
-    busy = await submit(api, delay=30)
+    busy = await submit_echo(api, delay=30)
     await wait_status(api, busy, "in_progress")
-    waiting = [await submit(api) for _ in range(2)]
+    waiting = [await submit_echo(api) for _ in range(2)]
     try:
-        body = await settled(api, eventually, queued_tasks=2, active_tasks=1)
+        body = await settled_metrics(api, eventually, queued_tasks=2, active_tasks=1)
         assert body["agents"] == {"active": 1, "idle": 0, "error": 0}
 
         async def depth_shown(agent_id: str | None) -> bool:
             params = {"agent_id": agent_id} if agent_id else {}
-            history = await get(
+            history = await get_json(
                 api, "/metrics/history", period="1h", metric="queue_depth", **params
             )
             return history["data_points"][-1]["value"] >= 2
@@ -183,7 +147,7 @@ async def test_queue_depth_shows_the_tasks_waiting_for_the_busy_agent(api, event
     finally:
         for task_id in [*waiting, busy]:
             await api.delete(f"/tasks/{task_id}")
-    await settled(api, eventually, queued_tasks=0, active_tasks=0)
+    await settled_metrics(api, eventually, queued_tasks=0, active_tasks=0)
 
 
 @pytest.mark.parametrize("period", list(PERIODS))
@@ -191,7 +155,7 @@ async def test_every_metric_has_evenly_spaced_points_over_each_period(api, perio
     length, step = PERIODS[period]
     for metric in METRICS:
         asked = datetime.now(UTC)
-        body = await get(api, "/metrics/history", period=period, metric=metric)
+        body = await get_json(api, "/metrics/history", period=period, metric=metric)
         answered = datetime.now(UTC)
 
         assert (body["metric"], body["period"], body["interval_seconds"]) == (metric, period, step)
@@ -199,7 +163,7 @@ async def test_every_metric_has_evenly_spaced_points_over_each_period(api, perio
         assert len(stamps) == length // step
         assert {(b - a).total_seconds() for a, b in itertools.pairwise(stamps)} == {step}
         assert stamps[-1] <= answered and asked < stamps[-1] + timedelta(seconds=step)
-    cpu = await get(api, "/metrics/history", period=period, metric="cpu_usage")
+    cpu = await get_json(api, "/metrics/history", period=period, metric="cpu_usage")
     # the last bucket may have begun a moment ago, before its first sample
     assert any(p["value"] is not None for p in cpu["data_points"][-2:])
 
@@ -224,7 +188,7 @@ async def test_an_unknown_period_or_metric_is_400_naming_the_valid_ones(
 
 async def test_agent_id_narrows_task_metrics_and_must_name_an_agent(api):
     for metric in TASK_METRICS:
-        body = await get(api, "/metrics/history", period="6h", metric=metric, agent_id=AGENT)
+        body = await get_json(api, "/metrics/history", period="6h", metric=metric, agent_id=AGENT)
         assert body["agent_id"] == AGENT
     assert_envelope(
         await api.get(
@@ -270,7 +234,7 @@ async def _history(api: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
     between two calls loses only empty points from its start)."""
     found = {}
     for metric in TASK_METRICS:
-        body = await get(api, "/metrics/history", period="1h", metric=metric)
+        body = await get_json(api, "/metrics/history", period="1h", metric=metric)
         found[metric] = {p["timestamp"]: p["value"] for p in body["data_points"] if p["value"]}
     return found
 
@@ -279,8 +243,8 @@ async def test_history_survives_a_restart_and_a_replay_gives_the_same_points(tmp
     config = one_slot_config(tmp_path)
     async with Node(config) as node, serving(node) as api:
         for _ in range(2):
-            await wait_status(api, await submit(api, delay=0.05), "completed")
-        await settled(api, eventually, completed_tasks_1h=2)
+            await wait_status(api, await submit_echo(api, delay=0.05), "completed")
+        await settled_metrics(api, eventually, completed_tasks_1h=2)
         await eventually(lambda: node.sampler.samples >= 2, "two host samples")
         before = await _history(api)
     rows, samples = _task_rows(config.data.root), _samples(config.data.root)
@@ -291,7 +255,7 @@ async def test_history_survives_a_restart_and_a_replay_gives_the_same_points(tmp
     async with Node(config) as node, serving(node) as api:
         assert await _history(api) == before
         assert _samples(config.data.root)[: len(samples)] == samples
-        cpu = await get(api, "/metrics/history", period="1h", metric="cpu_usage")
+        cpu = await get_json(api, "/metrics/history", period="1h", metric="cpu_usage")
         sampled_at = _bucket_of(samples[0][0] / 1000, 300)
         assert any(p["timestamp"] == sampled_at and p["value"] is not None
                    for p in cpu["data_points"])  # fmt: skip
