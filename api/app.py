@@ -1,7 +1,8 @@
 """The FastAPI edge: one router per resource under /api/v1, errors in the seed envelope.
 
-Middleware, outermost first: request id, trace context, CORS (when configured), the guard
-(versions, keys, rate limits), the body size limit; then routing and the routers.
+Middleware, outermost first: HTTP metrics, request id, trace context, CORS (when
+configured), the guard (versions, keys, rate limits), the body size limit; then routing
+and the routers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from api import errors, openapi
 from api.idempotency import FirstAnswers
 from api.middleware.body_limit import BodyLimitMiddleware
 from api.middleware.guard import GuardMiddleware
+from api.middleware.http_metrics import HttpMetricsMiddleware
 from api.middleware.request_id import RequestIdMiddleware
 from api.middleware.tracing import TracingMiddleware
 from api.port import NodePort
@@ -22,6 +24,8 @@ from api.routes import (
     apikeys,
     events,
     health,
+    metrics,
+    prometheus,
     providers,
     system,
     tasks,
@@ -71,8 +75,10 @@ def create_app(port: NodePort, settings: EdgeSettings) -> FastAPI:
         ai.router,
         workflows.router,
         webhooks.router,
+        metrics.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(prometheus.router)  # /metrics, where Prometheus looks by default
     errors.install(app)
     # add_middleware wraps what is there: the last added is the outermost.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -87,5 +93,6 @@ def create_app(port: NodePort, settings: EdgeSettings) -> FastAPI:
         )
     app.add_middleware(TracingMiddleware, routes=lambda: app.routes)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(HttpMetricsMiddleware, port=port)
     openapi.install(app)
     return app

@@ -3,7 +3,8 @@
 FastAPI knows each route's parameters, body and answer; the middleware and the error
 handlers answer too, and only this module says so, once, from what each route is:
 
-    security       X-API-Key on every path but the guard's open ones
+    security       X-API-Key on every path but the guard's open ones; GET /metrics also
+                   takes the key as a bearer token (Prometheus' way)
     ErrorEnvelope  the seed's error envelope, exactly as api/errors.py sends it
     400  a body (not JSON) or a command (the owning actor refuses the input)
     401  a path the guard does not leave open (no key, or one the node refuses)
@@ -33,17 +34,24 @@ from starlette.routing import BaseRoute
 from api.auth.scopes import Needs
 from api.errors import UNMAPPED_CODE
 from api.middleware.body_limit import UNMEASURED_METHODS
-from api.middleware.guard import OPEN_PATHS
+from api.middleware.guard import OPEN_PATHS, SCRAPE_PATH
 from events.vocabulary import ErrorCode
 
 KEY_SCHEME = "APIKeyHeader"
+BEARER_SCHEME = "BearerKey"
 SECURITY_SCHEMES = {
     KEY_SCHEME: {
         "type": "apiKey",
         "in": "header",
         "name": "X-API-Key",
         "description": "An AMAS API key (`amas api-key generate`).",
-    }
+    },
+    BEARER_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The same API key as `Authorization: Bearer <key>`: GET /metrics only, "
+        "as a Prometheus scrape config sends it.",
+    },
 }
 """The "Authorize" button in /docs. A `Security(APIKeyHeader)` dependency would say the
 same at the cost of one more dependency to solve per request (FastAPI's dependency
@@ -139,7 +147,9 @@ def complete(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> dict[str, A
         dependant: Dependant = context.dependant
         for method in sorted(route.methods or ()):
             operation = schema["paths"][path][method.lower()]
-            if path not in OPEN_PATHS:
+            if path == SCRAPE_PATH:
+                operation["security"] = [{KEY_SCHEME: []}, {BEARER_SCHEME: []}]
+            elif path not in OPEN_PATHS:
                 operation["security"] = [{KEY_SCHEME: []}]
             responses: dict[str, dict[str, Any]] = operation["responses"]
             responses.pop("422", None)  # FastAPI's own shape; ours is the envelope

@@ -9,15 +9,31 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiosqlite
 import msgspec
+from prometheus_client import CollectorRegistry
 
+from api.middleware.http_metrics import HttpMetrics
 from events.commands import Reply
 from events.keys import Principal
 from events.store import EventStore
 from events.verify import VerifyResult
+
+
+@dataclass(frozen=True)
+class HostReading:
+    """The node's host now: percentages, and network bytes since the host booted."""
+
+    cpu_usage: float | None
+    """CPU busy over the last sampling interval (None before the first sample)."""
+    memory_usage: float
+    disk_usage: float
+    """Of the filesystem holding the data folder."""
+    bytes_sent: int
+    bytes_received: int
 
 
 class Authenticator(Protocol):
@@ -92,4 +108,28 @@ class NodePort(Protocol):
 
     async def verify_log(self) -> VerifyResult:
         """Walk the hash chain, off the event loop."""
+        ...
+
+    def host(self) -> HostReading:
+        """The node's host now."""
+        ...
+
+    @property
+    def metrics_registry(self) -> CollectorRegistry:
+        """The node's Prometheus registry (never the process-wide one): HTTP counters
+        and collectors that read the read models and the runtime at scrape time. Its
+        collectors block: collect it in a worker thread."""
+        ...
+
+    @property
+    def http_metrics(self) -> HttpMetrics:
+        """Where the edge records each request (in `metrics_registry`)."""
+        ...
+
+    async def host_series(
+        self, metric: str, start: int, step: int, count: int
+    ) -> list[float | None]:
+        """The host samples' mean of `metric` (cpu_usage, memory_usage, disk_usage) in
+        each of `count` buckets of `step` seconds from `start` (epoch seconds); None
+        where no sample was taken."""
         ...

@@ -11,6 +11,16 @@ from actors.providers.decide import status_of
 from actors.providers.pool import ProviderPool
 
 
+def usable(pool: ProviderPool) -> frozenset[str]:
+    """The providers a call may go to at all: configured (a key, or a local server that
+    answers) and enabled; each may still be open or cooling down."""
+    return frozenset(
+        pid
+        for pid, recorded in pool.board.items()
+        if recorded.view.configured and recorded.config.enabled
+    )
+
+
 def provider_board(pool: ProviderPool) -> dict[str, Any]:
     now = time.monotonic()
     providers = []

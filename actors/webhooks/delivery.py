@@ -37,12 +37,12 @@ from typing import Any, Protocol
 import aiosqlite
 
 from actors.agents.scope import NetworkScope
-from actors.webhooks.guard import Refused, check_url, resolve
+from actors.webhooks.guard import Refused, Target, check_url, resolve
 from actors.webhooks.payloads import delivery_data
 from actors.webhooks.secrets import SecretStore
 from actors.webhooks.signing import payload, standard_headers
 from actors.webhooks.subscriptions import Job, Subscription, Subscriptions, callback_secret_id
-from actors.webhooks.transport import Transport
+from actors.webhooks.transport import Sent, Transport
 from events import tracing
 from events.clock import iso
 from events.envelope import Event, Meta
@@ -101,6 +101,9 @@ class Deliverer:
         self.disable_after = disable_after
         self.transport = transport or Transport()
         self.subscriptions = Subscriptions()
+        self._targets: dict[str, Target] = {}
+        self._unrecorded: list[tuple[WebhookAttempted, asyncio.Future[None]]] = []
+        self._recorder: asyncio.Future[None] | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.open: OrderedDict[int, int] = OrderedDict()
         """Position -> its attempts not recorded yet (first ones, tests, redeliveries)."""
@@ -128,6 +131,8 @@ class Deliverer:
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self._recorder is not None:  # attempts already made are recorded before the end
+            await asyncio.gather(self._recorder, return_exceptions=True)
         await self.db.execute("UPDATE checkpoint SET position = ?", (self.safe,))
         await self.transport.aclose()
         await self.db.close()
@@ -209,17 +214,13 @@ class Deliverer:
                           job.position)  # fmt: skip
                 return
             event = found[0]
-        async with subscription.busy:
-            with tracing.span(
-                "webhook.deliver",
-                parent=tracing.trace_of(event.meta),
-                kind=tracing.CLIENT,
-                attributes={
-                    "amas.webhook_id": subscription.webhook_id,
-                    "amas.attempt": job.attempt,
-                },
-            ):
-                delay = await self._attempt(subscription, event, job)
+        with tracing.span(
+            "webhook.deliver",
+            parent=tracing.trace_of(event.meta),
+            kind=tracing.CLIENT,
+            attributes={"amas.webhook_id": subscription.webhook_id, "amas.attempt": job.attempt},
+        ):
+            delay = await self._attempt(subscription, event, job)
         if delay is not None and job.retries:
             self._spawn(self._later(job, event, delay))
 
@@ -228,7 +229,10 @@ class Deliverer:
         await self._deliver(replace(job, attempt=job.attempt + 1, event=event))
 
     async def _attempt(self, subscription: Subscription, event: Event, job: Job) -> float | None:
-        """One POST and its record; the delay before the next attempt, if one is due."""
+        """One POST and its record; the delay before the next attempt, if one is due.
+
+        The endpoint's slot is held for the POST only (resolving, signing, sending): a
+        slow commit of the record holds up no other attempt to it."""
         record: dict[str, Any] = {
             "webhook_id": subscription.webhook_id,
             "delivery_id": job.delivery_id,
@@ -241,22 +245,15 @@ class Deliverer:
         if not secrets:  # not stored yet (a race with its making) or lost: nothing sent
             delay = self._delay(job.attempt, None) if job.retries else None
             error = f"no signing secret {subscription.secret_id!r} in the secret store"
-            await self._record(WebhookAttempted(**record, outcome="failed" if delay else
-                               "gave_up", next_attempt_in=delay, error=error))  # fmt: skip
+            outcome = "failed" if delay is not None or not job.retries else "gave_up"
+            await self._record(WebhookAttempted(**record, outcome=outcome, next_attempt_in=delay,
+                                                error=error))  # fmt: skip
             return delay
-        try:
-            pinned = await resolve(check_url(subscription.url, self.allow), self.allow)
-        except (Refused, OSError, ValueError) as e:
-            await self._record(WebhookAttempted(**record, outcome="refused", error=str(e)))
+        async with subscription.busy:
+            sent = await self._send(subscription, event, secrets)
+        if isinstance(sent, str):
+            await self._record(WebhookAttempted(**record, outcome="refused", error=sent))
             return None
-        body = payload(event.type, iso(event.ts), delivery_data(event), secrets[0])
-        keys = [standard_secret(secret) for secret in secrets]
-        headers = {
-            **standard_headers(keys[0], event.event_id, int(time.time()), body, previous=keys[1:]),
-            "content-type": "application/json",
-            "user-agent": "AMAS-webhooks",
-        }
-        sent = await self.transport.post(pinned, headers, body)
         if sent.ok:
             subscription.failing_since = None
             await self._record(
@@ -299,6 +296,32 @@ class Deliverer:
             return None
         return delay
 
+    async def _send(
+        self, subscription: Subscription, event: Event, secrets: list[str]
+    ) -> Sent | str:
+        """The POST: resolved (and checked) now, signed with a fresh timestamp, sent to
+        the address it resolved to; or why it was refused."""
+        try:
+            pinned = await resolve(self._target(subscription.url), self.allow)
+        except (Refused, OSError, ValueError) as e:
+            return str(e)
+        body = payload(event.type, iso(event.ts), delivery_data(event), secrets[0])
+        keys = [standard_secret(secret) for secret in secrets]
+        headers = {
+            **standard_headers(keys[0], event.event_id, int(time.time()), body, previous=keys[1:]),
+            "content-type": "application/json",
+            "user-agent": "AMAS-webhooks",
+        }
+        return await self.transport.post(pinned, headers, body)
+
+    def _target(self, url: str) -> Target:
+        """`check_url` once per URL: the allow-list is fixed for the node's life, and
+        `resolve` checks the addresses the host has at each attempt."""
+        target = self._targets.get(url)
+        if target is None:
+            target = self._targets[url] = check_url(url, self.allow)
+        return target
+
     async def _disable(self, subscription: Subscription, reason: str) -> None:
         """Stop delivering to a webhook; `webhook.updated` (enabled false) tells why."""
         if not subscription.enabled:
@@ -322,17 +345,34 @@ class Deliverer:
         return max(jittered, retry_after or 0.0)
 
     async def _record(self, attempted: WebhookAttempted) -> None:
-        """The attempt's event. One that cannot be recorded is logged: the delivery's
-        fate is then unknown to the log, and a restart may send it again."""
+        """The attempt's event, committed with the others recorded meanwhile (one append
+        per webhook while the previous batch commits). One that cannot be recorded is
+        logged: the delivery's fate is then unknown to the log, and a restart may send
+        it again."""
+        done = asyncio.get_running_loop().create_future()
+        self._unrecorded.append((attempted, done))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.ensure_future(self._record_batches())
+        await done
+
+    async def _record_batches(self) -> None:
+        while self._unrecorded:
+            batch, self._unrecorded = self._unrecorded, []
+            streams: dict[str, list[tuple[WebhookAttempted, asyncio.Future[None]]]] = {}
+            for item in batch:
+                streams.setdefault(f"delivery-{item[0].webhook_id}", []).append(item)
+            await asyncio.gather(*(self._append_records(s, items) for s, items in streams.items()))
+
+    async def _append_records(
+        self, stream: str, items: list[tuple[WebhookAttempted, asyncio.Future[None]]]
+    ) -> None:
         try:
-            await self.store.append(
-                f"delivery-{attempted.webhook_id}",
-                ANY_VERSION,
-                [attempted],
-                Meta(actor=ACTOR),
-            )
+            await self.store.append(stream, ANY_VERSION, [a for a, _ in items], Meta(actor=ACTOR))
         except Exception:
-            log.exception("delivery %s attempt not recorded", attempted.delivery_id)
+            log.exception("%d delivery attempts to %s not recorded", len(items), stream)
+        for _, done in items:
+            if not done.done():
+                done.set_result(None)
 
 
 def _iso(unix: float) -> str:

@@ -31,9 +31,18 @@ def fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()[:16]
 
 
+_Row = tuple[str, str | None, float | None]
+
+
 class SecretStore:
+    """Rows once read are kept in memory, so a delivery signs without a query: this
+    process is the only writer, and `put` and `forget` drop what they change."""
+
     def __init__(self, db: aiosqlite.Connection) -> None:
         self.db = db
+        self._rows: dict[str, _Row] = {}
+        self._changes = 0
+        """Counts puts and forgets: a read that saw one happen meanwhile is not kept."""
 
     @classmethod
     async def open(cls, path: Path) -> SecretStore:
@@ -55,21 +64,34 @@ class SecretStore:
             " DO UPDATE SET previous = secret, secret = excluded.secret, rotated_at = ?",
             (webhook_id, secret, time.time()),
         )
+        self._changed(webhook_id)
 
     async def signing(self, webhook_id: str) -> list[str]:
         """The secrets to sign with now: the current one, and the previous for a day."""
-        rows = list(
-            await self.db.execute_fetchall(
-                "SELECT secret, previous, rotated_at FROM secrets WHERE webhook_id = ?",
-                (webhook_id,),
+        row = self._rows.get(webhook_id)
+        if row is None:
+            changes = self._changes
+            rows = list(
+                await self.db.execute_fetchall(
+                    "SELECT secret, previous, rotated_at FROM secrets WHERE webhook_id = ?",
+                    (webhook_id,),
+                )
             )
-        )
-        if not rows:
-            return []
-        secret, previous, rotated_at = rows[0]
+            if not rows:
+                return []
+            row = (rows[0][0], rows[0][1], rows[0][2])
+            if changes == self._changes:
+                self._rows[webhook_id] = row
+        secret, previous, rotated_at = row
         if previous and rotated_at and time.time() - rotated_at < ROTATION_OVERLAP:
             return [secret, previous]
         return [secret]
 
     async def forget(self, webhook_id: str) -> None:
         await self.db.execute("DELETE FROM secrets WHERE webhook_id = ?", (webhook_id,))
+        self._changed(webhook_id)
+
+    def _changed(self, webhook_id: str) -> None:
+        """After a write: forget the row, and keep no read that overlapped the write."""
+        self._changes += 1
+        self._rows.pop(webhook_id, None)

@@ -108,6 +108,11 @@ class Bus:
     def connected(self) -> bool:
         return bool(self.nc.is_connected)
 
+    @property
+    def reconnects(self) -> int:
+        """Times the client has connected again since it first connected."""
+        return int(self.nc.stats["reconnects"])
+
     async def request(self, subject: str, command: msgspec.Struct, timeout: float = 5.0) -> Reply:
         """Send a command and await its reply; the ambient trace goes with it (header
         `traceparent`), and with tracing on the round trip is a client span."""

@@ -12,16 +12,18 @@ import aiosqlite
 import msgspec
 from fastapi import FastAPI
 from nats.aio.msg import Msg
+from prometheus_client import CollectorRegistry
 
 from actors.agents.skills.report_generation.export import export
 from actors.providers.board import provider_board
 from amas.runtime.node import Node
 from api.app import create_app
-from api.port import Authenticator
+from api.middleware.http_metrics import HttpMetrics
+from api.port import Authenticator, HostReading
 from api.settings import EdgeSettings
 from events.commands import Reply
-from events.store import EventStore, SQLiteEventStore
-from events.verify import VerifyResult, verify_log
+from events.store import EventStore
+from events.verify import VerifyResult, verify_file
 
 
 class NodeEdge:
@@ -107,15 +109,23 @@ class NodeEdge:
         at a time: hashing a large log takes seconds of CPU, which the node's event loop
         and its store's reader connection must not wait behind."""
         async with self._verifying:
-            return await asyncio.to_thread(asyncio.run, _verify(self._node.store.path))
+            return await asyncio.to_thread(asyncio.run, verify_file(self._node.store.path))
 
+    @property
+    def metrics_registry(self) -> CollectorRegistry:
+        return self._node.prometheus.registry
 
-async def _verify(events_db: object) -> VerifyResult:
-    store = await SQLiteEventStore.open_readonly(str(events_db))
-    try:
-        return await verify_log(store)
-    finally:
-        await store.close()
+    @property
+    def http_metrics(self) -> HttpMetrics:
+        return self._node.prometheus.http
+
+    def host(self) -> HostReading:
+        return self._node.sampler.reading()
+
+    async def host_series(
+        self, metric: str, start: int, step: int, count: int
+    ) -> list[float | None]:
+        return await self._node.sampler.series(metric, start, step, count)
 
 
 def edge_app(node: Node, settings: EdgeSettings) -> FastAPI:

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,9 +18,12 @@ import aiosqlite
 
 from actors.agents.catalog import AgentSpec, default_agents
 from actors.agents.scope import NetworkScope, Scopes
+from actors.alerts.facts import AlertSettings
+from actors.alerts.monitor import AlertMonitor, Sources
 from actors.apikeys import KeyCommands
 from actors.feed import follow_log, tick
 from actors.fleet import CATCH_UP_TIMEOUT, Fleet
+from actors.providers.board import usable
 from actors.providers.catalog import ProviderConfig
 from actors.providers.pool import ProviderPool
 from actors.providers.router import RouterSettings
@@ -33,11 +37,15 @@ from amas.runtime.broker_watch import BrokerWatch
 from amas.runtime.bus import Bus
 from amas.runtime.keyring import KeyRing
 from amas.runtime.nats_server import EmbeddedNatsServer
+from amas.runtime.prometheus import NodeMetrics
 from amas.runtime.relay import Relay
 from amas.runtime.routing import route
+from amas.runtime.sampler import HostSampler
 from amas.runtime.settings import (
     DataPaths,
+    alerts_from_env,
     github_from_env,
+    metrics_sample_seconds_from_env,
     providers_from_env,
     router_from_env,
     scopes_from_env,
@@ -46,9 +54,13 @@ from amas.runtime.settings import (
     webhook_schedule_from_env,
 )
 from events.projections import ProjectionRunner, all_projections
+from events.queries import alerts as alert_queries
 from events.queries import providers as provider_queries
+from events.queries import tasks as task_queries
 from events.queries import webhooks as webhook_queries
 from events.store import SQLiteEventStore
+from events.types import SystemAlerted
+from events.verify import Anchor, VerifyResult, verify_file
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +92,10 @@ class NodeConfig:
     """Seconds a webhook may fail before it is disabled (AMAS_WEBHOOK_DISABLE_AFTER; 5 days)."""
     workflows: dict[str, WorkflowDef[Any]] = field(default_factory=lambda: default_workflows())
     """The workflow types the engine runs (the orchestrator, ...)."""
+    alerts: AlertSettings = field(default_factory=alerts_from_env)
+    """When system.alert is raised (AMAS_ALERT_*)."""
+    metrics_sample_seconds: float = field(default_factory=metrics_sample_seconds_from_env)
+    """Seconds between two host samples (AMAS_METRICS_SAMPLE_SECONDS, 10)."""
 
 
 def default_workflows() -> dict[str, WorkflowDef[Any]]:
@@ -107,6 +123,9 @@ class Node:
         self.workflows: Workflows
         self.webhooks: WebhookRegistry
         self.deliverer: Deliverer
+        self.alerts: AlertMonitor
+        self.sampler: HostSampler
+        self.prometheus: NodeMetrics
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> Node:
@@ -221,6 +240,18 @@ class Node:
         )
         await self.deliverer.start()
         self._on_stop(self.deliverer.stop)
+        self.alerts = AlertMonitor(
+            self.store, self.config.alerts, paths.alerts_db, self._alert_sources(paths)
+        )
+        await self.alerts.start()
+        self._on_stop(self.alerts.stop)
+        self.sampler = await HostSampler.open(
+            paths.metrics_db, paths.root, self.config.metrics_sample_seconds
+        )
+        self._on_stop(self.sampler.close)
+        self.sampler.start()
+        self.prometheus = NodeMetrics(self, paths.projections_db)
+        self._on_stop(self.prometheus.close)
         await route(
             self.bus, self.fleet, self.key_commands, self.providers, self.workflows, self.webhooks
         )
@@ -230,6 +261,24 @@ class Node:
 
     async def _provider_changes(self) -> dict[str, dict[str, Any]]:
         return await provider_queries.configuration_changes(self.reader)
+
+    def _alert_sources(self, paths: DataPaths) -> Sources:
+        async def active(position: int) -> list[SystemAlerted]:
+            await self.projections.wait_for(position, CATCH_UP_TIMEOUT, "alerts")
+            return await alert_queries.active_alerts(self.reader)
+
+        async def verify(after: Anchor | None) -> VerifyResult:
+            # Hashing is CPU work: a thread and a read-only connection of its own keep it
+            # off the loop and off the store's reader.
+            return await asyncio.to_thread(asyncio.run, verify_file(paths.events_db, after))
+
+        return Sources(
+            active=active,
+            usable=lambda: usable(self.providers),
+            queued=lambda: task_queries.queued_count(self.reader),
+            disk_free=lambda: shutil.disk_usage(paths.root).free,
+            verify=verify,
+        )
 
     def _background(self, coroutine: Any, name: str) -> None:
         task = asyncio.create_task(coroutine, name=name)

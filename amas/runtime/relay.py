@@ -40,8 +40,10 @@ from events.store.base import EventStore
 log = logging.getLogger(__name__)
 
 STREAM = "AMAS_EVENTS"
-SUBJECTS = ["task.>", "agent.>", "system.>", "apikey.>", "workflow.>", "provider.>"]
-"""Where public events go: one subject per event type, under these prefixes."""
+SUBJECTS = ["task.>", "agent.>", "system.>", "apikey.>", "workflow.>", "provider.>", "webhook.>"]
+"""Where public events go: one subject per event type, under these prefixes. Every event
+family must be here: a batch is acknowledged by publishing its last event to the stream,
+and one outside these subjects gets no ack (the relay would send its tail again and again)."""
 
 _RETRY_DELAY = 0.5
 _CHECKPOINT_EVERY = 0.25

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from actors.agents.scope import CodeScope, NetworkScope, Scopes, parse_resolver
+from actors.alerts.facts import AlertSettings
 from actors.providers.catalog import ConfigError, ProviderConfig, Secret, from_env
 from actors.providers.decide import STRATEGIES
 from actors.providers.router import RouterSettings
@@ -64,9 +65,19 @@ class DataPaths:
         return self.root / "webhooks.db"
 
     @property
+    def alerts_db(self) -> Path:
+        """The alert monitor's checkpoint in the log."""
+        return self.root / "alerts.db"
+
+    @property
     def webhook_secrets(self) -> Path:
         """The webhooks' signing secrets (mode 0600): never in the log."""
         return self.root / "webhook_secrets.db"
+
+    @property
+    def metrics_db(self) -> Path:
+        """Host samples (CPU, memory, disk, network), 30 days of them: not in the log."""
+        return self.root / "metrics.db"
 
     def ensure(self) -> DataPaths:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -143,14 +154,49 @@ def webhook_schedule_from_env() -> tuple[float, ...]:
 def webhook_disable_after_from_env() -> float:
     """AMAS_WEBHOOK_DISABLE_AFTER: seconds a webhook may keep failing (no attempt
     delivered since its first failure) before it is disabled; 5 days, as Svix."""
-    text = setting("AMAS_WEBHOOK_DISABLE_AFTER") or str(FIVE_DAYS)
+    return _number("AMAS_WEBHOOK_DISABLE_AFTER", FIVE_DAYS, positive=True)
+
+
+def alerts_from_env() -> AlertSettings:
+    """The alert monitor's thresholds (actors/alerts/rules.py); 0 turns a check off:
+    AMAS_ALERT_AGENT_ERRORS (3) within AMAS_ALERT_AGENT_WINDOW (300 s, not 0),
+    AMAS_ALERT_BACKLOG (1000 queued tasks), AMAS_ALERT_DISK_FREE_MB (500),
+    AMAS_ALERT_POLL_EVERY (10 s, not 0), AMAS_ALERT_VERIFY_EVERY (300 s: the events
+    since the last check), AMAS_ALERT_VERIFY_FULL_EVERY (86400 s: the whole log; 0,
+    only at the first check after a start)."""
+    default = AlertSettings()
+    return AlertSettings(
+        agent_errors=int(_number("AMAS_ALERT_AGENT_ERRORS", default.agent_errors, int)),
+        agent_window=_number("AMAS_ALERT_AGENT_WINDOW", default.agent_window, positive=True),
+        backlog=int(_number("AMAS_ALERT_BACKLOG", default.backlog, int)),
+        disk_free_mb=_number("AMAS_ALERT_DISK_FREE_MB", default.disk_free_mb),
+        poll_every=_number("AMAS_ALERT_POLL_EVERY", default.poll_every, positive=True),
+        verify_every=_number("AMAS_ALERT_VERIFY_EVERY", default.verify_every),
+        verify_full_every=_number("AMAS_ALERT_VERIFY_FULL_EVERY", default.verify_full_every),
+    )
+
+
+def _number(
+    name: str, default: float, kind: type[int] | type[float] = float, positive: bool = False
+) -> float:
+    """A setting that must be a number, 0 or more (more, if `positive`); `default` when
+    it is not set."""
+    text = setting(name)
+    if not text:
+        return default
     try:
-        seconds = float(text)
+        value = kind(text)
     except ValueError:
-        seconds = -1.0
-    if not seconds > 0:
-        raise SystemExit(f"AMAS_WEBHOOK_DISABLE_AFTER={text!r} is not a positive number")
-    return seconds
+        wanted = "an integer" if kind is int else "a number"
+        raise SystemExit(f"{name}={text!r} is not {wanted}") from None
+    if value < 0 or (positive and value == 0):
+        raise SystemExit(f"{name}={text!r} must be {'more than' if positive else 'at least'} 0")
+    return value
+
+
+def metrics_sample_seconds_from_env() -> float:
+    """AMAS_METRICS_SAMPLE_SECONDS: seconds between two samples of the host (10)."""
+    return _number("AMAS_METRICS_SAMPLE_SECONDS", 10.0, positive=True)
 
 
 def router_from_env() -> RouterSettings:

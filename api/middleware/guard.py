@@ -7,6 +7,8 @@ parsing and no handler, and every response (404s included) carries the limit hea
     health, docs, OpenAPI         open; without a key, limited per client address
     anything else                 X-API-Key required: 401 UNAUTHORIZED, and after
                                   repeated failures from one address 429 for a while
+    /metrics (Prometheus)         the key in X-API-Key, or `Authorization: Bearer <key>`
+                                  (what a stock Prometheus scrape config sends)
     authenticated                 the key's tier and route group limits: 429 RATE_LIMITED
 Scopes are checked per route (api/auth/scopes.py): only the route knows what it needs.
 """
@@ -28,6 +30,8 @@ from events.vocabulary import ErrorCode
 OPEN_PATHS = frozenset(
     {"/api/v1/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/api/v1/openapi.json"}
 )
+SCRAPE_PATH = "/metrics"
+"""Prometheus' scrape: the one path that also takes a bearer token."""
 _V0 = "/api/v0"
 _V0_SUNSET = "2025-06-01"
 
@@ -77,6 +81,12 @@ class GuardMiddleware:
             return
         client = scope["client"][0] if scope.get("client") else "unknown"
         raw = _header(scope, b"x-api-key")
+        header = "X-API-Key"
+        if path == SCRAPE_PATH:
+            header = "X-API-Key or Authorization: Bearer"
+            scheme, _, token = _header(scope, b"authorization").partition(" ")
+            if not raw and scheme.lower() == "bearer":
+                raw = token.strip()
         is_open = path in OPEN_PATHS
         principal = None
         if raw:
@@ -96,7 +106,7 @@ class GuardMiddleware:
                         401,
                         ErrorCode.UNAUTHORIZED,
                         str(e),
-                        {"header": "X-API-Key"},
+                        {"header": header},
                         _plain(counted.headers()),
                     )
                     return
@@ -110,8 +120,8 @@ class GuardMiddleware:
                     send,
                     401,
                     ErrorCode.UNAUTHORIZED,
-                    "missing API key: send it in the X-API-Key header",
-                    {"header": "X-API-Key"},
+                    f"missing API key: send it in the {header} header",
+                    {"header": header},
                     _plain(self.failures.peek(client).headers()),
                 )
             return

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from api.auth.scopes import READ
 from api.deps import port_of
-from events.clock import iso
 from events.queries import agents as agent_queries
+from events.queries import metrics as metric_queries
 from events.queries import tasks as task_queries
 
 router = APIRouter(prefix="/system", tags=["system"], dependencies=[READ])
@@ -33,9 +33,7 @@ async def get_system_info(request: Request) -> dict[str, Any]:
     port = port_of(request)
     db = port.reader
     agents = await agent_queries.list_agents(db)
-    hour_ago = iso(datetime.now(UTC) - timedelta(hours=1))
-    stats = await task_queries.task_stats(db, hour_ago)
-    finished = stats["completed_recently"] + stats["failed_recently"]
+    hour = await metric_queries.last_hour(db, time.time())
     return {
         "version": port.version,
         "agents": {
@@ -44,15 +42,13 @@ async def get_system_info(request: Request) -> dict[str, Any]:
             "types": sorted({a["agent_type"] for a in agents}),
         },
         "ai_providers": _provider_counts(port.ai_providers()["providers"]),
+        # The last hour, as GET /metrics/history has it: seconds from start to end,
+        # tasks completed per minute, completed / (completed + failed).
         "performance": {
-            "avg_response_time": (
-                round(stats["avg_duration"], 3) if stats["avg_duration"] is not None else None
-            ),
-            "throughput": round(stats["finished_recently"] / 3600, 3),
-            "success_rate": (
-                round(stats["completed_recently"] / finished, 4) if finished else None
-            ),
+            "avg_response_time": hour.avg_duration,
+            "throughput": hour.throughput,
+            "success_rate": hour.success_rate,
         },
-        "tasks": stats["by_status"],
+        "tasks": await task_queries.count_by_status(db),
         "event_log": {"head": port.head},
     }

@@ -1,8 +1,10 @@
 """Read models built from the log."""
 
 from events.projections.agents import AgentsProjection
+from events.projections.alerts import AlertsProjection
 from events.projections.apikeys import ApiKeysProjection
 from events.projections.base import Projection, RowProjection
+from events.projections.metrics import MetricsProjection
 from events.projections.providers import ProvidersProjection, ProviderUsageProjection
 from events.projections.runner import ProjectionRunner
 from events.projections.tasks import TasksProjection
@@ -15,7 +17,9 @@ from events.projections.workflows import (
 
 __all__ = [
     "AgentsProjection",
+    "AlertsProjection",
     "ApiKeysProjection",
+    "MetricsProjection",
     "Projection",
     "ProjectionRunner",
     "ProviderUsageProjection",
@@ -44,4 +48,6 @@ def all_projections() -> list[Projection]:
         WorkflowConfigProjection(),
         WebhooksProjection(),
         WebhookDeliveriesProjection(),
+        AlertsProjection(),
+        MetricsProjection(),
     ]

@@ -58,27 +58,20 @@ async def list_tasks(
     return [_row(r) for r in rows], int(total_rows[0][0])
 
 
-async def task_stats(db: aiosqlite.Connection, since: str) -> dict[str, Any]:
-    rows = list(await db.execute_fetchall("SELECT status, count(*) FROM tasks GROUP BY status"))
-    by_status = {status: count for status, count in rows}
-    recent = next(
-        iter(
-            await db.execute_fetchall(
-                "SELECT count(*), sum(status = 'completed'), sum(status = 'failed'),"
-                " avg(CASE WHEN status = 'completed' THEN"
-                " (julianday(completed_at) - julianday(started_at)) * 86400 END)"
-                " FROM tasks WHERE completed_at >= ?",
-                (since,),
-            )
+async def count_by_status(db: aiosqlite.Connection) -> dict[str, int]:
+    """How many tasks are in each status (those with none are left out)."""
+    rows = await db.execute_fetchall("SELECT status, count(*) FROM tasks GROUP BY status")
+    return {status: count for status, count in rows}
+
+
+async def queued_count(db: aiosqlite.Connection) -> int:
+    """How many tasks wait for an agent."""
+    rows = list(
+        await db.execute_fetchall(
+            "SELECT count(*) FROM tasks WHERE status = ?", (TaskStatus.QUEUED,)
         )
     )
-    return {
-        "by_status": by_status,
-        "finished_recently": recent[0] or 0,
-        "completed_recently": recent[1] or 0,
-        "failed_recently": recent[2] or 0,
-        "avg_duration": recent[3],
-    }
+    return int(rows[0][0])
 
 
 class UnfinishedTask(msgspec.Struct, frozen=True, kw_only=True):

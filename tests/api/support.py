@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,9 @@ import httpx
 from amas import __version__
 from api.app import create_app
 from api.settings import EdgeSettings
+
+WAIT = 10.0
+"""Upper bound for a task to reach a status; never a measure of speed."""
 
 
 async def make_key(
@@ -42,6 +47,51 @@ def assert_envelope(response: httpx.Response, status: int, code: str) -> dict[st
     assert error["request_id"] == response.headers["x-request-id"]
     assert error["timestamp"].endswith("Z")
     return error
+
+
+async def submit_echo(api: httpx.AsyncClient, max_attempts: int = 3, **parameters: Any) -> str:
+    """An echo task with `parameters`, submitted with the client `api`: its id."""
+    response = await api.post(
+        "/tasks",
+        json={"task_type": "echo", "parameters": parameters, "max_attempts": max_attempts},
+    )
+    assert response.status_code == 201, response.text
+    task_id: str = response.json()["task_id"]
+    return task_id
+
+
+async def wait_status(api: httpx.AsyncClient, task_id: str, *statuses: str) -> None:
+    """Poll GET /tasks/{id} until its status is one of `statuses` (bounded)."""
+    task: dict[str, Any] = {}
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(WAIT):
+            while task.get("status") not in statuses:
+                await asyncio.sleep(0.02)
+                task = (await api.get(f"/tasks/{task_id}")).json()
+            return
+    raise AssertionError(f"{task_id} never reached {statuses}: {task}")
+
+
+async def get_json(api: httpx.AsyncClient, path: str, **params: Any) -> Any:
+    response = await api.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def settled_metrics(
+    api: httpx.AsyncClient, eventually: Any, **expected: int
+) -> dict[str, Any]:
+    """GET /metrics once its performance block shows `expected` (the metrics projection
+    may fold the last events a moment after the tasks projection)."""
+    seen: dict[str, Any] = {}
+
+    async def check() -> bool:
+        nonlocal seen
+        seen = await get_json(api, "/metrics")
+        return all(seen["performance"][k] == v for k, v in expected.items())
+
+    await eventually(check, f"/metrics shows {expected}")
+    return seen
 
 
 class _Describing:

@@ -82,9 +82,12 @@ def test_only_the_open_paths_go_without_a_key() -> None:
     for method, path, operation in operations(DOCUMENT):
         if path == "/api/v1/health":
             assert "security" not in operation
+        elif path == "/metrics":  # Prometheus sends the key as a bearer token
+            assert operation["security"] == [{"APIKeyHeader": []}, {"BearerKey": []}]
         else:
             assert operation["security"] == [{"APIKeyHeader": []}], (method, path)
     assert DOCUMENT["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
+    assert DOCUMENT["components"]["securitySchemes"]["BearerKey"]["scheme"] == "bearer"
 
 
 def test_the_statuses_follow_from_what_a_route_is() -> None:

@@ -212,8 +212,24 @@ async def test_an_endpoint_failing_past_the_limit_is_disabled_and_says_why(api):
         await api.post("/tasks", json={"task_type": "echo"})
         await asyncio.sleep(0.3)
         assert len(receiver.requests) == seen  # nothing more is sent
+        alerts = await _alerts(api, webhook_id)
         await api.delete(f"/webhooks/{webhook_id}")
     assert "no delivery succeeded" in shown["disabled_reason"]
+    [alert] = [a for a in alerts if not a["cleared"]]
+    assert alert["code"] == "WEBHOOK_DISABLED" and alert["level"] == "warning"
+
+
+async def _alerts(api: httpx.AsyncClient, subject: str) -> list[dict[str, Any]]:
+    """The `system.alert` events about `subject`, once there is one."""
+    found: list[dict[str, Any]] = []
+
+    async def some() -> bool:
+        page = (await api.get("/events", params={"stream": "system", "limit": 1000})).json()
+        found[:] = [e["data"] for e in page["events"] if e["data"].get("subject") == subject]
+        return bool(found)
+
+    await _until(some, f"an alert about {subject}")
+    return found
 
 
 async def test_a_catch_all_webhook_never_gets_delivery_records(api):

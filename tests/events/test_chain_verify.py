@@ -202,3 +202,52 @@ async def test_verify_reports_progress_for_every_row_it_checks(log: SQLiteEventS
     result = await verify_log(log, progress=reported.append)
     assert result.ok
     assert sum(reported) == HEAD
+
+
+# -- resuming from an anchor: a periodic check hashes only what came since -------------
+
+
+async def test_a_walk_ends_with_an_anchor_at_its_last_event(
+    log: SQLiteEventStore, events_db: Path
+) -> None:
+    result = await verify_log(log)
+
+    assert result.anchor == (HEAD, row(events_db, HEAD)["hash"])
+
+
+async def test_resuming_from_an_anchor_checks_only_the_events_after_it(
+    log: SQLiteEventStore, events_db: Path
+) -> None:
+    first = await verify_log(log)
+    await log.append(
+        "task-extra", NO_STREAM, [TaskCreated(task_id="x", task_type="echo", parameters={})]
+    )
+
+    resumed = await verify_log(log, after=first.anchor)
+
+    assert (resumed.ok, resumed.checked, resumed.head) == (True, 1, HEAD + 1)
+    assert resumed.anchor == (HEAD + 1, row(events_db, HEAD + 1)["hash"])
+    assert (await verify_log(log, after=resumed.anchor)).checked == 0
+
+
+async def test_a_resumed_walk_names_a_changed_event_after_its_anchor(
+    log: SQLiteEventStore, events_db: Path
+) -> None:
+    anchor = (BAD - 1, row(events_db, BAD - 1)["hash"])
+    tamper(events_db, BAD, "data", flip_one_byte(row(events_db, BAD)["data"]))
+
+    result = await verify_log(log, after=anchor)
+
+    assert (result.ok, result.first_bad_position, result.checked) == (False, BAD, 0)
+    assert result.anchor == anchor  # the next check starts at the break again
+
+
+async def test_a_resumed_walk_refuses_an_anchor_whose_hash_was_rewritten(
+    log: SQLiteEventStore, events_db: Path
+) -> None:
+    anchor = (BAD, row(events_db, BAD)["hash"])
+    tamper(events_db, BAD, "hash", "0" * 64)
+
+    result = await verify_log(log, after=anchor)
+
+    assert (result.ok, result.first_bad_position, result.anchor) == (False, BAD, None)
