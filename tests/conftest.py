@@ -238,6 +238,11 @@ def eventually() -> Callable[..., Awaitable[None]]:
 def wait_task(api: httpx.AsyncClient) -> Callable[..., Awaitable[dict[str, Any]]]:
     """`await wait_task(task_id, "completed", "failed")`: poll GET /tasks/{id} until its
     status is one of those, bounded; returns the task as last read."""
+    return task_waiter(api)
+
+
+def task_waiter(api: httpx.AsyncClient) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """wait_task for the node behind `api` (one a test started itself)."""
 
     async def wait(task_id: str, *statuses: str, timeout: float = WAIT) -> dict[str, Any]:
         task: dict[str, Any] = {}
