@@ -1,5 +1,9 @@
 """The audit API over real HTTP on a real node: GET /events (filters, paging) and
-GET /events/verify (the hash chain, also after a byte of the log was changed)."""
+GET /events/verify (the hash chain, also after a byte of the log was changed).
+
+Most tests read or change the whole log, so each has a node of its own; those that are
+only refused or only check who may read share the module's node (`shared_api`).
+"""
 
 from __future__ import annotations
 
@@ -75,7 +79,12 @@ def flip_last_letter(value: bytes) -> bytes:
     return value[:at] + bytes([value[at] ^ 0x20]) + value[at + 1 :]
 
 
-async def test_the_log_is_for_admin_keys_only(api: httpx.AsyncClient) -> None:
+on_the_module_node = pytest.mark.asyncio(loop_scope="module")
+
+
+@on_the_module_node
+async def test_the_log_is_for_admin_keys_only(shared_api: httpx.AsyncClient) -> None:
+    api = shared_api
     reader_writer = as_key((await make_key(api, ["read", "write"]))["api_key"])
     async with keyless(api) as anonymous:
         for path in ("/events", "/events/verify"):
@@ -195,10 +204,11 @@ async def test_a_page_past_the_head_is_empty_and_says_so(
         {"stream": ""},
     ],
 )
+@on_the_module_node
 async def test_parameters_out_of_bounds_get_422(
-    api: httpx.AsyncClient, params: dict[str, Any]
+    shared_api: httpx.AsyncClient, params: dict[str, Any]
 ) -> None:
-    error = assert_envelope(await api.get("/events", params=params), 422, "VALIDATION_ERROR")
+    error = assert_envelope(await shared_api.get("/events", params=params), 422, "VALIDATION_ERROR")
     [problem] = error["details"]["errors"]
     assert problem["parameter"] == next(iter(params))
 
