@@ -1,8 +1,10 @@
 """The audit API over real HTTP on a real node: GET /events (filters, paging) and
 GET /events/verify (the hash chain, also after a byte of the log was changed).
 
-Most tests read or change the whole log, so each has a node of its own; those that are
-only refused or only check who may read share the module's node (`shared_api`).
+The tests share one node: each compares what the API answers with the log as it is
+then (whatever other tests wrote before it, all finished). Those that break the chain,
+add 60,000 events or need the log's exact length have a node of their own (`own_node`,
+`own_api`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,14 +21,46 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+import pytest_asyncio
+from nats.aio.client import Client
 
-from amas.runtime.node import Node
+from amas.runtime.node import Node, NodeConfig
 from events.envelope import encode_event
 from events.types import SystemAlerted
 from tests.api.support import as_key, assert_envelope, keyless, make_key
+from tests.conftest import serving, task_waiter
 
 Tap = Callable[[str], Awaitable[Any]]
 WaitTask = Callable[..., Awaitable[dict[str, Any]]]
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest.fixture(scope="module")
+def node(shared_node: Node) -> Node:
+    return shared_node
+
+
+@pytest.fixture(scope="module")
+def api(shared_api: httpx.AsyncClient) -> httpx.AsyncClient:
+    return shared_api
+
+
+@pytest.fixture
+def nats_client(shared_nats_client: Client) -> Client:
+    return shared_nats_client
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def own_node(node_config: NodeConfig) -> AsyncIterator[Node]:
+    async with Node(node_config) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def own_api(own_node: Node) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(own_node) as client:
+        yield client
 
 
 async def run_tasks(api: httpx.AsyncClient, wait_task: WaitTask, count: int) -> list[str]:
@@ -79,12 +113,7 @@ def flip_last_letter(value: bytes) -> bytes:
     return value[:at] + bytes([value[at] ^ 0x20]) + value[at + 1 :]
 
 
-on_the_module_node = pytest.mark.asyncio(loop_scope="module")
-
-
-@on_the_module_node
-async def test_the_log_is_for_admin_keys_only(shared_api: httpx.AsyncClient) -> None:
-    api = shared_api
+async def test_the_log_is_for_admin_keys_only(api: httpx.AsyncClient) -> None:
     reader_writer = as_key((await make_key(api, ["read", "write"]))["api_key"])
     async with keyless(api) as anonymous:
         for path in ("/events", "/events/verify"):
@@ -154,8 +183,11 @@ async def test_stream_and_type_filters_exact_and_by_prefix(
 
 
 async def test_to_time_stops_at_events_committed_after_it(
-    api: httpx.AsyncClient, node: Node, wait_task: WaitTask
+    own_api: httpx.AsyncClient, own_node: Node
 ) -> None:
+    """On a node of its own: whether the last page is full (and so ends at the first
+    event after the cut) depends on how many events the log has."""
+    api, node, wait_task = own_api, own_node, task_waiter(own_api)
     await run_tasks(api, wait_task, 2)
     everything = await logged(node)
     cut = everything[len(everything) // 2]["ts"]
@@ -204,11 +236,10 @@ async def test_a_page_past_the_head_is_empty_and_says_so(
         {"stream": ""},
     ],
 )
-@on_the_module_node
 async def test_parameters_out_of_bounds_get_422(
-    shared_api: httpx.AsyncClient, params: dict[str, Any]
+    api: httpx.AsyncClient, params: dict[str, Any]
 ) -> None:
-    error = assert_envelope(await shared_api.get("/events", params=params), 422, "VALIDATION_ERROR")
+    error = assert_envelope(await api.get("/events", params=params), 422, "VALIDATION_ERROR")
     [problem] = error["details"]["errors"]
     assert problem["parameter"] == next(iter(params))
 
@@ -235,8 +266,9 @@ async def test_verify_is_ok_on_a_fresh_log(
 
 
 async def test_verify_names_the_position_where_one_changed_byte_breaks_the_chain(
-    api: httpx.AsyncClient, node: Node, wait_task: WaitTask
+    own_api: httpx.AsyncClient, own_node: Node
 ) -> None:
+    api, node, wait_task = own_api, own_node, task_waiter(own_api)
     await run_tasks(api, wait_task, 3)
     everything = await logged(node)
     [victim] = [e["position"] for e in everything if e["type"] == "task.completed"][1:2]
@@ -258,8 +290,9 @@ async def test_verify_names_the_position_where_one_changed_byte_breaks_the_chain
 
 
 async def test_a_row_that_is_no_longer_json_still_pages_and_fails_verify(
-    api: httpx.AsyncClient, node: Node, wait_task: WaitTask
+    own_api: httpx.AsyncClient, own_node: Node
 ) -> None:
+    api, node, wait_task = own_api, own_node, task_waiter(own_api)
     await run_tasks(api, wait_task, 1)
     victim = node.store.head - 1
     broken = tamper(node.config.data.events_db, victim, lambda data: b"<" + data[1:])
@@ -273,8 +306,9 @@ async def test_a_row_that_is_no_longer_json_still_pages_and_fails_verify(
 
 
 async def test_other_requests_are_answered_while_a_long_verify_runs(
-    api: httpx.AsyncClient, node: Node
+    own_api: httpx.AsyncClient, own_node: Node
 ) -> None:
+    api, node = own_api, own_node
     alert = SystemAlerted(level="info", code="fill", message="x" * 40)
     for _ in range(60):
         await node.store.append("system", -1, [alert] * 1000)
