@@ -4,8 +4,10 @@ its HTTP API served by uvicorn on a free port, and NATS clients for subscribers.
     node_config   NodeConfig in the test's tmp_path; override it in a module to change agents
     node          a started Node
     api           httpx.AsyncClient on http://127.0.0.1:<port>/api/v1 serving edge_app(node)
-    shared_api    the same for a node shared by a module (read-only or refused requests)
+    shared_config, shared_node, shared_api
+                  the same for a node shared by a module (see shared_node)
     nats_client   a nats-py connection to the node's server
+    shared_nats_client  the same for the module's shared node, on the module's loop
     tap           `await tap("task.*")`: a subscription that collects envelopes (EventTap)
     eventually    `await eventually(check, "what")`: bounded polling of a condition
     wait_task     `await wait_task(task_id, "completed")`: bounded polling of GET /tasks/{id}
@@ -44,6 +46,11 @@ WAIT = 10.0
 ADMIN_KEY = f"test-admin-{secrets.token_urlsafe(16)}"
 """Each test session's AMAS_API_KEY: the nodes accept it as an admin key."""
 
+CLIENT_TLS = httpx.create_ssl_context()
+"""What the tests' HTTP clients verify TLS with: httpx's default (certifi's CAs), made once.
+Left to itself httpx makes one for every client, loading the whole CA bundle each time
+(50-100 ms of CPU), even for a client that only ever speaks plain HTTP to a node."""
+
 
 @contextlib.asynccontextmanager
 async def serving(
@@ -70,7 +77,10 @@ async def serving(
     try:
         headers = {"X-API-Key": key} if key else {}
         async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}/api/v1", headers=headers, timeout=WAIT
+            base_url=f"http://127.0.0.1:{port}/api/v1",
+            headers=headers,
+            timeout=WAIT,
+            verify=CLIENT_TLS,
         ) as client:
             yield client
     finally:
@@ -106,23 +116,55 @@ async def api(node: Node) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def shared_api(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.AsyncClient]:
-    """One node and API for a whole module, for tests that only read or get refused.
+@pytest.fixture(scope="module")
+def shared_config(tmp_path_factory: pytest.TempPathFactory) -> NodeConfig:
+    """The configuration of a module's shared node; override it in a module (module scope)
+    to change agents or scopes."""
+    return fresh_config(tmp_path_factory.mktemp("node"))
 
-    Such a module runs its tests on the module's loop:
-    `pytestmark = pytest.mark.asyncio(loop_scope="module")`.
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_node(shared_config: NodeConfig) -> AsyncIterator[Node]:
+    """One node for a whole module, for tests that only read, get refused, or make their
+    own tasks, keys and workflows and look at those only (never at counts of everything,
+    a restart, or state another test changes: those keep a node of their own).
+
+    Such a module runs its tests on the module's loop
+    (`pytestmark = pytest.mark.asyncio(loop_scope="module")`), and any async fixture
+    its tests use must run there too: to give its tests this node as `node` and `api`,
+
+        @pytest.fixture(scope="module")
+        def node(shared_node): return shared_node
+        @pytest.fixture(scope="module")
+        def api(shared_api): return shared_api
+        @pytest.fixture
+        def nats_client(shared_nats_client): return shared_nats_client  # for `tap`
     """
-    async with (
-        Node(fresh_config(tmp_path_factory.mktemp("node"))) as running,
-        serving(running) as client,
-    ):
+    async with Node(shared_config) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_api(shared_node: Node) -> AsyncIterator[httpx.AsyncClient]:
+    """The API of the module's shared node (see shared_node)."""
+    async with serving(shared_node) as client:
         yield client
 
 
 @pytest.fixture
 async def nats_client(node: Node) -> AsyncIterator[Client]:
     nc = await nats.connect(node.nats_url)
+    try:
+        yield nc
+    finally:
+        await nc.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def shared_nats_client(shared_node: Node) -> AsyncIterator[Client]:
+    """A connection of the test's own to the module's shared node, on the module's loop:
+    its subscriptions end with the test."""
+    nc = await nats.connect(shared_node.nats_url)
     try:
         yield nc
     finally:
@@ -169,7 +211,9 @@ class EventTap:
 
 
 @pytest.fixture
-async def tap(nats_client: Client) -> Callable[[str], Awaitable[EventTap]]:
+def tap(nats_client: Client) -> Callable[[str], Awaitable[EventTap]]:
+    """Sync, so that it serves a test on whichever loop its `nats_client` runs."""
+
     async def subscribe(subject: str) -> EventTap:
         collected = EventTap()
         await nats_client.subscribe(subject, cb=collected.on_message)
@@ -202,6 +246,11 @@ def eventually() -> Callable[..., Awaitable[None]]:
 def wait_task(api: httpx.AsyncClient) -> Callable[..., Awaitable[dict[str, Any]]]:
     """`await wait_task(task_id, "completed", "failed")`: poll GET /tasks/{id} until its
     status is one of those, bounded; returns the task as last read."""
+    return task_waiter(api)
+
+
+def task_waiter(api: httpx.AsyncClient) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """wait_task for the node behind `api` (one a test started itself)."""
 
     async def wait(task_id: str, *statuses: str, timeout: float = WAIT) -> dict[str, Any]:
         task: dict[str, Any] = {}

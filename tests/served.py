@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from amas.runtime.nats_server import free_port, servers_using
+from tests.conftest import CLIENT_TLS
 
 WAIT = 20.0
 
@@ -63,7 +64,8 @@ class Served:
                 f"amas serve exited with {self.process.returncode}:\n{self.output()}"
             )
         try:
-            return httpx.get(f"{self.base}/health", timeout=2).status_code == 200
+            health = httpx.get(f"{self.base}/health", timeout=2, verify=CLIENT_TLS)
+            return health.status_code == 200
         except httpx.TransportError:
             return False
 

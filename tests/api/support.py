@@ -12,6 +12,7 @@ import httpx
 from amas import __version__
 from api.app import create_app
 from api.settings import EdgeSettings
+from tests.conftest import CLIENT_TLS
 
 WAIT = 10.0
 """Upper bound for a task to reach a status; never a measure of speed."""
@@ -32,7 +33,7 @@ async def make_key(
 
 def keyless(api: httpx.AsyncClient) -> httpx.AsyncClient:
     """A client for the same server that sends no key."""
-    return httpx.AsyncClient(base_url=api.base_url, timeout=api.timeout)
+    return httpx.AsyncClient(base_url=api.base_url, timeout=api.timeout, verify=CLIENT_TLS)
 
 
 def as_key(raw: str) -> dict[str, str]:

@@ -1,5 +1,11 @@
 """The audit API over real HTTP on a real node: GET /events (filters, paging) and
-GET /events/verify (the hash chain, also after a byte of the log was changed)."""
+GET /events/verify (the hash chain, also after a byte of the log was changed).
+
+The tests share one node: each compares what the API answers with the log as it is
+then (whatever other tests wrote before it, all finished). Those that break the chain,
+add 60,000 events or need the log's exact length have a node of their own (`own_node`,
+`own_api`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,14 +21,46 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+import pytest_asyncio
+from nats.aio.client import Client
 
-from amas.runtime.node import Node
+from amas.runtime.node import Node, NodeConfig
 from events.envelope import encode_event
 from events.types import SystemAlerted
 from tests.api.support import as_key, assert_envelope, keyless, make_key
+from tests.conftest import serving, task_waiter
 
 Tap = Callable[[str], Awaitable[Any]]
 WaitTask = Callable[..., Awaitable[dict[str, Any]]]
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest.fixture(scope="module")
+def node(shared_node: Node) -> Node:
+    return shared_node
+
+
+@pytest.fixture(scope="module")
+def api(shared_api: httpx.AsyncClient) -> httpx.AsyncClient:
+    return shared_api
+
+
+@pytest.fixture
+def nats_client(shared_nats_client: Client) -> Client:
+    return shared_nats_client
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def own_node(node_config: NodeConfig) -> AsyncIterator[Node]:
+    async with Node(node_config) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def own_api(own_node: Node) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(own_node) as client:
+        yield client
 
 
 async def run_tasks(api: httpx.AsyncClient, wait_task: WaitTask, count: int) -> list[str]:
@@ -145,8 +183,11 @@ async def test_stream_and_type_filters_exact_and_by_prefix(
 
 
 async def test_to_time_stops_at_events_committed_after_it(
-    api: httpx.AsyncClient, node: Node, wait_task: WaitTask
+    own_api: httpx.AsyncClient, own_node: Node
 ) -> None:
+    """On a node of its own: whether the last page is full (and so ends at the first
+    event after the cut) depends on how many events the log has."""
+    api, node, wait_task = own_api, own_node, task_waiter(own_api)
     await run_tasks(api, wait_task, 2)
     everything = await logged(node)
     cut = everything[len(everything) // 2]["ts"]
@@ -225,8 +266,9 @@ async def test_verify_is_ok_on_a_fresh_log(
 
 
 async def test_verify_names_the_position_where_one_changed_byte_breaks_the_chain(
-    api: httpx.AsyncClient, node: Node, wait_task: WaitTask
+    own_api: httpx.AsyncClient, own_node: Node
 ) -> None:
+    api, node, wait_task = own_api, own_node, task_waiter(own_api)
     await run_tasks(api, wait_task, 3)
     everything = await logged(node)
     [victim] = [e["position"] for e in everything if e["type"] == "task.completed"][1:2]
@@ -248,8 +290,9 @@ async def test_verify_names_the_position_where_one_changed_byte_breaks_the_chain
 
 
 async def test_a_row_that_is_no_longer_json_still_pages_and_fails_verify(
-    api: httpx.AsyncClient, node: Node, wait_task: WaitTask
+    own_api: httpx.AsyncClient, own_node: Node
 ) -> None:
+    api, node, wait_task = own_api, own_node, task_waiter(own_api)
     await run_tasks(api, wait_task, 1)
     victim = node.store.head - 1
     broken = tamper(node.config.data.events_db, victim, lambda data: b"<" + data[1:])
@@ -263,8 +306,9 @@ async def test_a_row_that_is_no_longer_json_still_pages_and_fails_verify(
 
 
 async def test_other_requests_are_answered_while_a_long_verify_runs(
-    api: httpx.AsyncClient, node: Node
+    own_api: httpx.AsyncClient, own_node: Node
 ) -> None:
+    api, node = own_api, own_node
     alert = SystemAlerted(level="info", code="fill", message="x" * 40)
     for _ in range(60):
         await node.store.append("system", -1, [alert] * 1000)

@@ -1,5 +1,10 @@
 """API keys over real HTTP: 401 without a good key, 403 without the scope, revocation and
-rotation that count at once, expiry, and a key's id on the events its requests cause."""
+rotation that count at once, expiry, and a key's id on the events its requests cause.
+
+The tests share one node: each makes the keys it uses and looks at those only. The node
+answers 429 after 10 refused keys from one address in a minute: together the tests
+send 8 (a missing key does not count).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,19 @@ import pytest
 from amas.runtime.node import Node
 from tests.api.support import as_key, assert_envelope, files_containing, keyless, make_key
 from tests.conftest import ADMIN_KEY
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest.fixture(scope="module")
+def node(shared_node: Node) -> Node:
+    return shared_node
+
+
+@pytest.fixture(scope="module")
+def api(shared_api: httpx.AsyncClient) -> httpx.AsyncClient:
+    return shared_api
+
 
 GUARDED = [
     ("GET", "/tasks"),

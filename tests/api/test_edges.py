@@ -1,13 +1,30 @@
-"""The edges of the API: retired versions, body size, CORS, and authentication off."""
+"""The edges of the API: retired versions, body size, CORS, and authentication off.
+
+The tests share one node: each serves it with an edge of the settings it checks (or only
+gets refused), and looks only at the answers to its own requests.
+"""
 
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from amas.runtime.node import Node
 from api.settings import EdgeSettings
 from tests.api.support import assert_envelope, keyless
 from tests.conftest import serving
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest.fixture(scope="module")
+def node(shared_node: Node) -> Node:
+    return shared_node
+
+
+@pytest.fixture(scope="module")
+def api(shared_api: httpx.AsyncClient) -> httpx.AsyncClient:
+    return shared_api
 
 
 async def test_api_v0_is_gone_with_a_pointer_to_v1(api: httpx.AsyncClient) -> None:

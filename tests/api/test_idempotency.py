@@ -1,15 +1,33 @@
 """Idempotency-Key: a retry with the same key and body returns the first answer and creates
-nothing; the same key with another body is 409. Over real HTTP, across a restart."""
+nothing; the same key with another body is 409. Over real HTTP, across a restart.
+
+The tests share one node (each uses Idempotency-Keys, tasks and API keys of its own), but
+for the restart's, which has nodes of its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
 
 import httpx
+import pytest
 
 from amas.runtime.node import Node, NodeConfig
 from tests.api.support import as_key, assert_envelope, make_key
 from tests.conftest import serving
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest.fixture(scope="module")
+def node(shared_node: Node) -> Node:
+    return shared_node
+
+
+@pytest.fixture(scope="module")
+def api(shared_api: httpx.AsyncClient) -> httpx.AsyncClient:
+    return shared_api
+
 
 TASK = {"task_type": "echo", "parameters": {"message": "once"}, "priority": "high"}
 

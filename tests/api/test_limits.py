@@ -1,5 +1,13 @@
 """Rate limits: the GCRA arithmetic, tier limits and headers over HTTP, route-group limits,
-repeated failed authentication, and the tiers' concurrent-task limits."""
+repeated failed authentication, and the tiers' concurrent-task limits.
+
+The tests over HTTP share one node (`on_the_module_node`): each makes the keys whose
+limits it checks, and every limit is a key's own (the one refused key of
+test_every_response_carries_the_limit_headers is far from the address's 10 a minute;
+the failed-authentication test serves the node with an edge of its own). The restart
+test has nodes of its own. A test cancels the work it leaves running (a node stopping
+with work in hand waits 2 s for it).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,7 @@ import asyncio
 import time
 
 import httpx
+import pytest
 
 from amas.runtime.node import Node, NodeConfig
 from api.auth.limits import Gcra, RateLimiter
@@ -14,6 +23,19 @@ from api.settings import EdgeSettings
 from events.keys import TIERS, Principal
 from tests.api.support import as_key, assert_envelope, make_key
 from tests.conftest import ADMIN_KEY, serving
+
+on_the_module_node = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest.fixture(scope="module")
+def node(shared_node: Node) -> Node:
+    return shared_node
+
+
+@pytest.fixture(scope="module")
+def api(shared_api: httpx.AsyncClient) -> httpx.AsyncClient:
+    return shared_api
+
 
 # -- the arithmetic, with the clock in our hands ---------------------------------------
 
@@ -74,6 +96,7 @@ def test_enterprise_is_unlimited_outside_the_groups() -> None:
 # -- over HTTP ------------------------------------------------------------------------
 
 
+@on_the_module_node
 async def test_a_free_key_gets_its_burst_then_429_with_retry_after(api: httpx.AsyncClient) -> None:
     key = as_key((await make_key(api, ["read"], tier="free"))["api_key"])
     remaining = []
@@ -95,6 +118,7 @@ async def test_a_free_key_gets_its_burst_then_429_with_retry_after(api: httpx.As
     assert (await api.get("/tasks", headers=other)).status_code == 200
 
 
+@on_the_module_node
 async def test_every_response_carries_the_limit_headers(api: httpx.AsyncClient) -> None:
     key = as_key((await make_key(api, ["read"], tier="basic"))["api_key"])
     responses = [
@@ -112,23 +136,28 @@ async def test_every_response_carries_the_limit_headers(api: httpx.AsyncClient) 
     assert responses[0].headers["x-ratelimit-limit"] == "1000"
 
 
+@on_the_module_node
 async def test_workflow_triggers_have_their_own_per_minute_limit(api: httpx.AsyncClient) -> None:
     """The orchestrator's 10 per minute hold even for an unlimited (enterprise) key."""
     key = as_key((await make_key(api, ["write"], tier="enterprise"))["api_key"])
     path = "/workflows/orchestrator/trigger"
-    seen = []
+    seen, runs = [], []
     for _ in range(10):
         response = await api.post(path, json={}, headers=key)
         assert response.status_code != 429
         assert response.headers["x-ratelimit-limit"] == "10"
         seen.append(int(response.headers["x-ratelimit-remaining"]))
+        runs.append(response.json()["workflow_id"])
     assert seen == list(range(9, -1, -1))
     refused = await api.post(path, json={}, headers=key)
     error = assert_envelope(refused, 429, "RATE_LIMITED")
     assert "orchestrator" in error["message"] and int(refused.headers["retry-after"]) >= 1
     assert (await api.get("/tasks", headers=key)).status_code == 403  # other routes unaffected
+    for run in runs:  # the runs would go on working beside the next tests
+        assert (await api.delete(f"/workflows/{run}")).status_code == 200
 
 
+@on_the_module_node
 async def test_repeated_failed_authentication_is_slowed_down(node: Node) -> None:
     settings = EdgeSettings(auth_failures_per_minute=3)
     async with serving(node, settings, key=None) as client:
@@ -150,6 +179,7 @@ async def test_repeated_failed_authentication_is_slowed_down(node: Node) -> None
 _SLOW = {"task_type": "echo", "parameters": {"delay": 60, "steps": 1}}
 
 
+@on_the_module_node
 async def test_a_tier_bounds_the_unfinished_tasks_of_a_key(
     api: httpx.AsyncClient, wait_task
 ) -> None:
@@ -165,13 +195,16 @@ async def test_a_tier_bounds_the_unfinished_tasks_of_a_key(
     assert "concurrent task limit" in error["message"]
     assert int(refused.headers["retry-after"]) >= 1
     # Other keys are not affected.
-    assert (await api.post("/tasks", json=_SLOW)).status_code == 201
+    admins = await api.post("/tasks", json=_SLOW)
+    assert admins.status_code == 201
 
     cancelled = await api.delete(f"/tasks/{first.json()['task_id']}", headers=key)
     assert cancelled.status_code == 200, cancelled.text
     await wait_task(first.json()["task_id"], "cancelled")
     again = await api.post("/tasks", json=_SLOW, headers=key)
     assert again.status_code == 201, again.text
+    for left in (second, admins, again):  # running for a minute otherwise
+        assert (await api.delete(f"/tasks/{left.json()['task_id']}")).status_code == 200
 
 
 async def test_the_concurrent_task_limit_survives_a_restart(node_config: NodeConfig) -> None:
@@ -184,6 +217,8 @@ async def test_the_concurrent_task_limit_survives_a_restart(node_config: NodeCon
     async with Node(node_config) as node, serving(node) as api:
         refused = await api.post("/tasks", json=_SLOW, headers=as_key(key["api_key"]))
         assert_envelope(refused, 429, "RATE_LIMITED")
+        for task in (await api.get("/tasks")).json()["tasks"]:  # the key's two, running again
+            await api.delete(f"/tasks/{task['task_id']}")  # or this node's stop waits 2 s
 
 
 def test_the_tiers_are_the_seeds() -> None:
@@ -196,6 +231,7 @@ def test_the_tiers_are_the_seeds() -> None:
     }
 
 
+@on_the_module_node
 async def test_requests_in_flight_together_are_each_counted_once(api: httpx.AsyncClient) -> None:
     """Many requests in flight at once from one key: each counted exactly once."""
     key = as_key((await make_key(api, ["read"], tier="basic"))["api_key"])

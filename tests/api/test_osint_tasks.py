@@ -1,10 +1,12 @@
 """The osint agent's crawl over the API, on a node whose scan scope is 127.0.0.1 only:
-the planted facts come back, a site outside is 403 and never touched, a bad parameter 400."""
+the planted facts come back, a site outside is 403 and never touched, a bad parameter 400.
+
+The tests share one node: each crawls a site of its own and reads its own task only.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 
@@ -16,11 +18,19 @@ from tests.fakes.website import Reply, Website
 
 from ..actors.agents.skills.test_web_scraping import assert_no_connection, html, outside
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-@pytest.fixture
-def node_config(tmp_path: Path) -> NodeConfig:
-    scopes = Scopes(NetworkScope.parse("127.0.0.1/32,localhost"), CodeScope.parse(None, tmp_path))
-    return dataclasses.replace(fresh_config(tmp_path), scopes=scopes)
+
+@pytest.fixture(scope="module")
+def shared_config(tmp_path_factory: pytest.TempPathFactory) -> NodeConfig:
+    root = tmp_path_factory.mktemp("node")
+    scopes = Scopes(NetworkScope.parse("127.0.0.1/32,localhost"), CodeScope.parse(None, root))
+    return dataclasses.replace(fresh_config(root), scopes=scopes)
+
+
+@pytest.fixture(scope="module")
+def api(shared_api):
+    return shared_api
 
 
 async def test_a_crawl_completes_with_the_planted_facts(api, wait_task):

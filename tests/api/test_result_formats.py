@@ -1,30 +1,50 @@
 """GET /tasks/{id}/results?format=json|sarif|markdown: findings as SARIF 2.1.0, valid
-against OASIS's schema, located by file and line or by URL; any result as Markdown."""
+against OASIS's schema, located by file and line or by URL; any result as Markdown.
+
+The tests share one node: each makes and reads its own tasks, on files of its own.
+"""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests.actors.agents.skills.samples import PLANTED, code_folder, scopes
 from tests.api.support import assert_envelope, assert_valid_sarif
+from tests.conftest import fresh_config
 from tests.fakes.website import Reply, Website
 
 from ..actors.agents.skills.test_vulnerability_scanning import listeners
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-@pytest.fixture
-def code(tmp_path: Path) -> Path:
-    folder = tmp_path / "code"
+
+@pytest.fixture(scope="module")
+def scope(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The node's whole code scope; its data folder stays outside it."""
+    folder = tmp_path_factory.mktemp("formats") / "code"
     folder.mkdir()
     return folder
 
 
+@pytest.fixture(scope="module")
+def shared_config(scope: Path):
+    config = fresh_config(scope.parent)
+    config.scopes = scopes(scope)
+    return config
+
+
+@pytest.fixture(scope="module")
+def api(shared_api):
+    return shared_api
+
+
 @pytest.fixture
-def node_config(node_config, code):
-    node_config.scopes = scopes(code)
-    return node_config
+def code(scope: Path) -> Path:
+    """A folder of the test's own inside the code scope."""
+    return Path(tempfile.mkdtemp(dir=scope))
 
 
 async def _done(api, wait_task, task_type: str, **parameters) -> str:

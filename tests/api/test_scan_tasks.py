@@ -1,11 +1,13 @@
 """The security agent's scan over the API, on a node whose scan scope is 127.0.0.1 only:
-found what listens, refused what is outside, 400 for what is malformed."""
+found what listens, refused what is outside, 400 for what is malformed.
+
+The tests share one node: each scans listeners of its own and reads its own tasks only.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import socket
-from pathlib import Path
 
 import pytest
 
@@ -16,11 +18,19 @@ from tests.conftest import fresh_config
 
 from ..actors.agents.skills.test_vulnerability_scanning import closed_port, listeners
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-@pytest.fixture
-def node_config(tmp_path: Path) -> NodeConfig:
-    scopes = Scopes(NetworkScope.parse("127.0.0.1/32,localhost"), CodeScope.parse(None, tmp_path))
-    return dataclasses.replace(fresh_config(tmp_path), scopes=scopes)
+
+@pytest.fixture(scope="module")
+def shared_config(tmp_path_factory: pytest.TempPathFactory) -> NodeConfig:
+    root = tmp_path_factory.mktemp("node")
+    scopes = Scopes(NetworkScope.parse("127.0.0.1/32,localhost"), CodeScope.parse(None, root))
+    return dataclasses.replace(fresh_config(root), scopes=scopes)
+
+
+@pytest.fixture(scope="module")
+def api(shared_api):
+    return shared_api
 
 
 async def test_a_scan_finds_the_open_ports_and_no_closed_one(api, wait_task):

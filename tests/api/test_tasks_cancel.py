@@ -1,6 +1,29 @@
-"""DELETE /tasks/{id}: a running task stops for good; a finished or unknown one is refused."""
+"""DELETE /tasks/{id}: a running task stops for good; a finished or unknown one is refused.
+
+The tests share one node: each cancels tasks of its own (every task a test leaves running
+it has cancelled) and looks at those only.
+"""
 
 from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest.fixture(scope="module")
+def node(shared_node):
+    return shared_node
+
+
+@pytest.fixture(scope="module")
+def api(shared_api):
+    return shared_api
+
+
+@pytest.fixture
+def nats_client(shared_nats_client):
+    return shared_nats_client
 
 
 async def _running_task(api, tap_task, wait_task, parameters):

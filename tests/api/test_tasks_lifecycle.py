@@ -1,8 +1,30 @@
-"""A task's whole life over HTTP, as a client and as a NATS subscriber see it."""
+"""A task's whole life over HTTP, as a client and as a NATS subscriber see it.
+
+The tests share one node (each submits and reads tasks of its own; one left running is
+cancelled), but for the agent's track record, which counts every task of the agent.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+
+import pytest
+
+from amas.runtime.node import Node
+from tests.conftest import serving, task_waiter
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest.fixture(scope="module")
+def api(shared_api):
+    return shared_api
+
+
+@pytest.fixture
+def nats_client(shared_nats_client):
+    return shared_nats_client
+
 
 LIFE = ["task.created", "task.started", "task.progress", "task.progress", "task.completed"]
 
@@ -93,12 +115,13 @@ async def test_results_of_an_unfinished_task_are_empty(api, wait_task):
     assert (await api.delete(f"/tasks/{task_id}")).status_code == 200
 
 
-async def test_agent_track_record_counts_completed_tasks(api, wait_task):
-    response = await api.post("/tasks", json={"task_type": "echo"})
-    task = await wait_task(response.json()["task_id"], "completed")
-    [agent_id] = task["agents"]
+async def test_agent_track_record_counts_completed_tasks(node_config):
+    async with Node(node_config) as node, serving(node) as api:  # no task before this one
+        response = await api.post("/tasks", json={"task_type": "echo"})
+        task = await task_waiter(api)(response.json()["task_id"], "completed")
+        [agent_id] = task["agents"]
 
-    agent = (await api.get(f"/agents/{agent_id}")).json()
+        agent = (await api.get(f"/agents/{agent_id}")).json()
 
     assert agent["performance"]["tasks_completed"] == 1
     assert agent["performance"]["success_rate"] == 1.0

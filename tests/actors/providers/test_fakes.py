@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from actors.providers.errors import FailureKind, from_response
+from tests.conftest import CLIENT_TLS
 from tests.fakes.llm import (
     KEY,
     FakeVendor,
@@ -51,7 +52,7 @@ GOOD_BODIES = {
 
 @pytest.fixture
 def sync_http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=2) as client:
+    with httpx.Client(timeout=2, verify=CLIENT_TLS) as client:  # plain HTTP: no CA bundle
         yield client
 
 

@@ -9,13 +9,14 @@ from pathlib import Path
 import httpx
 
 from tests.api.support import files_containing
+from tests.conftest import CLIENT_TLS
 from tests.served import clean_env, run_cli, serve_process, wait_until
 
 _BANNER_KEY = re.compile(r"^\s+key\s+(amas_\S+)$", re.MULTILINE)
 
 
 def _get(base: str, path: str, key: str) -> httpx.Response:
-    return httpx.get(f"{base}{path}", headers={"X-API-Key": key}, timeout=10)
+    return httpx.get(f"{base}{path}", headers={"X-API-Key": key}, timeout=10, verify=CLIENT_TLS)
 
 
 def test_a_first_start_makes_an_admin_key_and_shows_it_once(tmp_path: Path) -> None:
