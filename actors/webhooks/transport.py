@@ -197,12 +197,20 @@ class Transport:
         `keepalive_expiry`: seconds an idle connection is kept for reuse."""
         self.timeout = timeout
         self.max_response_bytes = max_response_bytes
-        self.ssl_context = ssl_context or ssl.create_default_context()
+        self._ssl_context = ssl_context
         self.keepalive_expiry = keepalive_expiry
         self._idle: dict[_Key, list[_Connection]] = {}
         self._open: set[_Connection] = set()
         """Every connection made and not yet closed: `aclose` closes those in flight too."""
         self._swept = time.monotonic()
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        """Made on the first https delivery: loading the system's CAs costs 40-150 ms
+        of CPU, which a node that never delivers over https should not pay at start."""
+        if self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context()
+        return self._ssl_context
 
     async def post(self, pinned: Pinned, headers: Mapping[str, str], body: bytes) -> Sent:
         """POST `body` with `headers` to the pinned target. Whatever the network or the
