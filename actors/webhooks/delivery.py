@@ -41,7 +41,7 @@ from actors.webhooks.guard import Refused, Target, check_url, resolve
 from actors.webhooks.payloads import delivery_data
 from actors.webhooks.secrets import SecretStore
 from actors.webhooks.signing import payload, standard_headers
-from actors.webhooks.subscriptions import Job, Subscription, Subscriptions, callback_secret_id
+from actors.webhooks.subscriptions import Job, Subscription, Subscriptions, callback
 from actors.webhooks.transport import Sent, Transport
 from events import tracing
 from events.clock import iso
@@ -189,10 +189,7 @@ class Deliverer:
             rows = await self.reads.callbacks(webhook_id.removeprefix("cb-"))
             if rows:
                 row = rows[0]
-                subscription = Subscription(
-                    webhook_id, row["callback_url"], [], callback_secret_id(row["api_key_id"]),
-                    task_id=row["task_id"],
-                )  # fmt: skip
+                subscription = callback(row["task_id"], row["callback_url"], row["api_key_id"])
         if subscription is None:
             return
         wait = max(0.0, (pending["next_attempt_at"] or 0.0) - time.time())

@@ -196,13 +196,20 @@ class WebhookRegistry:
             await self.secrets.forget(command.webhook_id)
         return reply
 
-    async def _create(self, command: CreateWebhook) -> Reply:
+    def _refused(self, url: str, parameter: str) -> Reply | None:
+        """Why `url` may not be delivered to (FORBIDDEN outside the allow-list,
+        INVALID_PARAMETER if it is no URL for a webhook), or None."""
         try:
-            check_url(command.url, self.allow)
+            check_url(url, self.allow)
         except Refused as e:
-            return rejected(ErrorCode.FORBIDDEN, str(e), parameter="url", url=command.url)
+            return rejected(ErrorCode.FORBIDDEN, str(e), parameter=parameter, url=url)
         except ValueError as e:
-            return rejected(ErrorCode.INVALID_PARAMETER, str(e), parameter="url")
+            return rejected(ErrorCode.INVALID_PARAMETER, str(e), parameter=parameter)
+        return None
+
+    async def _create(self, command: CreateWebhook) -> Reply:
+        if (refusal := self._refused(command.url, "url")) is not None:
+            return refusal
         if (why := check_events(command.events)) is not None:
             return rejected(ErrorCode.INVALID_PARAMETER, why, parameter="events")
         secret = command.secret or new_secret()
@@ -226,14 +233,9 @@ class WebhookRegistry:
     async def _callback_secret(self, command: SetCallbackSecret) -> Reply:
         """The key's callback secret: made on its first task with a `callback_url`
         (answered once, in that task's answer), replaced on request."""
-        if command.callback_url is not None:
-            try:
-                check_url(command.callback_url, self.allow)
-            except Refused as e:
-                return rejected(ErrorCode.FORBIDDEN, str(e), parameter="callback_url",
-                                url=command.callback_url)  # fmt: skip
-            except ValueError as e:
-                return rejected(ErrorCode.INVALID_PARAMETER, str(e), parameter="callback_url")
+        url = command.callback_url
+        if url is not None and (refusal := self._refused(url, "callback_url")) is not None:
+            return refusal
         key_id = command.meta.api_key_id
         stream = f"callback-{key_id or 'none'}"
         secret = new_secret()

@@ -73,6 +73,14 @@ class Subscription:
         )
 
 
+def callback(task_id: str, url: str, api_key_id: str | None) -> Subscription:
+    """A task's callback: its seed events to `url`, signed with its key's secret."""
+    return Subscription(
+        callback_id(task_id), url, sorted(TASK_EVENTS), callback_secret_id(api_key_id),
+        task_id=task_id,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True, eq=False)
 class Job:
     """One attempt to make: `event` (or the event at `position`, read when it is None)
@@ -109,17 +117,9 @@ class Subscriptions:
             failing_since=row.get("failing_since"),
         )
 
-    def load_callback(self, task_id: str, url: str, api_key_id: str | None) -> Subscription:
-        """An unfinished task's callback (at start), or a finished one's for a retry."""
-        subscription = Subscription(
-            callback_id(task_id),
-            url,
-            sorted(TASK_EVENTS),
-            callback_secret_id(api_key_id),
-            task_id=task_id,
-        )
-        self.callbacks[task_id] = subscription
-        return subscription
+    def load_callback(self, task_id: str, url: str, api_key_id: str | None) -> None:
+        """An unfinished task's callback (at start)."""
+        self.callbacks[task_id] = callback(task_id, url, api_key_id)
 
     def get(self, webhook_id: str) -> Subscription | None:
         if webhook_id.startswith("cb-"):

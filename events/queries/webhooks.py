@@ -35,12 +35,16 @@ async def list_webhooks(
     return [_row(r) for r in rows]
 
 
+_SHOWN = ("delivery_id", "event_id", "event_type", "status", "attempts", "last_status",
+          "last_error", "latency_ms", "next_attempt_at", "created_at", "updated_at")  # fmt: skip
+"""A delivery as the API shows it."""
+
+
 async def deliveries(
     db: aiosqlite.Connection, webhook_id: str, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """A webhook's deliveries, newest first."""
-    names = ("delivery_id", "event_id", "event_type", "status", "attempts", "last_status",
-             "last_error", "latency_ms", "next_attempt_at", "created_at", "updated_at")  # fmt: skip
+    names = _SHOWN
     total = list(
         await db.execute_fetchall(
             "SELECT count(*) FROM webhook_deliveries WHERE webhook_id = ?", (webhook_id,)
@@ -81,9 +85,8 @@ async def attempts(db: aiosqlite.Connection, delivery_ids: list[str]) -> dict[st
 async def delivery(
     db: aiosqlite.Connection, webhook_id: str, delivery_id: str
 ) -> dict[str, Any] | None:
-    names = ("delivery_id", "event_id", "event_type", "event_position", "status", "attempts",
-             "last_status", "last_error", "latency_ms", "next_attempt_at", "created_at",
-             "updated_at")  # fmt: skip
+    """One delivery as shown, and where its event is in the log (`event_position`)."""
+    names = (*_SHOWN, "event_position")
     rows = list(
         await db.execute_fetchall(
             f"SELECT {', '.join(names)} FROM webhook_deliveries"
@@ -100,17 +103,13 @@ async def task_callbacks(
     """Unfinished tasks with a `callback_url` (or the one task `task_id`, finished or
     not): the deliverer's callbacks at start, or one a pending retry needs."""
     names = ("task_id", "callback_url", "api_key_id")
+    select = f"SELECT {', '.join(names)} FROM tasks WHERE callback_url IS NOT NULL"
     if task_id is None:
         rows = await db.execute_fetchall(
-            "SELECT task_id, callback_url, api_key_id FROM tasks WHERE callback_url IS NOT NULL"
-            " AND parent_id IS NULL AND status IN ('queued', 'in_progress')"
+            f"{select} AND parent_id IS NULL AND status IN ('queued', 'in_progress')"
         )
     else:
-        rows = await db.execute_fetchall(
-            "SELECT task_id, callback_url, api_key_id FROM tasks"
-            " WHERE task_id = ? AND callback_url IS NOT NULL",
-            (task_id,),
-        )
+        rows = await db.execute_fetchall(f"{select} AND task_id = ?", (task_id,))
     return [dict(zip(names, r, strict=True)) for r in rows]
 
 
