@@ -9,9 +9,10 @@ import logging
 
 from actors.agents.messages import Reconfigure
 from actors.fleet import CATCH_UP_TIMEOUT, Fleet
-from actors.scheduler import Configure, Ended, Queued, Started, Tick
+from actors.scheduler import Configure, Ended, Learn, Queued, Started, Tick
 from events import tracing
 from events.envelope import Event
+from events.learning import FOLDED as LEARNED_FROM
 from events.queries.tasks import type_and_priority
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ FOLLOWED = frozenset(
         "task.failed",
         "task.cancelled",
         "agent.configured",
+        "ml.decision",
+        "cache.configured",
     }
 )
 
@@ -51,6 +54,8 @@ async def tick(fleet: Fleet) -> None:
 
 async def _on_committed(fleet: Fleet, event: Event) -> None:
     data = event.data
+    if event.type in LEARNED_FROM and fleet.learns:
+        fleet.scheduler.tell(Learn(event))
     match event.type:
         case "task.created" if not data.parts:  # a composite's parts are queued, not it
             fleet.scheduler.tell(
@@ -77,6 +82,11 @@ async def _on_committed(fleet: Fleet, event: Event) -> None:
                 )
         case "task.started":
             fleet.scheduler.tell(Started(data.task_id, data.attempt))
+        case "cache.configured":
+            if data.enabled:
+                fleet.runner.caching.add(data.task_type)
+            else:
+                fleet.runner.caching.discard(data.task_type)
         case "task.completed" | "task.failed" | "task.cancelled":
             fleet.scheduler.tell(Ended(data.task_id))
         case "agent.configured":

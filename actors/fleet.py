@@ -21,12 +21,16 @@ from actors.agents.runner import WorkRunner
 from actors.agents.scope import Scopes
 from actors.agents.skills import COMPOSITES, validators
 from actors.io import Incoming, LoopBridge
-from actors.scheduler import Configure, Queued, Scheduler, Slot
+from actors.learning.decision import DecisionEngine
+from actors.learning.settings import LearningSettings
+from actors.scheduler import Configure, Queued, Restore, Scheduler, ShowModel, Slot
 from actors.supervision import Child, Supervisor
 from actors.tasks.decide import TaskState
 from actors.tasks.manager import AgentLost, TaskManager
 from events.commands import REPORT_TASK, Command, CommandBus, ReplyFn, Work, rejected
 from events.envelope import Meta
+from events.learning import Model
+from events.queries import learning as learning_queries
 from events.queries import tasks as task_queries
 from events.queries.tasks import unfinished_tasks
 from events.store import ANY_VERSION, EventStore
@@ -64,8 +68,10 @@ class Fleet:
         reader: aiosqlite.Connection,
         wait_for: WaitFor,
         scopes: Scopes,
+        learning: LearningSettings | None = None,
     ) -> None:
         self.store = store
+        self.learning = learning or LearningSettings()
         self.scopes = scopes
         self.bus = bus
         self.reader = reader
@@ -79,9 +85,21 @@ class Fleet:
         self.scheduler: Child
         self.agents: dict[str, Child] = {}
         self.runner = WorkRunner(bus.request, bus.publish, REPORT_TASK, scopes, self._read_task)
+        self.runner.cached = self._cached_result
 
     async def _read_task(self, task_id: str) -> dict[str, Any] | None:
         return await task_queries.get_task(self.reader, task_id)
+
+    async def _cached_result(self, key: str) -> tuple[str, dict[str, Any]] | None:
+        task_id = await learning_queries.cached_task(self.reader, key)
+        task = None if task_id is None else await self._read_task(task_id)
+        if task is None or task.get("result") is None:
+            return None
+        return task["task_id"], task["result"]
+
+    async def load_caching(self) -> None:
+        """Which task types have result caching on, as the log says (then the feed)."""
+        self.runner.caching = await learning_queries.caching(self.reader)
 
     def start(self) -> None:
         self.bridge = LoopBridge(asyncio.get_running_loop())
@@ -108,7 +126,13 @@ class Fleet:
         self.scheduler = sup.start(
             "scheduler",
             lambda: Scheduler.start(
-                sup, "scheduler", bridge, self.bus.send_soon, self.slots(), self._load_schedule
+                sup,
+                "scheduler",
+                bridge,
+                self.bus.send_soon,
+                self.slots(),
+                self._load_schedule,
+                engine=self._engine(),
             ),
         )
         for agent_id in self.specs:
@@ -125,6 +149,22 @@ class Fleet:
         if hasattr(self, "supervisor"):
             await asyncio.to_thread(self.supervisor.stop_all)
             await self.bridge.drain(timeout=2.0)
+
+    @property
+    def learns(self) -> bool:
+        """True if the scheduler runs the decision engine (AMAS_SCHEDULER=learned)."""
+        return self.learning.scheduler == "learned"
+
+    def _engine(self) -> DecisionEngine | None:
+        """A fresh engine for a (re)started scheduler; its model comes with the restore."""
+        return DecisionEngine(Model(), self.learning.exploration) if self.learns else None
+
+    async def live_model(self) -> Model | None:
+        """The scheduler's model now (None: no decision engine)."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Model | None] = loop.create_future()
+        self.scheduler.tell(ShowModel(lambda m: loop.call_soon_threadsafe(answer.set_result, m)))
+        return await answer
 
     def alive(self) -> bool:
         return all(a.alive() for a in (self.task_manager, self.scheduler, *self.agents.values()))
@@ -219,7 +259,7 @@ class Fleet:
             for t in await unfinished_tasks(self.reader)
         ]
 
-    async def _load_schedule(self) -> tuple[list[Queued], list[tuple[str, str, int]]]:
+    async def _load_schedule(self) -> Restore:
         await self.wait_for(self.store.head, CATCH_UP_TIMEOUT, None)
         tasks = await unfinished_tasks(self.reader)
         queued = [
@@ -237,7 +277,8 @@ class Fleet:
             for t in tasks
             if t.status == TaskStatus.IN_PROGRESS and t.agent_id
         ]
-        return queued, placed
+        model = await learning_queries.model(self.reader) if self.learns else None
+        return Restore(queued=queued, placed=placed, model=model)
 
     def reconfigure(self, agent_id: str, **changes: object) -> None:
         """Keep an agent's current configuration (agent.configured) for its restarts."""

@@ -6,6 +6,11 @@ agents the one with the highest priority wins, then the least loaded. The schedu
 learns what to schedule from the committed events (task.created, task.requeued, and
 the terminal ones free a slot), so it sees exactly what the log says.
 
+With a decision engine (AMAS_SCHEDULER=learned, actors/learning/decision.py) the agent
+is the engine's choice instead, and a task may wait for a busy agent that would still
+finish it sooner; the decision travels with the hand-out and is written with the start.
+The engine's model learns from the same committed events (`Learn`).
+
 A hand-out travels over NATS and can be lost (the broker restarts, the agent's node
 dies before claiming it). Until the log shows the task started, the scheduler offers
 it again every `reoffer_after` seconds; an agent and the task manager both take a
@@ -14,6 +19,7 @@ repeated hand-out for the one it repeats.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import logging
@@ -24,9 +30,13 @@ from typing import Any
 import msgspec
 
 from actors.io import LoopBridge
+from actors.learning.decision import Candidate, DecisionEngine
 from actors.supervision import SupervisedActor, Supervisor
 from events import tracing
 from events.commands import Work, command_encoder, work_subject
+from events.envelope import Event
+from events.learning import Model
+from events.types.learning import MlDecided
 from events.vocabulary import Priority
 
 log = logging.getLogger(__name__)
@@ -59,6 +69,18 @@ class Started(msgspec.Struct, frozen=True):
     attempt: int
 
 
+class Learn(msgspec.Struct, frozen=True):
+    """A committed event the decision engine's model folds (events/learning.py)."""
+
+    event: Event
+
+
+class ShowModel(msgspec.Struct, frozen=True):
+    """Hand the decision engine's model as it is now (a copy; None without an engine)."""
+
+    reply: Callable[[Model | None], None]
+
+
 class Tick(msgspec.Struct, frozen=True):
     """Time passes: offer again what no agent has claimed."""
 
@@ -69,9 +91,14 @@ class Restore(msgspec.Struct, frozen=True, kw_only=True):
     queued: list[Queued]
     placed: list[tuple[str, str, int]]
     """(task id, agent id, attempt) of tasks in progress"""
+    model: Model | None = None
+    """The decision engine's model as the log has it (None: no engine)."""
 
 
-Load = Callable[[], Awaitable[tuple[list[Queued], list[tuple[str, str, int]]]]]
+Load = Callable[[], Awaitable[Restore]]
+
+SCAN = 64
+"""At most this many queued tasks are planned per dispatch by the decision engine."""
 
 
 class Slot(msgspec.Struct, kw_only=True):
@@ -123,6 +150,7 @@ class Scheduler(SupervisedActor):
         slots: list[Slot],
         load: Load,
         reoffer_after: float = 5.0,
+        engine: DecisionEngine | None = None,
     ) -> None:
         super().__init__(supervisor, name)
         self.bridge = bridge
@@ -141,26 +169,31 @@ class Scheduler(SupervisedActor):
         self.unclaimed: dict[str, tuple[float, Queued, Work]] = {}
         """task id -> (when last offered, what was queued, the hand-out), until it starts"""
         self.reoffer_after = reoffer_after
+        self.engine = engine
+        self.since: dict[str, tuple[float, str]] = {}
+        """task id -> (when handed out, its type), for the engine's timetable"""
         self._seq = itertools.count()
 
     def on_start(self) -> None:
         self.bridge.spawn(self._restore())
 
     async def _restore(self) -> None:
-        queued, placed = await self.load()
-        self.me.tell(Restore(queued=queued, placed=placed))
+        self.me.tell(await self.load())
 
     def on_receive(self, message: Any) -> Any:
         if not self.restored and not isinstance(message, Restore):
             self.held.append(message)  # decided after the restore, in arrival order
             return
         match message:
-            case Restore(queued=waiting, placed=placements):
+            case Restore(queued=waiting, placed=placements, model=model):
                 self.restored = True
+                if self.engine is not None and model is not None:
+                    self.engine.model = model
                 for task_id, agent_id, attempt in placements:
                     if agent_id in self.slots:
                         self.slots[agent_id].running.add(task_id)
                         self.placed[task_id] = (agent_id, attempt)
+                        self.since[task_id] = self._restored_since(task_id)
                 held, self.held = [*waiting, *self.held], []
                 for message in held:
                     self.on_receive(message)
@@ -176,6 +209,16 @@ class Scheduler(SupervisedActor):
                 return
             case Tick():
                 self._reoffer()
+                return
+            case ShowModel(reply=reply):
+                engine = self.engine
+                reply(None if engine is None else msgspec.structs.replace(engine.model))
+                return
+            case Learn(event=event):
+                if self.engine is not None:
+                    self.engine.model.apply(event)
+                    if event.type == "ml.decision":
+                        self.engine.settled(event.data.task_id)
                 return
             case Configure(agent_id=agent_id) as change:
                 slot = self.slots.get(agent_id)
@@ -214,18 +257,22 @@ class Scheduler(SupervisedActor):
 
     def _release(self, task_id: str) -> None:
         self.unclaimed.pop(task_id, None)
+        self.since.pop(task_id, None)
+        if self.engine is not None:
+            self.engine.settled(task_id)
         placed = self.placed.pop(task_id, None)
         if placed is not None and placed[0] in self.slots:
             self.slots[placed[0]].running.discard(task_id)
 
     def _dispatch(self) -> None:
+        if self.engine is not None:
+            self._dispatch_learned(self.engine)
+            return
         while True:
             best: tuple[int, int, Queued] | None = None
             for queue in self.queues.values():
-                while queue and self.queued.get(queue[0][2].task_id) != queue[0][2].attempt:
-                    heapq.heappop(queue)  # ended or superseded while waiting
                 if (
-                    queue
+                    self._clean(queue)
                     and (best is None or queue[0] < best)
                     and choose_agent(self.slots.values(), queue[0][2].task_type) is not None
                 ):
@@ -235,16 +282,106 @@ class Scheduler(SupervisedActor):
             queued = heapq.heappop(self.queues[best[2].task_type])[2]
             slot = choose_agent(self.slots.values(), queued.task_type)
             assert slot is not None
-            del self.queued[queued.task_id]
-            slot.running.add(queued.task_id)
-            self.placed[queued.task_id] = (slot.agent_id, queued.attempt)
-            work = Work(
-                task_id=queued.task_id,
-                agent_id=slot.agent_id,
-                attempt=queued.attempt,
-                trace=queued.trace,
+            self._place(queued, slot, None)
+
+    def _place(self, queued: Queued, slot: Slot, decision: MlDecided | None) -> None:
+        del self.queued[queued.task_id]
+        slot.running.add(queued.task_id)
+        self.placed[queued.task_id] = (slot.agent_id, queued.attempt)
+        self.since[queued.task_id] = (time.monotonic(), queued.task_type)
+        work = Work(
+            task_id=queued.task_id,
+            agent_id=slot.agent_id,
+            attempt=queued.attempt,
+            trace=queued.trace,
+            decision=decision,
+        )
+        self._offer(queued, work)
+
+    def _dispatch_learned(self, engine: DecisionEngine) -> None:
+        """Plan queued tasks in order (priority, then age) on the engine's timetable:
+        each either goes to a free agent or waits for a busy one it would rather have."""
+        free = sum(slot.free() for slot in self.slots.values())
+        if free <= 0:
+            return
+        heads: list[tuple[tuple[int, int, Queued], str]] = []
+        for task_type, queue in self.queues.items():
+            if self._clean(queue):
+                heads.append((queue[0], task_type))
+        heapq.heapify(heads)
+        horizon = engine.horizon()
+        now = time.monotonic()
+        waiting: list[tuple[int, int, Queued]] = []
+        candidates: dict[str, list[Candidate]] = {}
+        for _ in range(SCAN):
+            if not heads or free <= 0:
+                break
+            entry, task_type = heapq.heappop(heads)
+            queue = self.queues[task_type]
+            heapq.heappop(queue)
+            if self._clean(queue):
+                heapq.heappush(heads, (queue[0], task_type))
+            queued = entry[2]
+            able = candidates.get(task_type)
+            if able is None:
+                able = candidates[task_type] = self._candidates(task_type, now)
+            if not able:
+                waiting.append(entry)
+                continue
+            choice = engine.choose(
+                queued.task_id,
+                task_type,
+                queued.attempt,
+                able,
+                horizon,
+                functools.partial(self._fixed_choice, task_type),
             )
-            self._offer(queued, work)
+            if choice is None:
+                waiting.append(entry)
+                continue
+            self._place(queued, self.slots[choice.agent_id], choice.decision)
+            free -= 1
+            for agent in able:
+                if agent.agent_id == choice.agent_id:
+                    agent.free -= 1
+        for entry in waiting:
+            heapq.heappush(self.queues[entry[2].task_type], entry)
+
+    def _fixed_choice(self, task_type: str) -> str | None:
+        """The agent the fixed rule would give a task of `task_type` now."""
+        slot = choose_agent(self.slots.values(), task_type)
+        return None if slot is None else slot.agent_id
+
+    def _clean(self, queue: list[tuple[int, int, Queued]]) -> bool:
+        """Drop the queue's ended or superseded heads; True if a task is left."""
+        while queue and self.queued.get(queue[0][2].task_id) != queue[0][2].attempt:
+            heapq.heappop(queue)
+        return bool(queue)
+
+    def _candidates(self, task_type: str, now: float) -> list[Candidate]:
+        return [
+            Candidate(
+                agent_id=slot.agent_id,
+                free=slot.free(),
+                running=[
+                    (since[1], now - since[0])
+                    for since in map(self.since.get, slot.running)
+                    if since is not None
+                ],
+                capacity=slot.max_concurrent_tasks,
+            )
+            for slot in self.slots.values()
+            if slot.up and task_type in slot.task_types
+        ]
+
+    def _restored_since(self, task_id: str) -> tuple[float, str]:
+        """When a task found running at a restore started, from the model's record."""
+        if self.engine is not None:
+            running = self.engine.model.running.get(task_id)
+            if running is not None:
+                elapsed = max(0.0, time.time() - running.started / 1_000_000)
+                return time.monotonic() - elapsed, running.task_type
+        return time.monotonic(), ""
 
     def _offer(self, queued: Queued, work: Work) -> None:
         self.unclaimed[work.task_id] = (time.monotonic(), queued, work)

@@ -24,6 +24,7 @@ from api.routes import (
     apikeys,
     events,
     health,
+    learning,
     metrics,
     prometheus,
     providers,
@@ -76,6 +77,7 @@ def create_app(port: NodePort, settings: EdgeSettings) -> FastAPI:
         workflows.router,
         webhooks.router,
         metrics.router,
+        learning.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(prometheus.router)  # /metrics, where Prometheus looks by default

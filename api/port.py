@@ -114,6 +114,11 @@ class NodePort(Protocol):
         """The node's host now."""
         ...
 
+    def learning(self) -> dict[str, Any]:
+        """How the node learns: `scheduler` (learned, fixed), `exploration` (the bound),
+        `optimizer` (off, advise, act), `optimizer_every` (seconds)."""
+        ...
+
     @property
     def metrics_registry(self) -> CollectorRegistry:
         """The node's Prometheus registry (never the process-wide one): HTTP counters

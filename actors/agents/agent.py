@@ -46,7 +46,14 @@ class Agent(SupervisedActor):
                     return  # a redelivered hand-out
                 self.held[work.task_id] = work.attempt
                 self.bridge.spawn(
-                    self.runner.run(work, self.spec.timeout, self.me, trace, self.spec.agent_type)
+                    self.runner.run(
+                        work,
+                        self.spec.timeout,
+                        self.me,
+                        trace,
+                        self.spec.agent_type,
+                        self.spec.slowdown,
+                    )
                 )
             case Finished(task_id=task_id):
                 self.held.pop(task_id, None)

@@ -22,6 +22,8 @@ class AgentSpec(msgspec.Struct, frozen=True, kw_only=True):
     timeout: float = 300.0
     max_concurrent_tasks: int = 5
     priority: Priority = Priority.NORMAL
+    slowdown: float = 1.0
+    """A test setting (AMAS_AGENT_SLOWDOWN): the agent takes this many times as long."""
 
 
 def _cap(description: str, *parameters: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -22,7 +23,8 @@ import msgspec
 from actors.agents.messages import Finished
 from actors.agents.scope import Scopes
 from actors.agents.skills import SKILLS
-from actors.agents.skills.base import TaskReader
+from actors.agents.skills.base import Skill, TaskReader
+from actors.agents.skills.inputs import cache_key
 from events import tracing
 from events.commands import (
     START_TASK,
@@ -43,6 +45,12 @@ _RETRY_FIRST, _RETRY_MAX = 0.2, 2.0
 
 Request = Callable[[str, msgspec.Struct], Awaitable[Reply]]
 Publish = Callable[[str, bytes], Awaitable[None]]
+CacheLookup = Callable[[str], Awaitable[tuple[str, dict[str, Any]] | None]]
+"""A result cache key -> (the task that computed it, its result), or None."""
+
+
+async def _no_cache(key: str) -> tuple[str, dict[str, Any]] | None:
+    return None
 
 
 class _Mailbox(Protocol):
@@ -64,6 +72,9 @@ class WorkRunner:
         self.publish = publish
         self.report_subject = report_subject
         self.running: dict[str, tuple[str, asyncio.Task[None]]] = {}
+        self.caching: set[str] = set()
+        """Task types whose results may come from the result cache (cache.configured)."""
+        self.cached: CacheLookup = _no_cache
 
     async def run(
         self,
@@ -72,6 +83,7 @@ class WorkRunner:
         agent: _Mailbox,
         trace: str | None = None,
         agent_type: str = "",
+        slowdown: float = 1.0,
     ) -> None:
         """The work on one hand-out, as a span in the trace it came with (`trace`)."""
         task = asyncio.current_task()
@@ -85,19 +97,23 @@ class WorkRunner:
                 attributes={"amas.agent_id": work.agent_id, "amas.attempt": work.attempt},
                 task_id=work.task_id,
             ):
-                await self._run(work, timeout)
+                await self._run(work, timeout, slowdown)
         except asyncio.CancelledError:
             log.info("work on %s stopped", work.task_id)
         finally:
             self.running.pop(work.task_id, None)
             agent.tell(Finished(work.task_id))
 
-    async def _run(self, work: Work, timeout: float) -> None:
+    async def _run(self, work: Work, timeout: float, slowdown: float = 1.0) -> None:
         trace = tracing.current()  # each command carries it, sampled or not (events/tracing.py)
         claim = await self._ask(
             START_TASK,
             StartTask(
-                task_id=work.task_id, agent_id=work.agent_id, attempt=work.attempt, trace=trace
+                task_id=work.task_id,
+                agent_id=work.agent_id,
+                attempt=work.attempt,
+                trace=trace,
+                decision=work.decision,
             ),
         )
         if not claim.ok:
@@ -141,9 +157,28 @@ class WorkRunner:
         if skill is None:
             await self._report(failed("error", f"no skill for {task_type}"))
             return
+        cache_key = await self._cache_key(skill, task_type, parameters)
+        if cache_key is not None:
+            hit = await self.cached(cache_key)
+            if hit is not None:
+                await self._report(
+                    CompleteTask(
+                        task_id=task_id,
+                        agent_id=agent_id,
+                        attempt=attempt,
+                        result=hit[1],
+                        cache_key=cache_key,
+                        cached_from=hit[0],
+                        trace=trace,
+                    )
+                )
+                return
         try:
             async with asyncio.timeout(timeout):
+                began = time.monotonic()
                 result = await skill(parameters, progress, self.scopes, self.read_task)
+                if slowdown > 1:  # a test setting (AMAS_AGENT_SLOWDOWN): this agent is slower
+                    await asyncio.sleep((time.monotonic() - began) * (slowdown - 1))
         except TimeoutError:
             await self._report(failed("timeout", f"no result within {timeout:g} s"))
         except asyncio.CancelledError:
@@ -153,9 +188,31 @@ class WorkRunner:
         else:
             await self._report(
                 CompleteTask(
-                    task_id=task_id, agent_id=agent_id, attempt=attempt, result=result, trace=trace
+                    task_id=task_id,
+                    agent_id=agent_id,
+                    attempt=attempt,
+                    result=result,
+                    cache_key=cache_key,
+                    trace=trace,
                 )
             )
+
+    async def _cache_key(
+        self, skill: Skill[Any], task_type: str, parameters: dict[str, Any]
+    ) -> str | None:
+        """The result cache's key for this run, if caching is on for its type and the
+        skill's result depends only on its inputs; None otherwise (or if they cannot be
+        read: the skill will say why)."""
+        if task_type not in self.caching or skill.inputs is None:
+            return None
+        fingerprint = skill.inputs
+        try:
+            params = skill.validate(parameters, self.scopes)
+            inputs = await asyncio.to_thread(fingerprint, params, self.scopes)
+        except Exception as e:
+            log.info("no cache key for a %s task: %r", task_type, e)
+            return None
+        return cache_key(task_type, parameters, inputs)
 
     async def _report(self, report: msgspec.Struct) -> None:
         reply = await self._ask(self.report_subject, report)

@@ -204,7 +204,18 @@ def start(state: TaskState | None, command: StartTask) -> Decision:
             message=f"task {state.task_id} is {state.status} at attempt {state.attempt};"
             f" attempt {command.attempt} cannot start",
         )
-    return [TaskStarted(task_id=state.task_id, agent_id=command.agent_id, attempt=command.attempt)]
+    started = TaskStarted(
+        task_id=state.task_id,
+        agent_id=command.agent_id,
+        attempt=command.attempt,
+        task_type=state.task_type,
+    )
+    decision = command.decision
+    if decision is None or decision.agent_id != command.agent_id:
+        return [started]
+    # The decision first: a reader of task events only (the tasks read model) then sees
+    # the stream's version at its last event.
+    return [decision, started]
 
 
 def _owns(state: TaskState | None, agent_id: str, attempt: int) -> Rejection | None:
@@ -238,7 +249,15 @@ def report(state: TaskState | None, command: ReportProgress | CompleteTask | Fai
                 )
             ]
         case CompleteTask(result=result):
-            return [TaskCompleted(task_id=state.task_id, agent_id=command.agent_id, result=result)]
+            return [
+                TaskCompleted(
+                    task_id=state.task_id,
+                    agent_id=command.agent_id,
+                    result=result,
+                    cache_key=command.cache_key,
+                    cached_from=command.cached_from,
+                )
+            ]
         case FailTask(reason=reason, error=error):
             return [
                 TaskFailed(

@@ -122,6 +122,15 @@ class NodeEdge:
     def host(self) -> HostReading:
         return self._node.sampler.reading()
 
+    def learning(self) -> dict[str, Any]:
+        settings = self._node.config.learning
+        return {
+            "scheduler": settings.scheduler,
+            "exploration": settings.exploration,
+            "optimizer": settings.optimizer,
+            "optimizer_every": settings.optimizer_every,
+        }
+
     async def host_series(
         self, metric: str, start: int, step: int, count: int
     ) -> list[float | None]:

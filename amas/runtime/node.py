@@ -15,14 +15,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
+import msgspec
 
 from actors.agents.catalog import AgentSpec, default_agents
 from actors.agents.scope import NetworkScope, Scopes
+from actors.agents.skills import SKILLS
 from actors.alerts.facts import AlertSettings
 from actors.alerts.monitor import AlertMonitor, Sources
 from actors.apikeys import KeyCommands
 from actors.feed import follow_log, tick
 from actors.fleet import CATCH_UP_TIMEOUT, Fleet
+from actors.learning.optimizer import ACTOR as OPTIMIZER
+from actors.learning.optimizer import Optimizer
+from actors.learning.settings import LearningSettings
 from actors.providers.board import usable
 from actors.providers.catalog import ProviderConfig
 from actors.providers.pool import ProviderPool
@@ -45,14 +50,18 @@ from amas.runtime.settings import (
     DataPaths,
     alerts_from_env,
     github_from_env,
+    learning_from_env,
     metrics_sample_seconds_from_env,
     providers_from_env,
     router_from_env,
     scopes_from_env,
+    slowdown_from_env,
     webhook_allow_from_env,
     webhook_disable_after_from_env,
     webhook_schedule_from_env,
 )
+from events.commands import CONFIGURE_AGENT, BusUnavailable, ConfigureAgent
+from events.envelope import Meta
 from events.projections import ProjectionRunner, all_projections
 from events.queries import alerts as alert_queries
 from events.queries import providers as provider_queries
@@ -96,6 +105,10 @@ class NodeConfig:
     """When system.alert is raised (AMAS_ALERT_*)."""
     metrics_sample_seconds: float = field(default_factory=metrics_sample_seconds_from_env)
     """Seconds between two host samples (AMAS_METRICS_SAMPLE_SECONDS, 10)."""
+    learning: LearningSettings = field(default_factory=learning_from_env)
+    """The scheduler, the decision engine and the optimizer (AMAS_SCHEDULER, ...)."""
+    agent_slowdown: dict[str, float] = field(default_factory=slowdown_from_env)
+    """A test setting: agents made this many times slower (AMAS_AGENT_SLOWDOWN)."""
 
 
 def default_workflows() -> dict[str, WorkflowDef[Any]]:
@@ -126,6 +139,7 @@ class Node:
         self.alerts: AlertMonitor
         self.sampler: HostSampler
         self.prometheus: NodeMetrics
+        self.optimizer: Optimizer
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> Node:
@@ -185,14 +199,22 @@ class Node:
         # The scheduler and the agents learn what happened from the log itself, not from
         # NATS: a broker outage cannot make them miss a committed event.
         follow_from = self.store.head + 1
+        slowdown = self.config.agent_slowdown
         self.fleet = Fleet(
             self.store,
             self.bus,
-            self.config.agents,
+            [
+                msgspec.structs.replace(spec, slowdown=slowdown[spec.agent_id])
+                if spec.agent_id in slowdown
+                else spec
+                for spec in self.config.agents
+            ],
             self.reader,
             self.projections.wait_for,
             self.config.scopes,
+            self.config.learning,
         )
+        await self.fleet.load_caching()
         self.fleet.start()
         self._background(follow_log(self.fleet, follow_from), "follow-log")
         self._background(tick(self.fleet), "scheduler-tick")
@@ -252,12 +274,36 @@ class Node:
         self.sampler.start()
         self.prometheus = NodeMetrics(self, paths.projections_db)
         self._on_stop(self.prometheus.close)
+        self.optimizer = Optimizer(
+            self.store,
+            self.reader,
+            self.config.learning,
+            lambda: list(self.fleet.specs.values()),
+            lambda: self.fleet.runner.caching,
+            {name for name, skill in SKILLS.items() if skill.inputs is not None},
+            self._configure_agent,
+        )
+        self._on_stop(self.optimizer.close)
+        self._background(self.optimizer.run(), "optimizer")
         await route(
             self.bus, self.fleet, self.key_commands, self.providers, self.workflows, self.webhooks
         )
         await self.fleet.announce()
         # Ready means the read models show what the node just wrote (all its agents).
         await self.projections.wait_for(self.store.head, timeout=CATCH_UP_TIMEOUT)
+
+    async def _configure_agent(self, agent_id: str, max_concurrent_tasks: int) -> bool:
+        """The optimizer's change to an agent, through the agent's own command."""
+        command = ConfigureAgent(
+            agent_id=agent_id,
+            max_concurrent_tasks=max_concurrent_tasks,
+            meta=Meta(actor=OPTIMIZER),
+        )
+        try:
+            reply = await self.bus.request(CONFIGURE_AGENT, command)
+        except BusUnavailable:
+            return False
+        return reply.ok
 
     async def _provider_changes(self) -> dict[str, dict[str, Any]]:
         return await provider_queries.configuration_changes(self.reader)

@@ -40,7 +40,18 @@ from events.store.base import EventStore
 log = logging.getLogger(__name__)
 
 STREAM = "AMAS_EVENTS"
-SUBJECTS = ["task.>", "agent.>", "system.>", "apikey.>", "workflow.>", "provider.>", "webhook.>"]
+SUBJECTS = [
+    "task.>",
+    "agent.>",
+    "system.>",
+    "apikey.>",
+    "workflow.>",
+    "provider.>",
+    "webhook.>",
+    "ml.>",
+    "rl.>",
+    "cache.>",
+]
 """Where public events go: one subject per event type, under these prefixes. Every event
 family must be here: a batch is acknowledged by publishing its last event to the stream,
 and one outside these subjects gets no ack (the relay would send its tail again and again)."""

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from actors.agents.scope import CodeScope, NetworkScope, Scopes, parse_resolver
 from actors.alerts.facts import AlertSettings
+from actors.learning.decision import MAX_EXPLORATION
+from actors.learning.settings import ConcurrencyLimits, LearningSettings
 from actors.providers.catalog import ConfigError, ProviderConfig, Secret, from_env
 from actors.providers.decide import STRATEGIES
 from actors.providers.router import RouterSettings
@@ -224,3 +226,62 @@ def scopes_from_env() -> Scopes:
     except ValueError as e:
         raise SystemExit(f"AMAS_DNS_RESOLVER: {e}") from None
     return Scopes(network, CodeScope.parse(setting("AMAS_CODE_SCOPE"), Path.cwd()), resolver)
+
+
+def learning_from_env() -> LearningSettings:
+    """AMAS_SCHEDULER (learned | fixed), AMAS_LEARNING_EXPLORATION (0.05, at most 0.2),
+    AMAS_OPTIMIZER (advise | act | off), AMAS_OPTIMIZER_EVERY (60 s),
+    AMAS_OPTIMIZER_LIMITS (`type=low-high,...`; others 1-20)."""
+    scheduler = setting("AMAS_SCHEDULER") or "learned"
+    if scheduler not in ("learned", "fixed"):
+        raise SystemExit(f"AMAS_SCHEDULER={scheduler!r}: one of learned, fixed")
+    exploration = _number("AMAS_LEARNING_EXPLORATION", 0.05)
+    if exploration > MAX_EXPLORATION:
+        raise SystemExit(f"AMAS_LEARNING_EXPLORATION={exploration:g}: at most {MAX_EXPLORATION}")
+    optimizer = setting("AMAS_OPTIMIZER") or "advise"
+    if optimizer not in ("off", "advise", "act"):
+        raise SystemExit(f"AMAS_OPTIMIZER={optimizer!r}: one of off, advise, act")
+    try:
+        limits = parse_limits(setting("AMAS_OPTIMIZER_LIMITS") or "")
+    except ValueError as e:
+        raise SystemExit(f"AMAS_OPTIMIZER_LIMITS: {e}") from None
+    return LearningSettings(
+        scheduler=scheduler,  # type: ignore[arg-type]
+        exploration=exploration,
+        optimizer=optimizer,  # type: ignore[arg-type]
+        optimizer_every=_number("AMAS_OPTIMIZER_EVERY", 60.0, positive=True),
+        limits=limits,
+    )
+
+
+def parse_limits(text: str) -> dict[str, ConcurrencyLimits]:
+    """`security=2-10,osint=1-8` -> concurrency limits per agent type."""
+    limits: dict[str, ConcurrencyLimits] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, span = part.partition("=")
+        low, _, high = span.partition("-")
+        try:
+            limit = ConcurrencyLimits(int(low), int(high))
+        except ValueError:
+            raise ValueError(f"{part!r} is not type=low-high") from None
+        if not 1 <= limit.low <= limit.high:
+            raise ValueError(f"{part!r}: need 1 <= low <= high")
+        limits[name.strip()] = limit
+    return limits
+
+
+def slowdown_from_env() -> dict[str, float]:
+    """AMAS_AGENT_SLOWDOWN, a test setting: `agent-id=4,...` makes each named agent take
+    that many times as long for every task (it waits after its work)."""
+    slowdown: dict[str, float] = {}
+    for part in filter(
+        None, (p.strip() for p in (setting("AMAS_AGENT_SLOWDOWN") or "").split(","))
+    ):
+        name, _, factor = part.partition("=")
+        try:
+            slowdown[name.strip()] = float(factor)
+        except ValueError:
+            raise SystemExit(f"AMAS_AGENT_SLOWDOWN: {part!r} is not agent-id=factor") from None
+        if slowdown[name.strip()] < 1:
+            raise SystemExit(f"AMAS_AGENT_SLOWDOWN: {part!r}: the factor is 1 or more")
+    return slowdown

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from events.envelope import Meta
+from events.types.learning import MlDecided
 from events.vocabulary import Priority
 
 SUBMIT_TASK = "amas.cmd.task.submit"
@@ -53,6 +54,8 @@ class StartTask(msgspec.Struct, frozen=True, kw_only=True, tag="task.start"):
     trace: str | None = None
     """The traceparent of the work it reports on (carried here, where a header would cost
     the node more than the field: events/tracing.py)."""
+    decision: MlDecided | None = None
+    """Why this agent (the decision engine's choice), written with the start."""
 
 
 class ReportProgress(msgspec.Struct, frozen=True, kw_only=True, tag="task.progress"):
@@ -71,6 +74,8 @@ class CompleteTask(msgspec.Struct, frozen=True, kw_only=True, tag="task.complete
     agent_id: str
     attempt: int
     result: dict[str, Any]
+    cache_key: str | None = None
+    cached_from: str | None = None
     trace: str | None = None
     """The traceparent of the work it reports on (carried here, where a header would cost
     the node more than the field: events/tracing.py)."""
@@ -98,6 +103,8 @@ class Work(msgspec.Struct, frozen=True, kw_only=True):
     attempt: int
     trace: str | None = None
     """The traceparent of the event that queued the task."""
+    decision: MlDecided | None = None
+    """The decision engine's choice of this agent (None: the fixed rule's)."""
 
 
 class CancelWork(msgspec.Struct, frozen=True, kw_only=True):

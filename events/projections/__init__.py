@@ -4,6 +4,7 @@ from events.projections.agents import AgentsProjection
 from events.projections.alerts import AlertsProjection
 from events.projections.apikeys import ApiKeysProjection
 from events.projections.base import Projection, RowProjection
+from events.projections.learning import LearningProjection
 from events.projections.metrics import MetricsProjection
 from events.projections.providers import ProvidersProjection, ProviderUsageProjection
 from events.projections.runner import ProjectionRunner
@@ -19,6 +20,7 @@ __all__ = [
     "AgentsProjection",
     "AlertsProjection",
     "ApiKeysProjection",
+    "LearningProjection",
     "MetricsProjection",
     "Projection",
     "ProjectionRunner",
@@ -50,4 +52,5 @@ def all_projections() -> list[Projection]:
         WebhookDeliveriesProjection(),
         AlertsProjection(),
         MetricsProjection(),
+        LearningProjection(),
     ]

@@ -45,6 +45,11 @@ class Projection(abc.ABC):
 
         Runs on the projections database's thread, inside the runner's transaction."""
 
+    def forget(self) -> None:
+        """Drop what is kept in memory between batches: a transaction holding this
+        projection's writes did not commit, so the database is the truth again."""
+        return None
+
 
 Row = dict[str, Any]
 

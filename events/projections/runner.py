@@ -78,8 +78,7 @@ def _apply_batch(db: sqlite3.Connection, work: Work) -> dict[str, Exception]:
 
 
 def _forget(projection: Projection) -> None:
-    if isinstance(projection, RowProjection):
-        projection.forget()
+    projection.forget()
 
 
 class ProjectionRunner:

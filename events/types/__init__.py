@@ -2,6 +2,13 @@
 
 from events.types.agent import AgentConfigured, AgentErrored, AgentStarted
 from events.types.apikey import ApiKeyCreated, ApiKeyRevoked, ApiKeyRotated
+from events.types.learning import (
+    CachingConfigured,
+    MlDecided,
+    OptimizerActed,
+    OptimizerRewarded,
+    OptimizerTrained,
+)
 from events.types.provider import ProviderCalled, ProviderConfigured, ProviderStateChanged
 from events.types.system import SystemAlerted
 from events.types.task import (
@@ -44,7 +51,12 @@ __all__ = [
     "ApiKeyCreated",
     "ApiKeyRevoked",
     "ApiKeyRotated",
+    "CachingConfigured",
     "CallbackSecretSet",
+    "MlDecided",
+    "OptimizerActed",
+    "OptimizerRewarded",
+    "OptimizerTrained",
     "ProviderCalled",
     "ProviderConfigured",
     "ProviderStateChanged",

@@ -37,6 +37,8 @@ class TaskStarted(EventData, frozen=True, kw_only=True):
     agent_id: str | None
     """None for a composite task: it starts when its first part does."""
     attempt: int = 1
+    task_type: str | None = None
+    """So that a reader of durations by type needs no other event (None in older logs)."""
 
 
 class TaskProgressed(EventData, frozen=True, kw_only=True):
@@ -52,13 +54,20 @@ class TaskProgressed(EventData, frozen=True, kw_only=True):
     agent_progress: int | None = None
 
 
-class TaskCompleted(EventData, frozen=True, kw_only=True):
+class TaskCompleted(EventData, frozen=True, kw_only=True, omit_defaults=True):
+    """(The cache fields are left out when empty: most completions have none.)"""
+
     type_name: ClassVar[str] = "task.completed"
 
     task_id: str
     agent_id: str | None
     """None for a composite task: its parts' agents completed theirs."""
     result: dict[str, Any]
+    cache_key: str | None = None
+    """The result cache's key when caching was on for the task's type: the type, the
+    parameters and a fingerprint of the inputs they name (files' contents)."""
+    cached_from: str | None = None
+    """The task whose result this is, when it came from the cache."""
 
 
 class TaskFailed(EventData, frozen=True, kw_only=True):

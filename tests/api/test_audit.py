@@ -157,11 +157,12 @@ async def test_stream_and_type_filters_exact_and_by_prefix(
     one_task = await read(stream=first)
     assert [e["type"] for e in one_task] == [
         "task.created",
+        "ml.decision",  # the decision engine's choice, written with the start
         "task.started",
         "task.progress",
         "task.completed",
     ]
-    assert [e["version"] for e in one_task] == [1, 2, 3, 4]
+    assert [e["version"] for e in one_task] == [1, 2, 3, 4, 5]
     assert one_task == [e for e in everything if e["stream"] == first]
 
     assert await read(stream="task-*") == [e for e in everything if e["stream"].startswith("task-")]
@@ -185,15 +186,19 @@ async def test_stream_and_type_filters_exact_and_by_prefix(
 async def test_to_time_stops_at_events_committed_after_it(
     own_api: httpx.AsyncClient, own_node: Node
 ) -> None:
-    """On a node of its own: whether the last page is full (and so ends at the first
-    event after the cut) depends on how many events the log has."""
+    """The cut is chosen so that the last page is full (3 events): the reading then
+    stops at the first event after the cut rather than at the head."""
     api, node, wait_task = own_api, own_node, task_waiter(own_api)
-    await run_tasks(api, wait_task, 2)
+    await run_tasks(api, wait_task, 3)
     everything = await logged(node)
-    cut = everything[len(everything) // 2]["ts"]
-    expected = [
-        e for e in everything if datetime.fromisoformat(e["ts"]) <= datetime.fromisoformat(cut)
-    ]
+
+    def upto(ts: str) -> list[dict[str, Any]]:
+        cut = datetime.fromisoformat(ts)
+        return [e for e in everything if datetime.fromisoformat(e["ts"]) <= cut]
+
+    stamps = sorted({e["ts"] for e in everything}, key=datetime.fromisoformat)
+    cut = next(ts for ts in stamps[len(stamps) // 2 :] if len(upto(ts)) % 3 == 0)
+    expected = upto(cut)
     assert 0 < len(expected) < len(everything)
 
     pages = await all_pages(api, to_time=cut, limit=3)

@@ -69,7 +69,8 @@ async def test_subscriber_sees_the_whole_life_of_a_task_in_log_order(api, tap):
     life = events.of("task_id", task_id)
     assert [e["type"] for e in life] == LIFE
     assert all(e["stream"] == task_id for e in life)  # the id is "task-<ulid>"
-    assert [e["version"] for e in life] == [1, 2, 3, 4, 5]
+    # Version 2 is the decision engine's ml.decision, on its own subject (ml.decision).
+    assert [e["version"] for e in life] == [1, 3, 4, 5, 6]
     positions = [e["position"] for e in life]
     assert positions == sorted(set(positions)), positions
     headers = [h for e, h in zip(events.events, events.headers, strict=True) if e in life]

@@ -248,6 +248,6 @@ def test_encode_event_is_json_with_the_envelope_fields() -> None:
 
     assert wire["position"] == 9
     assert wire["type"] == "task.started"
-    assert wire["data"] == {"task_id": "t1", "agent_id": "a1", "attempt": 1}
+    assert wire["data"] == {"task_id": "t1", "agent_id": "a1", "attempt": 1, "task_type": None}
     assert wire["meta"] == {"actor": "me"}
     assert decode_event(encode_event(event)) == event

@@ -48,6 +48,9 @@ class Skill(Generic[P]):
     run: Callable[[P, Progress, Context], Awaitable[dict[str, Any]]]
     check_scope: Callable[[P, Scopes], None] | None = None
     """Raises OutOfScope for a target outside `scopes`, before any work."""
+    inputs: Callable[[P, Scopes], bytes] | None = None
+    """A fingerprint of what the result depends on besides the parameters (skills/
+    inputs.py); None: the result depends on the world, and is never cached."""
 
     def parse(self, parameters: dict[str, Any]) -> P:
         return parse_params(parameters, self.params)

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from actors.agents.skills import inputs
 from actors.agents.skills.base import Context, Progress, Skill
 
 
@@ -29,4 +30,4 @@ async def echo(params: EchoParams, progress: Progress, context: Context) -> dict
     return {"echo": context.parameters}
 
 
-SKILL = Skill("echo", EchoParams, echo)
+SKILL = Skill("echo", EchoParams, echo, inputs=inputs.none)

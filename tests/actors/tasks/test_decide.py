@@ -183,7 +183,9 @@ def test_start_claims_the_next_attempt_for_the_agent():
 
     decision = decide.start(state, StartTask(task_id="task-1", agent_id="osint-agent", attempt=1))
 
-    assert decision == [TaskStarted(task_id="task-1", agent_id="osint-agent", attempt=1)]
+    assert decision == [
+        TaskStarted(task_id="task-1", agent_id="osint-agent", attempt=1, task_type="echo")
+    ]
     state = apply(state, decision)
     assert (state.status, state.agent_id, state.attempt, state.version) == (
         "in_progress",

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from actors.agents.scope import Scopes
+from actors.agents.skills import inputs
 from actors.agents.skills.base import Context, Progress, Skill
 from actors.agents.skills.code_analysis.params import CodeAnalysisParams
 from actors.agents.skills.paths import in_scope
@@ -36,4 +37,4 @@ async def code_analysis(
     return msgspec.to_builtins(result)  # type: ignore[no-any-return]
 
 
-SKILL = Skill("code_analysis", CodeAnalysisParams, code_analysis, check_scope)
+SKILL = Skill("code_analysis", CodeAnalysisParams, code_analysis, check_scope, inputs.python_tree)

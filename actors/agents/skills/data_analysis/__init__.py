@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from actors.agents.scope import Scopes
+from actors.agents.skills import inputs
 from actors.agents.skills.base import Context, Progress, Skill
 from actors.agents.skills.data_analysis.params import DataAnalysisParams, DataAnalysisResult
 from actors.agents.skills.data_analysis.stats import DEFAULT_THRESHOLD, describe
@@ -78,4 +79,4 @@ def analyze(params: DataAnalysisParams, scopes: Scopes, report: Reporter) -> Dat
     )
 
 
-SKILL = Skill("data_analysis", DataAnalysisParams, data_analysis, check_scope)
+SKILL = Skill("data_analysis", DataAnalysisParams, data_analysis, check_scope, inputs.one_file)

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from actors.agents.scope import Scopes
+from actors.agents.skills import inputs
 from actors.agents.skills.base import Context, Progress, Skill
 from actors.agents.skills.file_analysis.content import CHUNK, Digest, detect_type
 from actors.agents.skills.file_analysis.params import FileAnalysisParams, FileAnalysisResult
@@ -68,4 +69,4 @@ def analyze(path: Path, params: FileAnalysisParams, report: Reporter) -> FileAna
     )
 
 
-SKILL = Skill("file_analysis", FileAnalysisParams, file_analysis, check_scope)
+SKILL = Skill("file_analysis", FileAnalysisParams, file_analysis, check_scope, inputs.one_file)

@@ -1,0 +1,201 @@
+"""The decision engine: which agent runs a task, chosen from what the log taught.
+
+For a task of type T it weighs every agent that runs T (the seed's factors): its free
+slots now (`agent_availability`) and its record on T (`performance_history`: seconds per
+attempt, success rate; events/learning.py). An agent's expected time to a success is its
+mean over its success rate; its cost for the task is when it can start plus that time.
+
+When it can start: an agent's slots are a little timetable (`Horizon`): a free slot is
+free now, a busy one frees when its task is expected to end (an overdue task is taken
+to need half as long again as it has run). Tasks are planned in queue order; a task
+whose cheapest agent has no free slot *waits* for it, and its reservation moves that
+agent's timetable on, so the tasks behind it see the queue it forms. So a slow agent's
+free slot goes to a task only when waiting for a faster one would take longer. The
+fixed rule's choice (the operator's agent priorities, then load) stands unless another
+agent is expected to finish at least MARGIN sooner: noise in the figures does not move
+work around, and agents never seen start out as the fixed rule would have it.
+
+Exploration is bounded: with more than one agent free, the engine may give the task to
+the least-tried free agent instead, and does so only while explored decisions stay
+within `exploration` (at most MAX_EXPLORATION) of all decisions: counted from the log,
+so a restart cannot exceed it either.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from events.learning import Model
+from events.types.learning import FACTORS, MlDecided
+
+MAX_EXPLORATION = 0.2
+MARGIN = 0.1
+"""The fixed rule's choice (agent priority, then load) stands unless another agent is
+expected to finish the task at least this much sooner."""
+
+
+@dataclass
+class Candidate:
+    agent_id: str
+    free: int
+    """Free slots now."""
+    running: list[tuple[str, float]]
+    """(task type, seconds it has run) of each task the agent runs."""
+    capacity: int
+
+
+@dataclass
+class Horizon:
+    """Each agent's slots as seconds from now until each is free, soonest first."""
+
+    model: Model
+    slots: dict[str, list[float]] = field(default_factory=dict)
+
+    def of(self, candidate: Candidate) -> list[float]:
+        slots = self.slots.get(candidate.agent_id)
+        if slots is None:
+            slots = [0.0] * candidate.free
+            for task_type, elapsed in candidate.running:
+                expected = self.model.expected(candidate.agent_id, task_type)[0]
+                slots.append(max(expected - elapsed, elapsed / 2))
+            slots = self.slots[candidate.agent_id] = sorted(slots)[: max(candidate.capacity, 1)]
+        return slots
+
+    def take(self, agent_id: str, busy_for: float) -> None:
+        """Book the agent's soonest slot for `busy_for` seconds after it frees."""
+        slots = self.slots[agent_id]
+        heapq.heapreplace(slots, slots[0] + busy_for)
+
+
+@dataclass
+class Choice:
+    agent_id: str
+    decision: MlDecided
+
+
+class DecisionEngine:
+    def __init__(self, model: Model, exploration: float) -> None:
+        if not 0.0 <= exploration <= MAX_EXPLORATION:
+            raise ValueError(f"exploration must be within 0 and {MAX_EXPLORATION}")
+        self.model = model
+        self.exploration = exploration
+        self.pending: dict[str, bool] = {}
+        """task id -> explored, for decisions the log does not show yet"""
+
+    def horizon(self) -> Horizon:
+        return Horizon(self.model)
+
+    def settled(self, task_id: str) -> None:
+        """The log now shows the decision for `task_id` (or it will never be made)."""
+        self.pending.pop(task_id, None)
+
+    def choose(
+        self,
+        task_id: str,
+        task_type: str,
+        attempt: int,
+        candidates: list[Candidate],
+        horizon: Horizon,
+        baseline: Callable[[], str | None],
+    ) -> Choice | None:
+        """The agent for the task, or None: it waits for a busy agent (booked in
+        `horizon`). `baseline` names the fixed rule's choice now."""
+        started = time.perf_counter()
+        model = self.model
+        costs: dict[str, tuple[float, float, float]] = {}
+        """agent -> (cost, expected seconds, variance of the estimate)"""
+        for candidate in candidates:
+            expected, variance, _ = model.expected(candidate.agent_id, task_type)
+            costs[candidate.agent_id] = (
+                horizon.of(candidate)[0] + expected,
+                expected,
+                variance,
+            )
+        ranked = sorted(costs, key=lambda agent: (costs[agent][0], agent))
+        best = ranked[0]
+        fixed = baseline()
+        if fixed is not None and costs[best][0] > costs[fixed][0] * (1.0 - MARGIN):
+            best = fixed  # not enough better to overrule the operator's preferences
+        if horizon.slots[best][0] > 0.0:
+            horizon.take(best, costs[best][1])
+            return None
+        chosen, explored = best, False
+        free = [c for c in candidates if c.agent_id != best and horizon.slots[c.agent_id][0] == 0]
+        if free and self._may_explore():
+            chosen = min(
+                free, key=lambda c: (self._tries(c.agent_id, task_type), c.agent_id)
+            ).agent_id
+            explored = True
+        horizon.take(chosen, costs[chosen][1])
+        others = [agent for agent in ranked if agent != chosen]
+        confidence = _chance_lowest(costs[chosen], [costs[a] for a in others])
+        self.pending[task_id] = explored
+        decision = MlDecided(
+            task_id=task_id,
+            task_type=task_type,
+            agent_id=chosen,
+            attempt=attempt,
+            confidence=round(confidence, 4),
+            predicted=costs[chosen][1],
+            explored=explored,
+            baseline_agent=fixed,
+            baseline_predicted=None if fixed is None else model.expected(fixed, task_type)[0],
+            decision_time=time.perf_counter() - started,
+            model_version=model.version,
+            factors=_factors(task_type, candidates, model),
+        )
+        return Choice(chosen, decision)
+
+    def _may_explore(self) -> bool:
+        explored = self.model.explored + sum(self.pending.values())
+        decisions = self.model.decisions + len(self.pending)
+        return explored + 1 <= self.exploration * (decisions + 1)
+
+    def _tries(self, agent_id: str, task_type: str) -> int:
+        stat = self.model.live.get(f"{agent_id}|{task_type}")
+        return 0 if stat is None else stat.n
+
+
+def _chance_lowest(
+    chosen: tuple[float, float, float], others: Iterable[tuple[float, float, float]]
+) -> float:
+    """The chance that the chosen agent's cost is below every other's, each estimate
+    taken as normal (independent comparisons; 0.5 against an agent never seen)."""
+    chance = 1.0
+    for other in others:
+        variance = chosen[2] + other[2]
+        gap = other[0] - chosen[0]
+        if not math.isfinite(variance):
+            chance *= 0.5
+        elif variance == 0:
+            chance *= 1.0 if gap > 0 else 0.5 if gap == 0 else 0.0
+        else:
+            chance *= 0.5 * (1.0 + math.erf(gap / math.sqrt(2 * variance)))
+    return chance
+
+
+def _factors(task_type: str, candidates: list[Candidate], model: Model) -> dict[str, Any]:
+    history: dict[str, Any] = {}
+    for candidate in candidates:
+        _, _, stat = model.expected(candidate.agent_id, task_type)
+        history[candidate.agent_id] = (
+            None
+            if stat is None
+            else {
+                "mean_duration": round(stat.mean, 6),
+                "success_rate": round(stat.success, 4),
+                "observations": stat.n,
+            }
+        )
+    values: dict[str, Any] = {
+        "task_type": task_type,
+        "agent_availability": {c.agent_id: c.free for c in candidates},
+        "performance_history": history,
+    }
+    assert tuple(values) == FACTORS
+    return values

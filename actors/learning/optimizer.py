@@ -1,0 +1,256 @@
+"""The optimizer: every `optimizer_every` seconds, one round on the node's event loop.
+
+1. Judge: each applied action not judged yet whose window after it has passed gets its
+   reward (`rl.reward`): the live window after it scored like a simulator step, and its
+   impact against the window before it, in words.
+2. Fit: the tasks of the last `window` seconds give `amas_gym_v1` its workload
+   (actors/learning/fit.py); no task, no round.
+3. Train: a contextual bandit on that workload, in a worker process (CPU-bound numpy and
+   Python off the node's loop), then tested against the static defaults (`rl.trained`).
+4. Choose: the policy's action for the node's configuration now. `advise` records it
+   (`rl.action`, applied false); `act` applies it through the normal commands, within
+   the operator's limits (agent.configure for each agent of the type; cache.configured),
+   and records it applied. `no_change` is not recorded.
+
+The optimizer never acts on a replay: it runs on the clock, and what it did is read
+back from the log (the `learning` read model), so a restart neither repeats an action
+nor forgets to judge one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+
+import aiosqlite
+
+from actors.agents.catalog import AgentSpec
+from actors.learning.fit import TaskRow, fit, measure
+from actors.learning.gym_env import ENVIRONMENT, AmasGymV1, Pool, Workload, ladder, reward_of
+from actors.learning.policy import EPISODES, RoundResult, context, train_round
+from actors.learning.settings import LearningSettings
+from events.clock import iso
+from events.envelope import Meta
+from events.ids import new_prefixed_id
+from events.queries import learning as queries
+from events.store import ANY_VERSION, EventStore
+from events.types.learning import (
+    CachingConfigured,
+    OptimizerActed,
+    OptimizerRewarded,
+    OptimizerTrained,
+)
+
+log = logging.getLogger(__name__)
+
+STREAM = "optimizer"
+ACTOR = "optimizer"
+
+Configure = Callable[[str, int], Awaitable[bool]]
+"""Set an agent's max_concurrent_tasks through its command; False if refused."""
+
+
+class Optimizer:
+    def __init__(
+        self,
+        store: EventStore,
+        reader: aiosqlite.Connection,
+        settings: LearningSettings,
+        specs: Callable[[], Sequence[AgentSpec]],
+        caching: Callable[[], set[str]],
+        cacheable: set[str],
+        configure: Configure,
+        window: float | None = None,
+        episodes: int = EPISODES,
+    ) -> None:
+        self.store = store
+        self.reader = reader
+        self.settings = settings
+        self.specs = specs
+        self.caching = caching
+        self.cacheable = cacheable
+        self.configure = configure
+        self.window = window or max(settings.optimizer_every, 60.0)
+        self.episodes = episodes
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def run(self) -> None:
+        if self.settings.optimizer == "off":
+            return
+        while True:
+            await asyncio.sleep(self.settings.optimizer_every)
+            try:
+                await self.round()
+            except Exception:
+                log.exception("optimizer round failed")
+
+    async def close(self) -> None:
+        """Stop the worker process (a round in training is abandoned: it wrote nothing)."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+    async def round(self, now: float | None = None) -> RoundResult | None:
+        now = time.time() if now is None else now
+        rows = await self._rows(now - 2 * self.window)
+        await self._judge(rows, now)
+        start = now - self.window
+        recent = [r for r in rows if r.created >= start]
+        if not any(r.ended is not None for r in recent):
+            return None
+        workload = fit(recent, start, now, self._pools(), self.cacheable, self.caching())
+        if not workload.types:
+            return None
+        result = await self._train(workload, seed=self.store.head)
+        await self._append(
+            OptimizerTrained(
+                environment=ENVIRONMENT,
+                episodes=result.episodes,
+                avg_reward=result.avg_reward,
+                exploration_rate=result.exploration_rate,
+                learning_rate=result.learning_rate,
+                policy_reward=result.trained.reward,
+                static_reward=result.static.reward,
+                improvement=result.improvement,
+                workload=workload.to_builtins(),
+            )
+        )
+        await self._choose(workload, result)
+        return result
+
+    # -- the steps ----------------------------------------------------------------------
+
+    async def _train(self, workload: Workload, seed: int) -> RoundResult:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, train_round, workload, self.episodes, seed)
+
+    async def _choose(self, workload: Workload, result: RoundResult) -> None:
+        env = AmasGymV1(workload)
+        env.reset(seed=0)
+        now = context(env)
+        arm = result.policy.best(now)
+        action = env.actions[arm]
+        if action.name == "no_change":
+            return
+        config = env.config
+        if not env.apply(config, action):
+            return  # the policy never learned past the limits; nothing to do
+        if action.name.endswith("_workers"):
+            pool = workload.pools[action.index]
+            value: int | bool = ladder(pool)[config.rungs[action.index]]
+        else:
+            value = action.name == "enable_caching"
+        state = {
+            "pools": {p.agent_type: p.concurrency for p in workload.pools},
+            "caching": sorted(workload.caching),
+        }
+        applied = self.settings.optimizer == "act" and await self.apply(
+            action.name, action.target, value
+        )
+        await self._append(
+            OptimizerActed(
+                action_id=new_prefixed_id("opt"),
+                action=action.name,  # type: ignore[arg-type]
+                target=action.target,
+                applied=applied,
+                value=value,
+                expected_reward=result.policy.values(now)[arm],
+                state=state,
+            )
+        )
+
+    async def apply(self, action: str, target: str, value: int | bool) -> bool:
+        """Through the normal commands, inside the operator's limits."""
+        if action.endswith("_workers"):
+            limits = self.settings.limits_of(target)
+            if not isinstance(value, int) or not limits.low <= value <= limits.high:
+                return False
+            agents = [s.agent_id for s in self.specs() if s.agent_type == target]
+            results = [await self.configure(agent_id, value) for agent_id in agents]
+            return bool(results) and all(results)
+        if target not in self.cacheable:
+            return False
+        await self._append(CachingConfigured(task_type=target, enabled=bool(value)), "cache")
+        return True
+
+    async def _judge(self, rows: list[TaskRow], now: float) -> None:
+        every = self.settings.optimizer_every
+        for action in await queries.optimizer_actions(self.reader, limit=20):
+            if not action["applied"] or action["reward"] is not None:
+                continue
+            at = _epoch(action["at"])
+            if at + every > now:
+                continue
+            before, after = measure(rows, at - every, at), measure(rows, at, at + every)
+            slo = max(after.p95, before.p95, 1e-3)
+            await self._append(
+                OptimizerRewarded(
+                    action_id=action["action_id"],
+                    action=action["action"],
+                    reward=round(reward_of(after, slo), 4),
+                    impact=impact(before.completed, before.p95, after.completed, after.p95),
+                    before={"completed": before.completed, "p95": before.p95},
+                    after={"completed": after.completed, "p95": after.p95},
+                )
+            )
+
+    # -- reading the node ------------------------------------------------------------------
+
+    def _pools(self) -> list[Pool]:
+        by_type: dict[str, list[AgentSpec]] = {}
+        for spec in self.specs():
+            by_type.setdefault(spec.agent_type, []).append(spec)
+        pools = []
+        for agent_type, specs in sorted(by_type.items()):
+            limits = self.settings.limits_of(agent_type)
+            concurrency = max(s.max_concurrent_tasks for s in specs)
+            pools.append(
+                Pool(
+                    agent_type=agent_type,
+                    agents=len(specs),
+                    concurrency=concurrency,
+                    low=min(limits.low, concurrency),
+                    high=max(limits.high, concurrency),
+                )
+            )
+        return pools
+
+    async def _rows(self, since: float) -> list[TaskRow]:
+        rows = await queries.tasks_since(self.reader, iso(datetime.fromtimestamp(since, UTC)))
+        return [
+            TaskRow(
+                task_type=row["task_type"],
+                status=row["status"],
+                parameters=row["parameters"],
+                agent_type=row["agent_type"],
+                created=_epoch(row["created"]),
+                started=None if row["started"] is None else _epoch(row["started"]),
+                ended=None if row["ended"] is None else _epoch(row["ended"]),
+            )
+            for row in rows
+        ]
+
+    async def _append(self, data: object, stream: str = STREAM) -> None:
+        await self.store.append(stream, ANY_VERSION, [data], Meta(actor=ACTOR))  # type: ignore[list-item]
+
+
+def impact(before_done: int, before_p95: float, after_done: int, after_p95: float) -> str:
+    """The larger change, in words: '15% throughput increase', '23% latency reduction'."""
+    throughput = after_done / before_done - 1.0 if before_done else 0.0
+    latency = 1.0 - after_p95 / before_p95 if before_p95 else 0.0
+    if abs(throughput) >= abs(latency):
+        word = "increase" if throughput >= 0 else "decrease"
+        return f"{abs(throughput):.0%} throughput {word}"
+    word = "reduction" if latency >= 0 else "increase"
+    return f"{abs(latency):.0%} latency {word}"
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
