@@ -163,7 +163,11 @@ class Fleet:
         """The scheduler's model now (None: no decision engine)."""
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[Model | None] = loop.create_future()
-        self.scheduler.tell(ShowModel(lambda m: loop.call_soon_threadsafe(answer.set_result, m)))
+
+        def reply(model: Model | None) -> None:
+            loop.call_soon_threadsafe(answer.set_result, model)
+
+        self.scheduler.tell(ShowModel(reply))
         return await answer
 
     def alive(self) -> bool:
