@@ -8,7 +8,8 @@ same arithmetic, so a replay of the log rebuilds the scheduler's model bit for b
 
 - An agent's time for a type is a running mean of its first 1/ALPHA attempts, then an
   exponentially weighted one (ALPHA), so it follows an agent that slows down; with it an
-  exponentially weighted variance. Success is counted with a Laplace prior.
+  exponentially weighted variance. Success counts one imagined success (ok + 1) / (n + 1):
+  an agent is not thought unreliable before it has failed.
 - Decisions use the `trained` copy of those figures. It is retrained (copied from the
   live figures, `version` + 1) every RETRAIN_EVERY observations, and at once when an
   (agent, type) pair is seen for the first time.
@@ -66,7 +67,7 @@ class Stat(msgspec.Struct, kw_only=True):
 
     @property
     def success(self) -> float:
-        return (self.ok + 1) / (self.n + 2)
+        return (self.ok + 1) / (self.n + 1)
 
 
 class Running(msgspec.Struct, kw_only=True):

@@ -16,9 +16,10 @@ agent is expected to finish at least MARGIN sooner: noise in the figures does no
 work around, and agents never seen start out as the fixed rule would have it.
 
 Exploration is bounded: with more than one agent free, the engine may give the task to
-the least-tried free agent instead, and does so only while explored decisions stay
-within `exploration` (at most MAX_EXPLORATION) of all decisions: counted from the log,
-so a restart cannot exceed it either.
+the least-tried free agent that may still be the better one (fewer than MIN_TRIES tries,
+or at least a DOUBT chance of being faster) instead, and does so only while explored
+decisions stay within `exploration` (at most MAX_EXPLORATION) of all decisions: counted
+from the log, so a restart cannot exceed it either.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ from events.types.learning import FACTORS, MlDecided
 
 MAX_EXPLORATION = 0.2
 MARGIN = 0.1
+MIN_TRIES = 5
+DOUBT = 0.05
+"""An agent is explored only while it has had fewer than MIN_TRIES tasks of the type or
+the chance that it is the better choice is at least DOUBT: a known slow agent is not
+given work to learn what is already known."""
 """The fixed rule's choice (agent priority, then load) stands unless another agent is
 expected to finish the task at least this much sooner."""
 
@@ -125,7 +131,13 @@ class DecisionEngine:
             horizon.take(best, costs[best][1])
             return None
         chosen, explored = best, False
-        free = [c for c in candidates if c.agent_id != best and horizon.slots[c.agent_id][0] == 0]
+        free = [
+            c
+            for c in candidates
+            if c.agent_id != best
+            and horizon.slots[c.agent_id][0] == 0
+            and self._in_doubt(c.agent_id, task_type, costs[c.agent_id], costs[best])
+        ]
         if free and self._may_explore():
             chosen = min(
                 free, key=lambda c: (self._tries(c.agent_id, task_type), c.agent_id)
@@ -155,6 +167,17 @@ class DecisionEngine:
         explored = self.model.explored + sum(self.pending.values())
         decisions = self.model.decisions + len(self.pending)
         return explored + 1 <= self.exploration * (decisions + 1)
+
+    def _in_doubt(
+        self,
+        agent_id: str,
+        task_type: str,
+        cost: tuple[float, float, float],
+        best: tuple[float, float, float],
+    ) -> bool:
+        """Worth trying: seen too little, or not clearly worse than the best."""
+        seen = self._tries(agent_id, task_type)
+        return seen < MIN_TRIES or _chance_lowest(cost, [best]) >= DOUBT
 
     def _tries(self, agent_id: str, task_type: str) -> int:
         stat = self.model.live.get(f"{agent_id}|{task_type}")

@@ -1,8 +1,8 @@
 """The optimizer: every `optimizer_every` seconds, one round on the node's event loop.
 
 1. Judge: each applied action not judged yet whose window after it has passed gets its
-   reward (`rl.reward`): the live window after it scored like a simulator step, and its
-   impact against the window before it, in words.
+   reward (`rl.reward`): how much the window score (the simulator's reward) rose from the
+   window before it to the window after it, and that change in words.
 2. Fit: the tasks of the last `window` seconds give `amas_gym_v1` its workload
    (actors/learning/fit.py); no task, no round.
 3. Train: a contextual bandit on that workload, in a worker process (CPU-bound numpy and
@@ -26,6 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 import aiosqlite
 
@@ -35,6 +36,7 @@ from actors.learning.gym_env import ENVIRONMENT, AmasGymV1, Pool, Workload, ladd
 from actors.learning.policy import EPISODES, RoundResult, context, train_round
 from actors.learning.settings import LearningSettings
 from events.clock import iso
+from events.commands import ApplyOptimization, Reply, ReplyFn, rejected
 from events.envelope import Meta
 from events.ids import new_prefixed_id
 from events.queries import learning as queries
@@ -45,6 +47,7 @@ from events.types.learning import (
     OptimizerRewarded,
     OptimizerTrained,
 )
+from events.vocabulary import ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,7 @@ class Optimizer:
         self.window = window or max(settings.optimizer_every, 60.0)
         self.episodes = episodes
         self._pool: ProcessPoolExecutor | None = None
+        self._running: set[asyncio.Task[Reply]] = set()
 
     async def run(self) -> None:
         if self.settings.optimizer == "off":
@@ -97,9 +101,9 @@ class Optimizer:
 
     async def round(self, now: float | None = None) -> RoundResult | None:
         now = time.time() if now is None else now
-        rows = await self._rows(now - 2 * self.window)
-        await self._judge(rows, now)
+        await self._judge(now)
         start = now - self.window
+        rows = await self._rows(start)
         recent = [r for r in rows if r.created >= start]
         if not any(r.ended is not None for r in recent):
             return None
@@ -166,6 +170,55 @@ class Optimizer:
             )
         )
 
+    def command(self, command: Any, reply: ReplyFn) -> None:
+        """An operator applies a recommendation (amas.cmd.optimizer.apply)."""
+        if not isinstance(command, ApplyOptimization):
+            reply(rejected(ErrorCode.INVALID_PARAMETER, f"not for the optimizer: {command!r}"))
+            return
+        task = asyncio.get_running_loop().create_task(self._apply_recommended(command))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        task.add_done_callback(lambda done: reply(done.result()))
+
+    async def _apply_recommended(self, command: ApplyOptimization) -> Reply:
+        found = await queries.optimizer_actions(self.reader, 1, command.action_id)
+        if not found:
+            return rejected(
+                ErrorCode.NOT_FOUND,
+                f"no recommendation {command.action_id!r}",
+                action_id=command.action_id,
+            )
+        recommended = found[0]
+        taken = await queries.applied_recommendation(self.reader, command.action_id)
+        if recommended["applied"] or taken is not None:
+            return rejected(
+                ErrorCode.CONFLICT,
+                f"{command.action_id} is already applied",
+                action_id=taken or command.action_id,
+            )
+        action, target, value = recommended["action"], recommended["target"], recommended["value"]
+        if not await self.apply(action, target, value):
+            return rejected(
+                ErrorCode.CONFLICT,
+                f"{action} {target} -> {value} is outside the limits, or was refused",
+                action=action,
+                target=target,
+                value=value,
+            )
+        acted = OptimizerActed(
+            action_id=new_prefixed_id("opt"),
+            action=action,
+            target=target,
+            applied=True,
+            value=value,
+            expected_reward=recommended["expected_reward"],
+            state=recommended["state"],
+            by="operator",
+            recommendation_id=command.action_id,
+        )
+        result = await self.store.append(STREAM, ANY_VERSION, [acted], command.meta)
+        return Reply(ok=True, position=result.last_position, data={"action_id": acted.action_id})
+
     async def apply(self, action: str, target: str, value: int | bool) -> bool:
         """Through the normal commands, inside the operator's limits."""
         if action.endswith("_workers"):
@@ -180,21 +233,25 @@ class Optimizer:
         await self._append(CachingConfigured(task_type=target, enabled=bool(value)), "cache")
         return True
 
-    async def _judge(self, rows: list[TaskRow], now: float) -> None:
-        every = self.settings.optimizer_every
+    async def _judge(self, now: float) -> None:
+        """Reward each applied action whose window after it has passed: the change of
+        the window score (the simulator's reward, its SLO the p95 before) from the
+        `window` seconds before it to the `window` seconds after it."""
+        window = self.window
         for action in await queries.optimizer_actions(self.reader, limit=20):
             if not action["applied"] or action["reward"] is not None:
                 continue
             at = _epoch(action["at"])
-            if at + every > now:
+            if at + window > now:
                 continue
-            before, after = measure(rows, at - every, at), measure(rows, at, at + every)
-            slo = max(after.p95, before.p95, 1e-3)
+            rows = await self._rows(at - window)
+            before, after = measure(rows, at - window, at), measure(rows, at, at + window)
+            slo = before.p95 or 1.0
             await self._append(
                 OptimizerRewarded(
                     action_id=action["action_id"],
                     action=action["action"],
-                    reward=round(reward_of(after, slo), 4),
+                    reward=round(reward_of(after, slo) - reward_of(before, slo), 4),
                     impact=impact(before.completed, before.p95, after.completed, after.p95),
                     before={"completed": before.completed, "p95": before.p95},
                     after={"completed": after.completed, "p95": after.p95},

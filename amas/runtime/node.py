@@ -286,7 +286,13 @@ class Node:
         self._on_stop(self.optimizer.close)
         self._background(self.optimizer.run(), "optimizer")
         await route(
-            self.bus, self.fleet, self.key_commands, self.providers, self.workflows, self.webhooks
+            self.bus,
+            self.fleet,
+            self.key_commands,
+            self.providers,
+            self.workflows,
+            self.webhooks,
+            self.optimizer,
         )
         await self.fleet.announce()
         # Ready means the read models show what the node just wrote (all its agents).

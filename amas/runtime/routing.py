@@ -6,12 +6,14 @@ from nats.aio.msg import Msg
 
 from actors.apikeys import KeyCommands
 from actors.fleet import Fleet
+from actors.learning.optimizer import Optimizer
 from actors.providers.pool import ProviderPool
 from actors.webhooks.registry import WebhookRegistry
 from actors.workflows.service import Workflows
 from amas.runtime.bus import Bus
 from events import tracing
 from events.commands import (
+    APPLY_OPTIMIZATION,
     APPROVE_WORKFLOW,
     CANCEL_TASK,
     CANCEL_WORK,
@@ -48,6 +50,7 @@ async def route(
     providers: ProviderPool,
     workflows: Workflows,
     webhooks: WebhookRegistry,
+    optimizer: Optimizer,
 ) -> None:
     """Subscribe the fleet, the key commands, the providers, the workflows and the
     webhook registry to their subjects."""
@@ -70,6 +73,7 @@ async def route(
         SET_CALLBACK_SECRET,
     ):
         await bus.serve_commands(subject, webhooks.handle, queue="webhooks")
+    await bus.serve_commands(APPLY_OPTIMIZATION, optimizer.command, queue="optimizer")
 
     async def on_work(msg: Msg) -> None:
         work = work_decoder.decode(msg.data)

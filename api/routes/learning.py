@@ -6,11 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from api.auth.scopes import READ
-from api.deps import port_of
+from api.auth.scopes import ADMIN, READ
+from api.deps import port_of, request_meta
+from api.errors import check
+from events.commands import APPLY_OPTIMIZATION, ApplyOptimization
 from events.queries import learning as queries
 
 router = APIRouter(tags=["learning"], dependencies=[READ])
+
+_READ_YOUR_WRITES = 5.0
 
 ENVIRONMENT = "amas_gym_v1"
 _STATUS = {"off": "off", "advise": "advising", "act": "optimizing"}
@@ -70,3 +74,16 @@ async def get_optimizer_status(request: Request) -> dict[str, Any]:
         },
         "last_training": latest,
     }
+
+
+@router.post("/rl/optimizer/actions/{action_id}/apply", dependencies=[ADMIN])
+async def apply_recommendation(action_id: str, request: Request) -> dict[str, Any]:
+    """Apply a recommendation (the optimizer in `advise` mode) through the normal
+    commands, within the operator's limits; answers the action that applied it. 404 for
+    no such recommendation, 409 if it is applied already or now outside the limits."""
+    port = port_of(request)
+    command = ApplyOptimization(action_id=action_id, meta=request_meta(request))
+    reply = check(await port.send(APPLY_OPTIMIZATION, command, timeout=30.0))
+    await port.wait_for(reply.position, _READ_YOUR_WRITES, "learning")
+    [applied] = await queries.optimizer_actions(port.reader, 1, reply.data["action_id"])
+    return applied

@@ -28,6 +28,7 @@ from events.commands.base import (
     Request,
     rejected,
 )
+from events.commands.learning import APPLY_OPTIMIZATION, ApplyOptimization, LearningCommand
 from events.commands.provider import (
     COMPLETE,
     CONFIGURE_PROVIDER,
@@ -90,7 +91,13 @@ from events.commands.workflow import (
 )
 
 Command = (
-    TaskCommand | AgentCommand | ApiKeyCommand | ProviderCommand | WorkflowCommand | WebhookCommand
+    TaskCommand
+    | AgentCommand
+    | ApiKeyCommand
+    | ProviderCommand
+    | WorkflowCommand
+    | WebhookCommand
+    | LearningCommand
 )
 
 command_encoder = msgspec.msgpack.Encoder()
@@ -99,6 +106,7 @@ reply_encoder = msgspec.msgpack.Encoder()
 reply_decoder = msgspec.msgpack.Decoder(Reply)
 
 __all__ = [
+    "APPLY_OPTIMIZATION",
     "APPROVE_WORKFLOW",
     "CANCEL_TASK",
     "CANCEL_WORK",
@@ -122,6 +130,7 @@ __all__ = [
     "TEST_WEBHOOK",
     "TRIGGER_WORKFLOW",
     "UPDATE_WEBHOOK",
+    "ApplyOptimization",
     "ApproveWorkflow",
     "BusUnavailable",
     "CancelTask",

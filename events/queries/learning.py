@@ -96,6 +96,16 @@ async def optimizer_totals(db: aiosqlite.Connection) -> dict[str, Any]:
     }
 
 
+async def applied_recommendation(db: aiosqlite.Connection, action_id: str) -> str | None:
+    """The action that applied the recommendation `action_id`, if an operator did."""
+    rows = list(
+        await db.execute_fetchall(
+            "SELECT action_id FROM optimizer_actions WHERE recommendation = ?", (action_id,)
+        )
+    )
+    return rows[0][0] if rows else None
+
+
 async def optimizer_actions(
     db: aiosqlite.Connection, limit: int = 10, action_id: str | None = None
 ) -> list[dict[str, Any]]:

@@ -19,8 +19,11 @@ import pytest_asyncio
 
 from actors.learning.settings import ConcurrencyLimits, LearningSettings
 from amas.runtime.node import Node
+from events.envelope import Meta
 from events.learning import Model, model_encoder
 from events.queries import learning as queries
+from events.store import ANY_VERSION
+from events.types import OptimizerActed
 from tests.conftest import fresh_config, serving, task_waiter
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -135,6 +138,41 @@ async def test_advise_recommends_and_changes_nothing(api: httpx.AsyncClient, nod
     assert status["metrics"]["performance_improvement"] == round(result.improvement, 4)
     assert status["current_policy"]["exploration_rate"] == result.exploration_rate
     assert status["last_training"]["workload"]["types"]["echo"]["arrival_rate"] > 0
+
+
+async def test_an_operator_applies_a_recommendation_once(
+    api: httpx.AsyncClient, node: Node
+) -> None:
+    recommended = OptimizerActed(
+        action_id="opt-test-1",
+        action="scale_up_workers",
+        target="osint",
+        applied=False,
+        value=6,
+        expected_reward=0.8,
+    )
+    await node.store.append("optimizer", ANY_VERSION, [recommended], Meta(actor="optimizer"))
+    await node.projections.wait_for(node.store.head)
+    osint = [s.agent_id for s in node.fleet.specs.values() if s.agent_type == "osint"]
+
+    response = await api.post("/rl/optimizer/actions/opt-test-1/apply")
+
+    assert response.status_code == 200, response.text
+    applied = response.json()
+    assert (applied["by"], applied["applied"], applied["recommendation"]) == (
+        "operator",
+        True,
+        "opt-test-1",
+    )
+    await asyncio.sleep(0.1)
+    assert {node.fleet.specs[a].max_concurrent_tasks for a in osint} == {6}
+    again = await api.post("/rl/optimizer/actions/opt-test-1/apply")
+    assert again.status_code == 409
+    assert again.json()["error"]["details"]["action_id"] == applied["action_id"]
+    missing = await api.post("/rl/optimizer/actions/opt-nothing/apply")
+    assert missing.status_code == 404
+    assert await node.optimizer.apply("scale_down_workers", "osint", 5)
+    await asyncio.sleep(0.1)
 
 
 async def test_actions_stay_inside_the_limits_and_use_the_agents_commands(node: Node) -> None:

@@ -67,7 +67,7 @@ def test_the_model_learns_each_agents_time_and_success_by_type() -> None:
     fast, slow = model.live["fast|echo"], model.live["slow|echo"]
     assert (fast.n, fast.ok, fast.mean) == (8, 8, pytest.approx(1.0))
     assert (slow.n, slow.ok, slow.mean) == (8, 4, pytest.approx(4.0))
-    # Decisions read the last retrain's figures: the mean over the (Laplace) success rate.
+    # Decisions read the last retrain's figures: the mean over the success rate.
     for agent in ("fast", "slow"):
         trained = model.trained[f"{agent}|echo"]
         assert 0 < trained.n <= 8
@@ -163,9 +163,18 @@ def test_without_evidence_the_fixed_rules_choice_stands() -> None:
     assert choice.decision.confidence == 0.5  # nothing known about either
 
 
+def even_engine(exploration: float) -> DecisionEngine:
+    """Two agents about as fast, with a spread: each may be the better one."""
+    log = Log()
+    for n in range(RETRAIN_EVERY):
+        log.run(f"f{n}", "fast", n, 1.0 + (n % 3) * 0.5)
+        log.run(f"s{n}", "slow", n, 1.1 + (n % 3) * 0.5)
+    return DecisionEngine(folded(log), exploration)
+
+
 @pytest.mark.parametrize("bound", [0.0, 0.05, 0.2])
 def test_exploration_stays_within_its_bound(bound: float) -> None:
-    engine = trained_engine(bound)
+    engine = even_engine(bound)
     log = Log()
     for n in range(400):
         choice = engine.choose(
@@ -181,9 +190,18 @@ def test_exploration_stays_within_its_bound(bound: float) -> None:
         assert explored >= bound * engine.model.decisions - 1  # it does explore, up to it
 
 
+def test_a_clearly_slower_agent_is_not_explored() -> None:
+    engine = trained_engine(0.2)  # slow: 4 s a task against 1 s, ten times each
+    for n in range(50):
+        choice = engine.choose(
+            f"x{n}", "echo", 1, candidates(2, 2), engine.horizon(), lambda: "slow"
+        )
+        assert choice is not None and not choice.decision.explored
+
+
 def test_pending_decisions_count_against_the_bound() -> None:
     """Decisions not yet back from the log still count: a burst cannot overshoot."""
-    engine = trained_engine(0.1)
+    engine = even_engine(0.1)
     explored = 0
     for n in range(100):
         choice = engine.choose(
