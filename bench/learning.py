@@ -233,9 +233,9 @@ async def optimizer(args: argparse.Namespace, root: Path) -> tuple[bool, bool]:
         sim_ok = False
         for step in range(args.climb):
             await play(optimized, schedule(100 + step))
-            head = optimized.store.head
-            result = await opt.round()
-            assert result is not None, "no workload to fit"
+            done = await opt.round()
+            assert done is not None, "no workload to fit"
+            result = done.result
             if step == 0:
                 print(
                     f"  simulator (fitted on the static defaults' window): policy p95"
@@ -245,17 +245,12 @@ async def optimizer(args: argparse.Namespace, root: Path) -> tuple[bool, bool]:
                     f" {verdict(result.improvement >= OPTIMIZER_GAIN)}"
                 )
                 sim_ok = result.improvement >= OPTIMIZER_GAIN
-            await optimized.projections.wait_for(optimized.store.head)
-            acted = [
-                e
-                for e in await optimized.store.read_all()
-                if e.position > head and e.type == "rl.action"
-            ]
-            if not acted:
+            if done.acted is None:
                 print(f"  round {step + 1}: no change")
                 break
-            data = acted[-1].data
-            print(f"  round {step + 1}: {data.action} {data.target} -> {data.value}")
+            acted = done.acted
+            print(f"  round {step + 1}: {acted.action} {acted.target} -> {acted.value}")
+            await optimized.projections.wait_for(optimized.store.head)
             await asyncio.sleep(0.2)  # the agents take their new configuration from the log
         after = {s.agent_id: s.max_concurrent_tasks for s in optimized.fleet.specs.values()}
         print(f"  configuration after: {after}, caching {sorted(optimized.fleet.runner.caching)}")

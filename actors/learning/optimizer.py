@@ -25,6 +25,7 @@ import multiprocessing
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +33,15 @@ import aiosqlite
 
 from actors.agents.catalog import AgentSpec
 from actors.learning.fit import TaskRow, fit, measure
-from actors.learning.gym_env import ENVIRONMENT, AmasGymV1, Pool, Workload, ladder, reward_of
+from actors.learning.gym_env import (
+    ENVIRONMENT,
+    AmasGymV1,
+    Pool,
+    WindowResult,
+    Workload,
+    ladder,
+    reward_of,
+)
 from actors.learning.policy import EPISODES, RoundResult, context, train_round
 from actors.learning.settings import LearningSettings
 from events.clock import iso
@@ -52,7 +61,20 @@ from events.vocabulary import ErrorCode
 log = logging.getLogger(__name__)
 
 STREAM = "optimizer"
+JUDGED_AFTER = 10
+"""An action is judged once the window after it was offered this many tasks, or after
+JUDGE_WITHIN windows whatever it had."""
+JUDGE_WITHIN = 10
 ACTOR = "optimizer"
+
+
+@dataclass(frozen=True)
+class Round:
+    result: RoundResult
+    """The training and its test against the static defaults."""
+    acted: OptimizerActed | None
+    """What it recommended or applied (None: keep things as they are)."""
+
 
 Configure = Callable[[str, int], Awaitable[bool]]
 """Set an agent's max_concurrent_tasks through its command; False if refused."""
@@ -99,9 +121,10 @@ class Optimizer:
             pool, self._pool = self._pool, None
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
-    async def round(self, now: float | None = None) -> RoundResult | None:
+    async def round(self, now: float | None = None) -> Round | None:
+        """One round; None if the window had no finished task to learn from."""
         now = time.time() if now is None else now
-        await self._judge(now)
+        await self.judge(now)
         start = now - self.window
         rows = await self._rows(start)
         recent = [r for r in rows if r.created >= start]
@@ -124,8 +147,7 @@ class Optimizer:
                 workload=workload.to_builtins(),
             )
         )
-        await self._choose(workload, result)
-        return result
+        return Round(result, await self._choose(workload, result))
 
     # -- the steps ----------------------------------------------------------------------
 
@@ -135,17 +157,17 @@ class Optimizer:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, train_round, workload, self.episodes, seed)
 
-    async def _choose(self, workload: Workload, result: RoundResult) -> None:
+    async def _choose(self, workload: Workload, result: RoundResult) -> OptimizerActed | None:
         env = AmasGymV1(workload)
         env.reset(seed=0)
         now = context(env)
         arm = result.policy.best(now)
         action = env.actions[arm]
         if action.name == "no_change":
-            return
+            return None
         config = env.config
         if not env.apply(config, action):
-            return  # the policy never learned past the limits; nothing to do
+            return None  # the policy never learned past the limits; nothing to do
         if action.name.endswith("_workers"):
             pool = workload.pools[action.index]
             value: int | bool = ladder(pool)[config.rungs[action.index]]
@@ -158,17 +180,17 @@ class Optimizer:
         applied = self.settings.optimizer == "act" and await self.apply(
             action.name, action.target, value
         )
-        await self._append(
-            OptimizerActed(
-                action_id=new_prefixed_id("opt"),
-                action=action.name,  # type: ignore[arg-type]
-                target=action.target,
-                applied=applied,
-                value=value,
-                expected_reward=result.policy.values(now)[arm],
-                state=state,
-            )
+        acted = OptimizerActed(
+            action_id=new_prefixed_id("opt"),
+            action=action.name,  # type: ignore[arg-type]
+            target=action.target,
+            applied=applied,
+            value=value,
+            expected_reward=result.policy.values(now)[arm],
+            state=state,
         )
+        await self._append(acted)
+        return acted
 
     def command(self, command: Any, reply: ReplyFn) -> None:
         """An operator applies a recommendation (amas.cmd.optimizer.apply)."""
@@ -233,7 +255,7 @@ class Optimizer:
         await self._append(CachingConfigured(task_type=target, enabled=bool(value)), "cache")
         return True
 
-    async def _judge(self, now: float) -> None:
+    async def judge(self, now: float) -> None:
         """Reward each applied action whose window after it has passed: the change of
         the window score (the simulator's reward, its SLO the p95 before) from the
         `window` seconds before it to the `window` seconds after it."""
@@ -246,13 +268,15 @@ class Optimizer:
                 continue
             rows = await self._rows(at - window)
             before, after = measure(rows, at - window, at), measure(rows, at, at + window)
+            if after.offered < JUDGED_AFTER and at + JUDGE_WITHIN * window > now:
+                continue  # too little work after it yet; a later window may bring some
             slo = before.p95 or 1.0
             await self._append(
                 OptimizerRewarded(
                     action_id=action["action_id"],
                     action=action["action"],
                     reward=round(reward_of(after, slo) - reward_of(before, slo), 4),
-                    impact=impact(before.completed, before.p95, after.completed, after.p95),
+                    impact=impact(_done(before), before.p95, _done(after), after.p95),
                     before={"completed": before.completed, "p95": before.p95},
                     after={"completed": after.completed, "p95": after.p95},
                 )
@@ -298,8 +322,10 @@ class Optimizer:
         await self.store.append(stream, ANY_VERSION, [data], Meta(actor=ACTOR))  # type: ignore[list-item]
 
 
-def impact(before_done: int, before_p95: float, after_done: int, after_p95: float) -> str:
-    """The larger change, in words: '15% throughput increase', '23% latency reduction'."""
+def impact(before_done: float, before_p95: float, after_done: float, after_p95: float) -> str:
+    """The larger change, in words: '15% throughput increase', '23% latency reduction'.
+    Throughput is the share of the offered work done in the window: the windows around
+    an action need not have been offered as much."""
     throughput = after_done / before_done - 1.0 if before_done else 0.0
     latency = 1.0 - after_p95 / before_p95 if before_p95 else 0.0
     if abs(throughput) >= abs(latency):
@@ -307,6 +333,10 @@ def impact(before_done: int, before_p95: float, after_done: int, after_p95: floa
         return f"{abs(throughput):.0%} throughput {word}"
     word = "reduction" if latency >= 0 else "increase"
     return f"{abs(latency):.0%} latency {word}"
+
+
+def _done(window: WindowResult) -> float:
+    return window.completed / window.offered if window.offered else 0.0
 
 
 def _epoch(text: str) -> float:

@@ -9,6 +9,7 @@ and go through the normal commands; result caching serves a repeated task's resu
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
@@ -120,9 +121,10 @@ async def test_advise_recommends_and_changes_nothing(api: httpx.AsyncClient, nod
     before = {a: s.max_concurrent_tasks for a, s in node.fleet.specs.items()}
     head = node.store.head
 
-    result = await node.optimizer.round()
+    done = await node.optimizer.round()
 
-    assert result is not None
+    assert done is not None
+    result = done.result
     await node.projections.wait_for(node.store.head)
     written = [e for e in await node.store.read_all() if e.position > head]
     assert {e.type for e in written} <= {"rl.trained", "rl.action"}
@@ -171,6 +173,17 @@ async def test_an_operator_applies_a_recommendation_once(
     assert again.json()["error"]["details"]["action_id"] == applied["action_id"]
     missing = await api.post("/rl/optimizer/actions/opt-nothing/apply")
     assert missing.status_code == 404
+
+    # Judged once its window has passed (here: the clock moved on), from the log.
+    await node.optimizer.judge(time.time() + 11 * node.optimizer.window)
+    await node.projections.wait_for(node.store.head)
+    [judged] = await queries.optimizer_actions(node.reader, 1, applied["action_id"])
+    assert isinstance(judged["reward"], float)
+    assert "throughput" in judged["impact"] or "latency" in judged["impact"]
+    rewards = [e for e in await node.store.read_all() if e.type == "rl.reward"]
+    assert [e.data.action_id for e in rewards] == [applied["action_id"]]
+    await node.optimizer.judge(time.time() + 12 * node.optimizer.window)  # not again
+    assert len([e for e in await node.store.read_all() if e.type == "rl.reward"]) == 1
     assert await node.optimizer.apply("scale_down_workers", "osint", 5)
     await asyncio.sleep(0.1)
 
