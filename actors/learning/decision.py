@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from events.learning import Model
+from events.learning import Model, Stat
 from events.types.learning import FACTORS, MlDecided
 
 MAX_EXPLORATION = 0.2
@@ -55,11 +55,15 @@ class Candidate:
     capacity: int
 
 
+Estimate = tuple[float, float, Stat | None]
+"""(expected seconds to a success, variance of that estimate, the record): Model.expected"""
+
+
 @dataclass
 class Horizon:
     """Each agent's slots as seconds from now until each is free, soonest first."""
 
-    model: Model
+    expected: Callable[[str, str], Estimate]
     slots: dict[str, list[float]] = field(default_factory=dict)
 
     def of(self, candidate: Candidate) -> list[float]:
@@ -67,7 +71,7 @@ class Horizon:
         if slots is None:
             slots = [0.0] * candidate.free
             for task_type, elapsed in candidate.running:
-                expected = self.model.expected(candidate.agent_id, task_type)[0]
+                expected = self.expected(candidate.agent_id, task_type)[0]
                 slots.append(max(expected - elapsed, elapsed / 2))
             slots = self.slots[candidate.agent_id] = sorted(slots)[: max(candidate.capacity, 1)]
         return slots
@@ -90,11 +94,27 @@ class DecisionEngine:
             raise ValueError(f"exploration must be within 0 and {MAX_EXPLORATION}")
         self.model = model
         self.exploration = exploration
+        self._cached: tuple[int, int] = (0, -1)
+        self._estimates: dict[tuple[str, str], Estimate] = {}
+        self._history: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
         self.pending: dict[str, bool] = {}
         """task id -> explored, for decisions the log does not show yet"""
 
     def horizon(self) -> Horizon:
-        return Horizon(self.model)
+        return Horizon(self.expected)
+
+    def expected(self, agent_id: str, task_type: str) -> Estimate:
+        """Model.expected, kept until the model is retrained (it reads the trained
+        figures only): a decision asks it a few times per candidate."""
+        model = self.model
+        if self._cached != (id(model), model.version):
+            self._cached = (id(model), model.version)
+            self._estimates.clear()
+            self._history.clear()
+        estimate = self._estimates.get((agent_id, task_type))
+        if estimate is None:
+            estimate = self._estimates[agent_id, task_type] = model.expected(agent_id, task_type)
+        return estimate
 
     def settled(self, task_id: str) -> None:
         """The log now shows the decision for `task_id` (or it will never be made)."""
@@ -116,7 +136,7 @@ class DecisionEngine:
         costs: dict[str, tuple[float, float, float]] = {}
         """agent -> (cost, expected seconds, variance of the estimate)"""
         for candidate in candidates:
-            expected, variance, _ = model.expected(candidate.agent_id, task_type)
+            expected, variance, _ = self.expected(candidate.agent_id, task_type)
             costs[candidate.agent_id] = (
                 horizon.of(candidate)[0] + expected,
                 expected,
@@ -136,9 +156,10 @@ class DecisionEngine:
             for c in candidates
             if c.agent_id != best
             and horizon.slots[c.agent_id][0] == 0
+            and self._may_explore()
             and self._in_doubt(c.agent_id, task_type, costs[c.agent_id], costs[best])
         ]
-        if free and self._may_explore():
+        if free:
             chosen = min(
                 free, key=lambda c: (self._tries(c.agent_id, task_type), c.agent_id)
             ).agent_id
@@ -156,12 +177,37 @@ class DecisionEngine:
             predicted=costs[chosen][1],
             explored=explored,
             baseline_agent=fixed,
-            baseline_predicted=None if fixed is None else model.expected(fixed, task_type)[0],
+            baseline_predicted=None if fixed is None else self.expected(fixed, task_type)[0],
             decision_time=time.perf_counter() - started,
             model_version=model.version,
-            factors=_factors(task_type, candidates, model),
+            factors=self._factors(task_type, candidates),
         )
         return Choice(chosen, decision)
+
+    def _factors(self, task_type: str, candidates: list[Candidate]) -> dict[str, Any]:
+        """FACTORS and their values; the history is the same until a retrain."""
+        agents = tuple(c.agent_id for c in candidates)
+        history = self._history.get((task_type, agents))
+        if history is None:
+            history = self._history[task_type, agents] = {}
+            for agent_id in agents:
+                stat = self.expected(agent_id, task_type)[2]
+                history[agent_id] = (
+                    None
+                    if stat is None
+                    else {
+                        "mean_duration": round(stat.mean, 6),
+                        "success_rate": round(stat.success, 4),
+                        "observations": stat.n,
+                    }
+                )
+        values: dict[str, Any] = {
+            "task_type": task_type,
+            "agent_availability": {c.agent_id: c.free for c in candidates},
+            "performance_history": history,
+        }
+        assert tuple(values) == FACTORS
+        return values
 
     def _may_explore(self) -> bool:
         explored = self.model.explored + sum(self.pending.values())
@@ -200,25 +246,3 @@ def _chance_lowest(
         else:
             chance *= 0.5 * (1.0 + math.erf(gap / math.sqrt(2 * variance)))
     return chance
-
-
-def _factors(task_type: str, candidates: list[Candidate], model: Model) -> dict[str, Any]:
-    history: dict[str, Any] = {}
-    for candidate in candidates:
-        _, _, stat = model.expected(candidate.agent_id, task_type)
-        history[candidate.agent_id] = (
-            None
-            if stat is None
-            else {
-                "mean_duration": round(stat.mean, 6),
-                "success_rate": round(stat.success, 4),
-                "observations": stat.n,
-            }
-        )
-    values: dict[str, Any] = {
-        "task_type": task_type,
-        "agent_availability": {c.agent_id: c.free for c in candidates},
-        "performance_history": history,
-    }
-    assert tuple(values) == FACTORS
-    return values
