@@ -166,7 +166,7 @@ class DecisionEngine:
             explored = True
         horizon.take(chosen, costs[chosen][1])
         others = [agent for agent in ranked if agent != chosen]
-        confidence = _chance_lowest(costs[chosen], [costs[a] for a in others])
+        confidence = _chance_lowest(costs[chosen], [costs[a] for a in others], MARGIN)
         self.pending[task_id] = explored
         decision = MlDecided(
             task_id=task_id,
@@ -231,14 +231,17 @@ class DecisionEngine:
 
 
 def _chance_lowest(
-    chosen: tuple[float, float, float], others: Iterable[tuple[float, float, float]]
+    chosen: tuple[float, float, float],
+    others: Iterable[tuple[float, float, float]],
+    margin: float = 0.0,
 ) -> float:
-    """The chance that the chosen agent's cost is below every other's, each estimate
-    taken as normal (independent comparisons; 0.5 against an agent never seen)."""
+    """The chance that the chosen agent's cost is below every other's (within `margin`
+    of it), each estimate taken as normal (independent comparisons; 0.5 against an agent
+    never seen)."""
     chance = 1.0
     for other in others:
         variance = chosen[2] + other[2]
-        gap = other[0] - chosen[0]
+        gap = other[0] * (1.0 + margin) - chosen[0]
         if not math.isfinite(variance):
             chance *= 0.5
         elif variance == 0:

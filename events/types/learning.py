@@ -26,8 +26,9 @@ class MlDecided(EventData, frozen=True, kw_only=True):
     agent_id: str
     attempt: int
     confidence: float
-    """The chance that the chosen agent's mean time is the lowest of the candidates'
-    (normal approximation of each mean's estimate); 1.0 with one candidate."""
+    """The chance that no other candidate is more than the engine's margin (10%) faster
+    than the chosen one (normal approximation of each estimate; 0.5 against each agent
+    never seen); 1.0 with one candidate."""
     predicted: float
     """Seconds the chosen agent is expected to take (its success-weighted mean)."""
     explored: bool = False
