@@ -22,6 +22,7 @@ from api.routes import (
     agents,
     ai,
     apikeys,
+    event_stream,
     events,
     health,
     metrics,
@@ -64,12 +65,14 @@ def create_app(port: NodePort, settings: EdgeSettings) -> FastAPI:
     app.state.settings = settings
     app.state.first_answers = FirstAnswers()
     app.state.estimates = {}  # task type -> its estimate; see routes/tasks.py
+    app.state.streams = event_stream.Streams()
     for router in (
         health.router,
         system.router,
         tasks.router,
         agents.router,
         apikeys.router,
+        event_stream.router,
         events.router,
         providers.router,
         ai.router,
@@ -96,3 +99,10 @@ def create_app(port: NodePort, settings: EdgeSettings) -> FastAPI:
     app.add_middleware(HttpMetricsMiddleware, port=port)
     openapi.install(app)
     return app
+
+
+def close_streams(app: FastAPI) -> None:
+    """End the event streams open on `app`: call it as the server starts to stop, else
+    the server waits for them (a stream has no end of its own)."""
+    streams: event_stream.Streams = app.state.streams
+    streams.close()

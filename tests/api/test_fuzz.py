@@ -54,7 +54,9 @@ DOCUMENT = document()
 """The API's document, made the way the node makes it: schemathesis makes its tests
 before any node runs. The first test checks that the node serves this very document."""
 
-fuzzed = schemathesis.openapi.from_dict(DOCUMENT)
+# GET /events/stream follows the log until the client goes away: a fuzzer's request would
+# wait for ever. tests/api/test_event_stream.py holds its refusals.
+fuzzed = schemathesis.openapi.from_dict(DOCUMENT).exclude(path="/api/v1/events/stream")
 fuzzed.config.seed = 1  # the same requests on every run (schemathesis picks one at random)
 
 
