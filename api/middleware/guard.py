@@ -30,6 +30,9 @@ from events.vocabulary import ErrorCode
 OPEN_PATHS = frozenset(
     {"/api/v1/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/api/v1/openapi.json"}
 )
+OPEN_PREFIXES = ("/docs/assets/",)
+"""The docs' scripts and styles: no secrets in them, and a browser loads them before anyone
+has a key in the page."""
 SCRAPE_PATH = "/metrics"
 """Prometheus' scrape: the one path that also takes a bearer token."""
 _V0 = "/api/v0"
@@ -87,7 +90,7 @@ class GuardMiddleware:
             scheme, _, token = _header(scope, b"authorization").partition(" ")
             if not raw and scheme.lower() == "bearer":
                 raw = token.strip()
-        is_open = path in OPEN_PATHS
+        is_open = path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
         principal = None
         if raw:
             blocked = None if is_open else self.failures.refusal(client)
