@@ -2,8 +2,8 @@
 
 Middleware, outermost first: HTTP metrics, request id, trace context, CORS (when
 configured), the guard (versions, keys, rate limits), the body size limit; then routing
-and the routers. Beside the API: the docs at `/docs` and `/redoc`, every file served by
-the node (api/ui/).
+and the routers. Beside the API: the web console at `/` and the docs at `/docs` and
+`/redoc`, every file served by the node (api/ui/).
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ def create_app(port: NodePort, settings: EdgeSettings) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(prometheus.router)  # /metrics, where Prometheus looks by default
     ui.install_docs(app, f"{API_PREFIX}/openapi.json")
+    ui.install_console(app)
     errors.install(app)
     # add_middleware wraps what is there: the last added is the outermost.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
