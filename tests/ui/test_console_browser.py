@@ -178,6 +178,36 @@ def test_the_task_list_shows_a_new_task_and_its_end_as_they_happen(browser, serv
     assert browser.js("return window.sameDocument") is True
 
 
+def test_the_filters_narrow_the_task_list_and_stay_in_the_address(browser, served):
+    critical = served.api.post("/tasks", json={"task_type": "echo", "priority": "critical"})
+    assert critical.status_code == 201
+    wait_task(served.api, critical.json()["task_id"])
+    signed_in(browser)
+    visit(browser, "#/tasks", "#task-filters", "tasks-filters")
+    browser.js(
+        "const f = document.getElementById('task-filters');"
+        "f.elements.priority.value = 'critical'; f.elements.task_type.value = 'echo';"
+    )
+    browser.element("#task-filters button[type=submit]").click()
+    browser.wait(lambda: "priority=critical" in browser.js("return location.hash"), "the filter")
+    browser.element("#task-list .pager")
+    rows = browser.wait(lambda: browser.all("#task-list tr[data-task-id]"), "the critical tasks")
+    assert [r.find_elements(By.CSS_SELECTOR, "td")[3].text for r in rows] == ["critical"] * len(
+        rows
+    )
+
+    browser.js(
+        "document.getElementById('task-filters').elements.from_date.value = '2099-01-01T00:00'"
+    )
+    browser.element("#task-filters button[type=submit]").click()
+    browser.wait(lambda: "No task matches" in browser.text("#task-list"), "an empty list")
+    shown = browser.js("return document.getElementById('task-filters').elements.from_date.value")
+
+    assert "from_date=2099-01-01T" in browser.js("return decodeURIComponent(location.hash)")
+    assert shown.startswith("2099-01-01T00:00")  # the local time it was given, read back
+    browser.shot("tasks-filtered")
+
+
 def test_findings_are_a_table_and_a_report_is_html_with_nothing_of_the_results_run(browser, served):
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = listener.getsockname()[1]

@@ -118,12 +118,35 @@ export function short(value, max = 120) {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
-/** `fn`, called at most once per `ms`, with the last arguments. */
-export function debounce(fn, ms) {
+/** `fn` (async), run once `ms` after the first of a burst of calls, however long the
+ * burst, and never twice at once: a view reads its resource again at most once per `ms`
+ * while its events keep coming (a debounce would wait for a pause that a busy node never
+ * makes). A failed read is left for the next event to repeat. */
+export function batched(fn, ms) {
   let timer = null;
-  return (...args) => {
-    clearTimeout(timer);
-    timer = setTimeout(() => fn(...args), ms);
+  let running = false;
+  let again = false;
+  const schedule = () => {
+    if (timer === null) timer = setTimeout(run, ms);
+  };
+  async function run() {
+    timer = null;
+    running = true;
+    try {
+      await fn();
+    } catch {
+      // the next event reads again
+    } finally {
+      running = false;
+      if (again) {
+        again = false;
+        schedule();
+      }
+    }
+  }
+  return () => {
+    if (running) again = true;
+    else schedule();
   };
 }
 

@@ -2,7 +2,7 @@
 // agent's capabilities, and its configuration (admins may change it).
 
 import { get, openapi, put } from "../api.js";
-import { badge, cards, debounce, fill, h, notice, percent, seconds, table } from "../dom.js";
+import { badge, cards, batched, fill, h, notice, percent, seconds, table } from "../dom.js";
 import { schemaForm } from "../form.js";
 import { bodySchema } from "../schema.js";
 
@@ -38,7 +38,7 @@ export async function render(ctx, agentId) {
     );
   }
   await load();
-  ctx.on(MOVES, debounce(() => load().catch(() => {}), 400));
+  ctx.on(MOVES, batched(load, 400));
 }
 
 function slotMeter(running, max) {
@@ -80,9 +80,10 @@ async function renderOne(ctx, agentId) {
     );
   }
   await load();
-  ctx.on(MOVES, debounce((event) => {
-    if (event.data.agent_id === agentId) load().catch(() => {});
-  }, 400));
+  const reload = batched(load, 400);
+  ctx.on(MOVES, (event) => {
+    if (event.data.agent_id === agentId) reload();
+  });
 }
 
 function configPanel(doc, agentId, configuration) {

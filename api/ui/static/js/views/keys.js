@@ -4,7 +4,7 @@
 // storage and no later answer; leaving the page forgets it.
 
 import { del, get, openapi, post } from "../api.js";
-import { badge, confirmButton, debounce, fill, h, messageOf, notice, table, time } from "../dom.js";
+import { badge, confirmButton, batched, fill, h, messageOf, notice, table, time } from "../dom.js";
 import { schemaForm } from "../form.js";
 import { bodySchema } from "../schema.js";
 
@@ -89,7 +89,7 @@ export async function render(ctx) {
   }
 
   await load();
-  ctx.on(["apikey.*"], debounce(() => load().catch(() => {}), 300));
+  ctx.on(["apikey.*"], batched(load, 300));
 }
 
 /** A secret shown this once, with a way to copy it and to put it away. */

@@ -5,7 +5,7 @@
 // read again when the current bucket is complete (every interval_seconds).
 
 import { get } from "../api.js";
-import { cards, debounce, fill, h, seconds } from "../dom.js";
+import { cards, batched, fill, h, seconds } from "../dom.js";
 import { lineChart } from "../chart.js";
 
 const PERIODS = ["1h", "6h", "24h", "7d", "30d"];
@@ -64,7 +64,7 @@ export async function render(ctx) {
   }
   ctx.signal.addEventListener("abort", () => clearTimeout(timer));
   await load();
-  ctx.on(["task.completed", "task.failed", "task.cancelled", "task.created"], debounce(() => load().catch(() => {}), 1500));
+  ctx.on(["task.completed", "task.failed", "task.cancelled", "task.created"], batched(load, 1500));
 }
 
 function nowCards(m) {

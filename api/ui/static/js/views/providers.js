@@ -2,7 +2,7 @@
 // a live test of one, and one provider's configuration, metrics and usage.
 
 import { get, openapi, post, put } from "../api.js";
-import { badge, cards, debounce, fill, h, messageOf, notice, percent, seconds, table, time } from "../dom.js";
+import { badge, cards, batched, fill, h, messageOf, notice, percent, seconds, table, time } from "../dom.js";
 import { schemaForm } from "../form.js";
 import { bodySchema } from "../schema.js";
 
@@ -46,7 +46,7 @@ export async function render(ctx, providerId) {
     );
   }
   await load();
-  ctx.on(["provider.*"], debounce(() => load().catch(() => {}), 400));
+  ctx.on(["provider.*"], batched(load, 400));
 }
 
 function testButton(providerId, out) {
@@ -134,9 +134,10 @@ async function renderOne(ctx, providerId) {
     );
   }
   await load();
-  ctx.on(["provider.*"], debounce((event) => {
-    if (event.data.provider === providerId) load().catch(() => {});
-  }, 400));
+  const reload = batched(load, 400);
+  ctx.on(["provider.*"], (event) => {
+    if (event.data.provider === providerId) reload();
+  });
 }
 
 function flatLimits(limits) {

@@ -1,9 +1,9 @@
 // Tasks: the list with the seed's filters, updated live, and the form to submit one.
 
 import { get, openapi, post } from "../api.js";
-import { badge, debounce, fill, h, progressBar, table, time } from "../dom.js";
+import { badge, batched, fill, h, progressBar, table, time } from "../dom.js";
 import { schemaForm } from "../form.js";
-import { bodySchema, parameterSchema } from "../schema.js";
+import { bodySchema, choices, parameterSchema } from "../schema.js";
 import { foldTask } from "./taskfold.js";
 
 const FILTERS = ["status", "agent_id", "task_type", "priority", "from_date", "to_date", "limit", "offset"];
@@ -30,7 +30,7 @@ export async function render(ctx) {
   }
   await load();
 
-  const reload = debounce(() => load().catch(() => {}), 300);
+  const reload = batched(load, 300);
   ctx.on(["task.*"], (event) => {
     const row = rows.get(event.data.task_id);
     if (row) {
@@ -62,21 +62,19 @@ function submitForm(ctx, doc, taskTypes) {
 function filterForm(ctx, doc, params, agentIds, taskTypes) {
   const choice = (name, values) =>
     h("select", { name }, h("option", { value: "" }, "any"), values.map((v) => h("option", { value: v }, v)));
-  const statuses = parameterSchema(doc, "get", "/api/v1/tasks", "status");
-  const priorities = parameterSchema(doc, "get", "/api/v1/tasks", "priority");
-  const enumOf = (schema) => (schema && (schema.enum || (schema.anyOf || []).flatMap((s) => s.enum || []))) || [];
+  const allowed = (name) => choices(doc, parameterSchema(doc, "get", "/api/v1/tasks", name)) || [];
   const controls = {
-    status: choice("status", enumOf(statuses)),
+    status: choice("status", allowed("status")),
     agent_id: choice("agent_id", agentIds),
     task_type: choice("task_type", taskTypes),
-    priority: choice("priority", enumOf(priorities)),
+    priority: choice("priority", allowed("priority")),
     from_date: h("input", { name: "from_date", type: "datetime-local", step: 1 }),
     to_date: h("input", { name: "to_date", type: "datetime-local", step: 1 }),
     limit: choice("limit", ["20", "50", "100"]),
   };
   for (const [name, el] of Object.entries(controls)) {
     const value = params[name];
-    el.value = name.endsWith("_date") && value ? value.replace(/Z$/, "").slice(0, 19) : value;
+    el.value = name.endsWith("_date") && value ? localInput(value) : value;
   }
   const form = h(
     "form",
@@ -89,11 +87,20 @@ function filterForm(ctx, doc, params, agentIds, taskTypes) {
     const chosen = {};
     for (const [name, el] of Object.entries(controls)) {
       if (!el.value) continue;
-      chosen[name] = name.endsWith("_date") ? `${el.value.length === 16 ? `${el.value}:00` : el.value}Z` : el.value;
+      // The picker shows the browser's local time; the API takes UTC.
+      chosen[name] = name.endsWith("_date") ? new Date(el.value).toISOString() : el.value;
     }
     ctx.go(`#/tasks?${new URLSearchParams(chosen)}`);
   });
   return form;
+}
+
+/** An ISO 8601 time as a datetime-local input's value: the browser's local time. */
+function localInput(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
 function summary(page, params, ctx) {

@@ -2,7 +2,7 @@
 // shown once), test, pause, rotate the secret, delete, and each one's deliveries.
 
 import { del, get, openapi, patch, post } from "../api.js";
-import { badge, confirmButton, debounce, fill, h, messageOf, notice, table, time } from "../dom.js";
+import { badge, confirmButton, batched, fill, h, messageOf, notice, table, time } from "../dom.js";
 import { schemaForm } from "../form.js";
 import { bodySchema } from "../schema.js";
 import { secretPanel } from "./keys.js";
@@ -115,7 +115,7 @@ export async function render(ctx) {
     );
   }
   await load();
-  ctx.on(["webhook.*"], debounce(() => load().catch(() => {}), 500));
+  ctx.on(["webhook.*"], batched(load, 500));
 }
 
 function callbackSecretButton(shown) {

@@ -2,7 +2,7 @@
 // results, and what a person may do with it (approve improvements, cancel).
 
 import { del, get, post } from "../api.js";
-import { badge, confirmButton, debounce, fill, h, messageOf, notice, progressBar, seconds, svg, table, time } from "../dom.js";
+import { badge, confirmButton, batched, fill, h, messageOf, notice, progressBar, seconds, svg, table, time } from "../dom.js";
 import { resultsView } from "../results.js";
 
 const LEVELS = ["debug", "info", "warning", "error"];
@@ -131,7 +131,7 @@ export async function render(ctx, workflowId) {
     await loadStatus();
     if (ended && status.status === "running" && catchUp++ < 20) setTimeout(() => refresh().catch(() => {}), 100 * catchUp);
   }
-  const reload = debounce(() => refresh().catch(() => {}), 200);
+  const reload = batched(refresh, 200);
   ctx.on(["workflow.*"], (event) => {
     if (event.data.workflow_id !== workflowId) return;
     ended = ended || ENDS.includes(event.type);

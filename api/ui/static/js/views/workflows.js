@@ -2,7 +2,7 @@
 // orchestrator, the self-improver and the issue responder.
 
 import { get, openapi, post } from "../api.js";
-import { badge, debounce, fill, h, progressBar, seconds, table, time } from "../dom.js";
+import { badge, batched, fill, h, progressBar, seconds, table, time } from "../dom.js";
 import { schemaForm } from "../form.js";
 import { bodySchema } from "../schema.js";
 
@@ -57,7 +57,7 @@ export async function render(ctx) {
     );
   }
   await load();
-  ctx.on(["workflow.*"], debounce(() => load().catch(() => {}), 400));
+  ctx.on(["workflow.*"], batched(load, 400));
 }
 
 function triggerPanel(ctx, doc, name, title) {
