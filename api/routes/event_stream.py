@@ -51,6 +51,10 @@ READ_TYPES = (
     "system.alert",
 )
 """The event types a key without `admin` is streamed."""
+READ_BACKLOG = 10_000
+"""How far back a key without admin may start (a reconnect's gap, a view's recent past):
+reading the whole log is an audit, for admins. Further back, the stream starts here, and
+`ready.position` says so."""
 _HIDDEN_FIELDS = ("api_key_id", "request_hash")
 """Fields of an event's data that say which key or request caused it: admin only."""
 
@@ -137,7 +141,8 @@ async def stream_events(
     """Follow the event log: what is committed from `from_position` on, as it is
     committed, until the client goes away. Filters as GET /events; a key without the
     admin scope sees only the types of what it may read (tasks, agents, workflows,
-    providers' state, alerts), without meta."""
+    providers' state, alerts), without meta, from at most 10,000 positions back (the
+    `ready` event's `position` says where the stream starts after)."""
     port = port_of(request)
     principal: Principal = request.state.principal
     admin = principal.allows("admin")
@@ -152,6 +157,8 @@ async def stream_events(
         start = last_event_id + 1
     else:
         start = from_position if from_position is not None else port.head + 1
+    if not admin:
+        start = max(start, port.head + 1 - READ_BACKLOG)
     ready = {
         "position": start - 1,
         "head": port.head,

@@ -144,6 +144,22 @@ async def test_a_read_key_sees_tasks_without_meta_and_no_key_or_webhook_events(a
     assert admin_view["meta"]["api_key_id"] and "api_key_id" in admin_view["data"]
 
 
+async def test_a_read_key_goes_back_a_bounded_way_and_ready_says_where_it_starts(api, monkeypatch):
+    monkeypatch.setattr(event_stream, "READ_BACKLOG", 3)
+    reader = (await make_key(api, ["read"]))["api_key"]
+    await submit_echo(api)
+    params = {"from_position": 1}
+    async with api.stream("GET", "/events/stream", params=params) as response:
+        admin = (await anext(sse(response))).json()
+    async with api.stream(
+        "GET", "/events/stream", params=params, headers=as_key(reader)
+    ) as response:
+        ready = (await anext(sse(response))).json()
+
+    assert admin["position"] == 0
+    assert ready["position"] == ready["head"] - 3 > 0
+
+
 async def test_filters_by_type_and_by_stream_prefix(api):
     async with api.stream(
         "GET", "/events/stream", params={"type": ["task.completed"], "stream": "task-*"}
