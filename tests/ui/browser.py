@@ -19,6 +19,8 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 
+from tests.conftest import ADMIN_KEY
+
 T = TypeVar("T")
 WAIT = 20.0
 
@@ -143,10 +145,36 @@ class Browser:
         )
         return "signin" if shown.get_attribute("id") == "signin" else "console"
 
+    def signed_in(self, key: str = ADMIN_KEY) -> None:
+        """The console, fresh, signed in (with `key` unless the tab already is)."""
+        self.load()
+        if self.settled() == "signin":
+            self.sign_in(key)
+
     def sign_out(self) -> None:
         if self.settled() == "console":
             self.element("#signout").click()
         self.element("#signin", "the sign-in form")
+
+    def visit(self, hash_: str, ready: str, shot: str) -> None:
+        """Go to a page of the console, wait for `ready`, check that it holds nothing a
+        strict CSP refuses, and keep a screenshot of it."""
+        self.go(hash_, ready)
+        assert self.inline_code() == []
+        self.shot(shot)
+
+    def type(self, selector: str, text: str) -> None:
+        field = self.element(selector)
+        field.clear()
+        field.send_keys(text)
+
+    def expect_errors(self, *statuses: int) -> None:
+        """The console's errors are exactly the failed loads with these statuses (Chromium
+        logs each refused request; the console shows the refusal on the page)."""
+        errors = self.console_errors()
+        assert len(errors) == len(statuses), errors
+        for error, status in zip(errors, statuses, strict=True):
+            assert f"status of {status}" in error, errors
 
     def expand(self, selector: str) -> None:
         """Open the <details> that holds `selector` (a form folded away) by its summary."""

@@ -84,3 +84,10 @@ def browser(served: Served, shots: Path) -> Iterator[Browser]:
         )
     with Browser.start(*found, root=served.root, shots=shots) as browser:
         yield browser
+
+
+@pytest.fixture
+def clean_console(browser: Browser) -> Iterator[None]:
+    browser.console_errors()  # what an earlier test left is that test's
+    yield
+    assert browser.console_errors() == []
