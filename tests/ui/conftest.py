@@ -75,13 +75,14 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser(served: Served, shots: Path) -> Iterator[Browser]:
+def browser(request: pytest.FixtureRequest, shots: Path) -> Iterator[Browser]:
     found = find_chromium()
     if found is None:
         pytest.skip(
             "no Chromium here: the console's browser tests need chromium and chromedriver "
             "(Debian: apt-get install chromium chromium-driver; .ci/run installs them)"
         )
+    served: Served = request.getfixturevalue("served")  # a node only for a browser
     with Browser.start(*found, root=served.root, shots=shots) as browser:
         yield browser
 
