@@ -37,6 +37,7 @@ from amas.runtime.edge import edge_app
 from amas.runtime.nats_server import free_port
 from amas.runtime.node import Node, NodeConfig
 from amas.runtime.settings import DataPaths
+from api.app import close_streams
 from api.settings import EdgeSettings
 
 WAIT = 10.0
@@ -59,9 +60,10 @@ async def serving(
     """edge_app(node) on uvicorn at a free loopback port, and a client for /api/v1
     that sends `key` (the admin key unless told otherwise; None sends none)."""
     port = free_port()
+    app = edge_app(node, settings or EdgeSettings())
     server = uvicorn.Server(
         uvicorn.Config(
-            edge_app(node, settings or EdgeSettings()),
+            app,
             host="127.0.0.1",
             port=port,
             log_level="warning",
@@ -84,6 +86,7 @@ async def serving(
         ) as client:
             yield client
     finally:
+        close_streams(app)  # open event streams would keep uvicorn waiting
         server.should_exit = True
         await running
 

@@ -8,8 +8,9 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sys
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
@@ -57,7 +58,17 @@ def _run(args: argparse.Namespace) -> int:
 
 class _Server(uvicorn.Server):
     """uvicorn re-raises SIGTERM/SIGINT after its shutdown, which would kill the process
-    before the node stops its nats-server; here the signal only asks for a clean exit."""
+    before the node stops its nats-server; here the signal only asks for a clean exit.
+    Open event streams (a console in a browser) end as the shutdown starts: uvicorn
+    waits for every open response, and a stream has no end of its own."""
+
+    def __init__(self, config: uvicorn.Config, on_shutdown: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.on_shutdown = on_shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.on_shutdown()
+        await super().shutdown(sockets)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -103,12 +114,14 @@ async def _serve(args: argparse.Namespace, edge: EdgeSettings, config: NodeConfi
     async with Node(config) as node:
         # The edge's modules load only for serving: other commands start faster.
         from amas.runtime.edge import edge_app
+        from api.app import close_streams
 
         first_key = await _first_admin_key(node) if edge.auth else None
         tune_for_serving()
+        app = edge_app(node, edge)
         server = _Server(
             uvicorn.Config(
-                edge_app(node, edge),
+                app,
                 host=args.host,
                 port=args.port,
                 log_level="warning",
@@ -119,7 +132,8 @@ async def _serve(args: argparse.Namespace, edge: EdgeSettings, config: NodeConfi
                 log_config=None if json_logs() else LOGGING_CONFIG,
                 # The edge is reached directly (loopback by default); no proxy's headers to trust.
                 proxy_headers=False,
-            )
+            ),
+            on_shutdown=lambda: close_streams(app),
         )
         serving = asyncio.create_task(server.serve())
         while not server.started and not serving.done():  # noqa: ASYNC110 (uvicorn has no event)

@@ -4,7 +4,8 @@ Pure ASGI, before routing, so that a refused request costs no routing, no body
 parsing and no handler, and every response (404s included) carries the limit headers.
 
     /api/v0/...                   410 GONE (v0's sunset date has passed)
-    health, docs, OpenAPI         open; without a key, limited per client address
+    health, docs, OpenAPI,        open; without a key, limited per client address
+    the console's files
     anything else                 X-API-Key required: 401 UNAUTHORIZED, and after
                                   repeated failures from one address 429 for a while
     /metrics (Prometheus)         the key in X-API-Key, or `Authorization: Bearer <key>`
@@ -28,8 +29,11 @@ from events.keys import ANONYMOUS_ADMIN, Refusal
 from events.vocabulary import ErrorCode
 
 OPEN_PATHS = frozenset(
-    {"/api/v1/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/api/v1/openapi.json"}
+    {"/api/v1/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/api/v1/openapi.json", "/"}
 )
+OPEN_PREFIXES = ("/ui/", "/docs/assets/")
+"""The console's files (api/ui/static) and the docs' scripts and styles: no secrets in them,
+and a browser loads them before anyone has signed in."""
 SCRAPE_PATH = "/metrics"
 """Prometheus' scrape: the one path that also takes a bearer token."""
 _V0 = "/api/v0"
@@ -87,7 +91,7 @@ class GuardMiddleware:
             scheme, _, token = _header(scope, b"authorization").partition(" ")
             if not raw and scheme.lower() == "bearer":
                 raw = token.strip()
-        is_open = path in OPEN_PATHS
+        is_open = path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
         principal = None
         if raw:
             blocked = None if is_open else self.failures.refusal(client)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from amas.runtime.nats_server import process_alive
-from tests.served import WAIT, Served, serve_process, wait_until
+from tests.conftest import ADMIN_KEY
+from tests.served import WAIT, Served, clean_env, serve_process, wait_until
 
 
 @pytest.fixture
@@ -47,3 +50,23 @@ def test_nats_server_dies_with_a_killed_amas_serve(served):
         f"nats-server {pid} exits after SIGKILL of amas",
         timeout=5.0,
     )
+
+
+def test_serve_ends_an_open_event_stream_on_sigterm_rather_than_wait_for_it(tmp_path):
+    with (
+        serve_process(tmp_path, clean_env(AMAS_API_KEY=ADMIN_KEY)) as served,
+        httpx.stream(
+            "GET", f"{served.base}/events/stream", headers={"X-API-Key": ADMIN_KEY}, timeout=WAIT
+        ) as response,
+    ):
+        lines = response.iter_lines()
+        assert next(lines).startswith("retry: ")
+        served.process.send_signal(signal.SIGTERM)
+        start = time.monotonic()
+        rest = list(lines)  # ends when the server closes the stream
+        code = served.process.wait(timeout=WAIT)
+        took = time.monotonic() - start
+
+    assert code == 0, served.output()
+    assert rest[0] == "event: ready" and rest[1].startswith("data: ")
+    assert took < WAIT / 2, f"{took:.1f} s to stop with a stream open"
