@@ -94,7 +94,8 @@ async def test_a_task_is_streamed_from_created_to_completed_as_the_log_has_it(ap
     assert ready.json()["scopes"] == ["admin", "read", "write"]
     mine = [e for e in seen if e.json()["stream"] == task_id]
     assert [e.event for e in mine] == [
-        "task.created", "task.started", "task.progress", "task.progress", "task.completed",
+        "task.created", "ml.decision", "task.started", "task.progress", "task.progress",
+        "task.completed",
     ]  # fmt: skip
     positions = [int(e.id or 0) for e in mine]
     assert positions == sorted(positions) and positions[0] > ready.json()["position"]
@@ -108,8 +109,8 @@ async def test_a_reconnect_with_last_event_id_goes_on_after_it(api):
     params = {"stream": task_id, "from_position": 1}
     async with api.stream("GET", "/events/stream", params=params) as response:
         first = await until(sse(response), ended(task_id))
-    created, started = first[1], first[2]
-    assert (created.event, started.event) == ("task.created", "task.started")
+    created, decided = first[1], first[2]
+    assert (created.event, decided.event) == ("task.created", "ml.decision")
 
     resume = {"Last-Event-ID": created.id or ""}
     async with api.stream("GET", "/events/stream", params=params, headers=resume) as response:
