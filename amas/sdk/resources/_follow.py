@@ -133,14 +133,14 @@ def wait(follow: Follow, via: Via) -> Flow[Task]:
     task = yield from follow.task()
     if task.finished:
         return task
+    delay = min(0.1, follow.poll_interval)
     if via != "http":
         try:
             if (yield from follow.over_nats(task)):
-                return (yield from follow.task())
+                delay = 0.02  # the end is in the log: the read model has it in a moment
         except EventStreamUnavailable:
             if via == "nats":
                 raise
-    delay = min(0.1, follow.poll_interval)
     while not task.finished:
         yield Sleep(follow.left(delay))
         delay = min(delay * 1.5, follow.poll_interval)
