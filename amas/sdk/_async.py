@@ -22,6 +22,9 @@ T = TypeVar("T")
 
 class AsyncRunner:
     def __init__(self, options: ClientOptions, http_client: httpx.AsyncClient | None) -> None:
+        self._connect(options, http_client)
+
+    def _connect(self, options: ClientOptions, http_client: httpx.AsyncClient | None) -> None:
         self._options = options
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient()

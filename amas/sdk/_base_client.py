@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import random
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import httpx
 
@@ -44,30 +44,33 @@ _API_PREFIX = "/api/v1"
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
 
 
+class Settings(TypedDict, total=False):
+    """A client's settings besides where the node is and the key (see `Client`)."""
+
+    nats_url: str | None
+    timeout: float
+    max_retries: int
+    max_retry_wait: float
+    headers: dict[str, str] | None
+
+
 class ClientOptions:
     """A client's settings; the environment fills what is not given: `AMAS_API_URL`,
     `AMAS_API_KEY`, `AMAS_NATS_URL` (the same variables the `amas` CLI reads)."""
 
     def __init__(
-        self,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        *,
-        nats_url: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
-        headers: dict[str, str] | None = None,
+        self, base_url: str | None = None, api_key: str | None = None, **settings: Unpack[Settings]
     ) -> None:
         url = (base_url or os.environ.get("AMAS_API_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.base_url = url.removesuffix(_API_PREFIX)
         """The node's root: API paths are under /api/v1, Prometheus' /metrics beside it."""
         self.api_key = api_key if api_key is not None else os.environ.get("AMAS_API_KEY")
+        nats_url = settings.get("nats_url")
         self.nats_url = nats_url if nats_url is not None else os.environ.get("AMAS_NATS_URL")
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.max_retry_wait = max_retry_wait
-        self.headers = dict(headers or {})
+        self.timeout = settings.get("timeout", DEFAULT_TIMEOUT)
+        self.max_retries = settings.get("max_retries", DEFAULT_MAX_RETRIES)
+        self.max_retry_wait = settings.get("max_retry_wait", DEFAULT_MAX_RETRY_WAIT)
+        self.headers = dict(settings.get("headers") or {})
 
     def copy(self, **changes: Any) -> ClientOptions:
         options = ClientOptions.__new__(ClientOptions)

@@ -7,18 +7,12 @@ with Client("http://127.0.0.1:8000", api_key=key) as client:
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Any, Generic, Self
+from typing import Any, Generic, Self, Unpack
 
 import httpx
 
 from amas.sdk._async import AsyncRunner
-from amas.sdk._base_client import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_MAX_RETRY_WAIT,
-    DEFAULT_TIMEOUT,
-    ClientOptions,
-)
+from amas.sdk._base_client import ClientOptions, Settings
 from amas.sdk._endpoint import Async, M, Sync
 from amas.sdk._sync import SyncRunner
 from amas.sdk.resources.agents import Agents
@@ -35,6 +29,10 @@ from amas.sdk.resources.workflows import Workflows
 
 
 class _Resources(Generic[M]):
+    """The resources of a client, on the engine (SyncRunner or AsyncRunner) it mixes with."""
+
+    _options: ClientOptions
+    _http: Any
     tasks: Tasks[M]
     agents: Agents[M]
     workflows: Workflows[M]
@@ -60,67 +58,55 @@ class _Resources(Generic[M]):
         self.system = System(runner)
         self.learning = Learning(runner)
 
+    def _connect(self, options: ClientOptions, http_client: Any) -> None:
+        raise NotImplementedError  # the engine's
+
+    @property
+    def base_url(self) -> str:
+        """The node's root URL."""
+        return self._options.base_url
+
+    def with_options(self, **changes: Unpack[Settings]) -> Self:
+        """A client like this one with some settings changed (`max_retries`, `timeout`
+        ...), sharing its connections."""
+        copy = object.__new__(type(self))
+        copy._connect(self._options.copy(**changes), self._http)
+        copy._attach(copy)
+        return copy
+
 
 class Client(SyncRunner, _Resources[Sync]):
     """A blocking client of an AMAS node.
 
     `base_url` is the node's root (`/api/v1` may be given too); without it,
     `AMAS_API_URL`, else http://127.0.0.1:8000. `api_key` (else `AMAS_API_KEY`) goes in
-    `X-API-Key`. `nats_url` (else `AMAS_NATS_URL`) lets task event streams and `wait`
-    use NATS. `max_retries` bounds the retries of a refused (429, 503) or broken request
-    (see `_base_client.py` for which are retried); `http_client` is an httpx.Client of
-    yours (proxies, transports, event hooks)."""
+    `X-API-Key`. Settings: `nats_url` (else `AMAS_NATS_URL`) lets task event streams and
+    `wait` use NATS; `timeout` (seconds, default 60); `max_retries` (default 2) bounds
+    the retries of a refused (429, 503) or broken request, `max_retry_wait` (default 60
+    s) the Retry-After it will wait (see `_base_client.py` for which requests are
+    retried); `headers` are sent on every request. `http_client` is an httpx.Client of
+    yours (proxies, transports, event hooks); you close it."""
 
     def __init__(
         self,
         base_url: str | None = None,
         api_key: str | None = None,
         *,
-        nats_url: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
-        headers: dict[str, str] | None = None,
         http_client: httpx.Client | None = None,
+        **settings: Unpack[Settings],
     ) -> None:
-        options = ClientOptions(
-            base_url,
-            api_key,
-            nats_url=nats_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_retry_wait=max_retry_wait,
-            headers=headers,
-        )
-        super().__init__(options, http_client)
+        super().__init__(ClientOptions(base_url, api_key, **settings), http_client)
         self._attach(self)
-
-    @property
-    def base_url(self) -> str:
-        return self._options.base_url
-
-    def with_options(self, **changes: Any) -> Client:
-        """A client like this one with some settings changed (`max_retries`, `timeout`,
-        `api_key` ...), sharing its connections."""
-        copy = Client.__new__(Client)
-        SyncRunner.__init__(copy, self._options.copy(**changes), self._http)
-        copy._attach(copy)
-        return copy
 
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_: object) -> None:
         self.close()
 
 
 class AsyncClient(AsyncRunner, _Resources[Async]):
-    """The asyncio client: the same resources and arguments as `Client`, awaited
+    """The asyncio client: the same resources and settings as `Client`, awaited
     (`await client.tasks.get(id)`; lists and event streams with `async for`)."""
 
     def __init__(
@@ -128,42 +114,14 @@ class AsyncClient(AsyncRunner, _Resources[Async]):
         base_url: str | None = None,
         api_key: str | None = None,
         *,
-        nats_url: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
-        headers: dict[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        **settings: Unpack[Settings],
     ) -> None:
-        options = ClientOptions(
-            base_url,
-            api_key,
-            nats_url=nats_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_retry_wait=max_retry_wait,
-            headers=headers,
-        )
-        super().__init__(options, http_client)
+        super().__init__(ClientOptions(base_url, api_key, **settings), http_client)
         self._attach(self)
-
-    @property
-    def base_url(self) -> str:
-        return self._options.base_url
-
-    def with_options(self, **changes: Any) -> AsyncClient:
-        copy = AsyncClient.__new__(AsyncClient)
-        AsyncRunner.__init__(copy, self._options.copy(**changes), self._http)
-        copy._attach(copy)
-        return copy
 
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *_: object) -> None:
         await self.close()

@@ -54,7 +54,8 @@ class Resource(Generic[M]):
 
 
 class _Method(Generic[P, T]):
-    """What every kind of resource method shares: its builder, and its registration."""
+    """What every kind of resource method shares: its builder, its registration, and
+    the bound method a client's user calls (each kind says how to send what it built)."""
 
     def __init__(
         self,
@@ -78,83 +79,79 @@ class _Method(Generic[P, T]):
         self.operation = Operation(self._method, path, self._deduplicated)
         OPERATIONS.setdefault((self._method, path), []).append(f"{owner.__name__}.{name}")
 
+    def _send(self, runner: Any, built: Any) -> Any:
+        raise NotImplementedError
 
-class _Endpoint(_Method[P, T]):
+    def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any:
+        if obj is None:
+            return self
+
+        def method(*args: P.args, **kwargs: P.kwargs) -> Any:
+            return self._send(obj._runner, self._build(obj, *args, **kwargs))
+
+        method.__doc__ = self.__doc__
+        return method
+
+
+class _Valued(_Method[P, T]):
+    """A method that answers a value: T, or an awaitable of T on an AsyncClient."""
+
+    if TYPE_CHECKING:
+
+        @overload
+        def __get__(self, obj: None, owner: type[Any]) -> Self: ...
+        @overload
+        def __get__(self, obj: Resource[Sync], owner: type[Any]) -> Callable[P, T]: ...
+        @overload
+        def __get__(self, obj: Resource[Async], owner: type[Any]) -> Callable[P, Awaitable[T]]: ...
+        def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any: ...
+
+
+class _Endpoint(_Valued[P, T]):
     def call(self, resource: Resource[Any], *args: P.args, **kwargs: P.kwargs) -> Call[T]:
         """The call this method makes, for a flow to send."""
         req: Req[T] = self._build(resource, *args, **kwargs)
         return Call.of(self.operation, req)
 
-    @overload
-    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
-    @overload
-    def __get__(self, obj: Resource[Sync], owner: type[Any]) -> Callable[P, T]: ...
-    @overload
-    def __get__(self, obj: Resource[Async], owner: type[Any]) -> Callable[P, Awaitable[T]]: ...
-    def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any:
-        if obj is None:
-            return self
-
-        def method(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return obj._runner.request(self.call(obj, *args, **kwargs))
-
-        method.__doc__ = self.__doc__
-        return method
+    def _send(self, runner: Any, built: Any) -> Any:
+        return runner.request(Call.of(self.operation, built))
 
 
 class _Listing(_Method[P, T]):
-    @overload
-    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
-    @overload
-    def __get__(self, obj: Resource[Sync], owner: type[Any]) -> Callable[P, Pager[T]]: ...
-    @overload
-    def __get__(self, obj: Resource[Async], owner: type[Any]) -> Callable[P, AsyncPager[T]]: ...
-    def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any:
-        if obj is None:
-            return self
+    def _send(self, runner: Any, built: Any) -> Any:
+        return runner.paginate(self.operation, built)
 
-        def method(*args: P.args, **kwargs: P.kwargs) -> Any:
-            paged: Paged[T] = self._build(obj, *args, **kwargs)
-            return obj._runner.paginate(self.operation, paged)
+    if TYPE_CHECKING:
 
-        method.__doc__ = self.__doc__
-        return method
+        @overload
+        def __get__(self, obj: None, owner: type[Any]) -> Self: ...
+        @overload
+        def __get__(self, obj: Resource[Sync], owner: type[Any]) -> Callable[P, Pager[T]]: ...
+        @overload
+        def __get__(self, obj: Resource[Async], owner: type[Any]) -> Callable[P, AsyncPager[T]]: ...
+        def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any: ...
 
 
-class _Flow(_Method[P, T]):
-    @overload
-    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
-    @overload
-    def __get__(self, obj: Resource[Sync], owner: type[Any]) -> Callable[P, T]: ...
-    @overload
-    def __get__(self, obj: Resource[Async], owner: type[Any]) -> Callable[P, Awaitable[T]]: ...
-    def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any:
-        if obj is None:
-            return self
-
-        def method(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return obj._runner.run(self._build(obj, *args, **kwargs))
-
-        method.__doc__ = self.__doc__
-        return method
+class _Flow(_Valued[P, T]):
+    def _send(self, runner: Any, built: Any) -> Any:
+        return runner.run(built)
 
 
 class _Stream(_Method[P, T]):
-    @overload
-    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
-    @overload
-    def __get__(self, obj: Resource[Sync], owner: type[Any]) -> Callable[P, Iterator[T]]: ...
-    @overload
-    def __get__(self, obj: Resource[Async], owner: type[Any]) -> Callable[P, AsyncIterator[T]]: ...
-    def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any:
-        if obj is None:
-            return self
+    def _send(self, runner: Any, built: Any) -> Any:
+        return runner.stream(built)
 
-        def method(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return obj._runner.stream(self._build(obj, *args, **kwargs))
+    if TYPE_CHECKING:
 
-        method.__doc__ = self.__doc__
-        return method
+        @overload
+        def __get__(self, obj: None, owner: type[Any]) -> Self: ...
+        @overload
+        def __get__(self, obj: Resource[Sync], owner: type[Any]) -> Callable[P, Iterator[T]]: ...
+        @overload
+        def __get__(
+            self, obj: Resource[Async], owner: type[Any]
+        ) -> Callable[P, AsyncIterator[T]]: ...
+        def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any: ...
 
 
 def endpoint(

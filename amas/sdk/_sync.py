@@ -21,6 +21,9 @@ T = TypeVar("T")
 
 class SyncRunner:
     def __init__(self, options: ClientOptions, http_client: httpx.Client | None) -> None:
+        self._connect(options, http_client)
+
+    def _connect(self, options: ClientOptions, http_client: httpx.Client | None) -> None:
         self._options = options
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client()

@@ -138,6 +138,16 @@ async def test_retries_stop_after_max_retries_with_the_last_refusal(api):
         0,
     )
 
+    async with proxy.running():
+
+        def without_retries() -> None:
+            with client(proxy.url) as c, pytest.raises(ServiceUnavailableError):
+                c.with_options(max_retries=0).tasks.get("task-anything")
+
+        await in_thread(without_retries)
+
+    assert len(proxy.requests) == 4
+
 
 async def test_a_retry_after_beyond_max_retry_wait_is_not_waited(api):
     proxy = Proxy(root_of(api))

@@ -39,8 +39,8 @@ class Webhooks(Resource[M]):
         secret: str | None = None,
         description: str | None = None,
     ) -> Req[WebhookWithSecret]:
-        """Register `url` for `events` (`task.completed`, `task.*` ...); the signing
-        secret (yours, or one made for you) is in `secret`, shown this once."""
+        """Register `url` for `events` (`task.completed`, `task.*` ...), signed with
+        `secret`; without one, a secret is made and shown this once, in `secret`."""
         return Req(
             as_model(WebhookWithSecret),
             json=body(url=url, events=list(events), secret=secret, description=description),
