@@ -28,8 +28,7 @@ class NatsSource:
         self._subscription = subscription
 
     async def next(self, timeout: float) -> Any:
-        """The next envelope as a dict, with `_pending` (how many more JetStream holds
-        for this consumer right now), or TIMED_OUT."""
+        """The next envelope as a dict, or TIMED_OUT."""
         from nats.errors import TimeoutError as NatsTimeout
 
         try:
@@ -37,7 +36,6 @@ class NatsSource:
         except NatsTimeout:
             return TIMED_OUT
         envelope: dict[str, Any] = json.loads(msg.data)
-        envelope["_pending"] = msg.metadata.num_pending
         return envelope
 
 

@@ -8,9 +8,10 @@ import asyncio
 from typing import Any
 
 import httpx
+import nats
 import pytest
 
-from amas.runtime.nats_server import free_port
+from amas.runtime.nats_server import EmbeddedNatsServer, free_port
 from amas.runtime.node import Node
 from amas.sdk import Event, EventStreamUnavailable, PermissionDeniedError, WaitTimeoutError
 from tests.api.support import make_key
@@ -145,3 +146,21 @@ async def test_a_key_without_admin_follows_over_nats_and_is_refused_the_http_log
         assert (await c.tasks.wait(task_id, via="http")).status == "completed"
         with pytest.raises(PermissionDeniedError):
             [e async for e in c.tasks.events(task_id, via="http")]
+
+
+async def test_when_nats_never_shows_an_ended_tasks_events_http_takes_over(api, tmp_path):
+    """A NATS whose stream does not hold the task (its events aged out, or another
+    node's server): after a few quiet seconds, the log over HTTP."""
+    task_id = await _submit(api, steps=1)
+    async with EmbeddedNatsServer(tmp_path, port=free_port()) as elsewhere:
+        connection = await nats.connect(elsewhere.url)
+        try:
+            await connection.jetstream().add_stream(name="AMAS_EVENTS", subjects=["task.>"])
+        finally:
+            await connection.close()
+        async with async_client(api, nats_url=elsewhere.url) as c:
+            await c.tasks.wait(task_id, via="http")
+            events = [e async for e in c.tasks.events(task_id, timeout=30)]
+            with pytest.raises(EventStreamUnavailable, match="never showed it"):
+                [e async for e in c.tasks.events(task_id, via="nats", timeout=30)]
+    assert _seen(events) == await _log(api, task_id)

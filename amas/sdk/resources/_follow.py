@@ -92,7 +92,8 @@ class Follow:
                 if quiet >= _QUIET_CHECKS:
                     return False
                 continue
-            item.pop("_pending", None)
+            if item.get("stream") != self.task_id:
+                continue  # another task's: most of what task.* carries
             event = Event.from_dict(item)
             if self.fresh(event):
                 yield Emit(event)
