@@ -38,6 +38,10 @@ TICK = 1.0
 async def follow_log(fleet: Fleet, from_position: int) -> None:
     """Tell the fleet what each committed event means for it, from `from_position` on."""
     async for batch in fleet.store.subscribe_batches(from_position):
+        if fleet.learns:
+            learned = tuple(e for e in batch if e.type in LEARNED_FROM)
+            if learned:
+                fleet.scheduler.tell(Learn(learned))
         for event in batch:
             if event.type in FOLLOWED:
                 try:
@@ -54,8 +58,6 @@ async def tick(fleet: Fleet) -> None:
 
 async def _on_committed(fleet: Fleet, event: Event) -> None:
     data = event.data
-    if event.type in LEARNED_FROM and fleet.learns:
-        fleet.scheduler.tell(Learn(event))
     match event.type:
         case "task.created" if not data.parts:  # a composite's parts are queued, not it
             fleet.scheduler.tell(

@@ -70,9 +70,10 @@ class Started(msgspec.Struct, frozen=True):
 
 
 class Learn(msgspec.Struct, frozen=True):
-    """A committed event the decision engine's model folds (events/learning.py)."""
+    """Committed events the decision engine's model folds (events/learning.py), a
+    batch's worth at a time."""
 
-    event: Event
+    events: tuple[Event, ...]
 
 
 class ShowModel(msgspec.Struct, frozen=True):
@@ -214,11 +215,12 @@ class Scheduler(SupervisedActor):
                 engine = self.engine
                 reply(None if engine is None else msgspec.structs.replace(engine.model))
                 return
-            case Learn(event=event):
+            case Learn(events=events):
                 if self.engine is not None:
-                    self.engine.model.apply(event)
-                    if event.type == "ml.decision":
-                        self.engine.settled(event.data.task_id)
+                    for event in events:
+                        self.engine.model.apply(event)
+                        if event.type == "ml.decision":
+                            self.engine.settled(event.data.task_id)
                 return
             case Configure(agent_id=agent_id) as change:
                 slot = self.slots.get(agent_id)
@@ -363,15 +365,19 @@ class Scheduler(SupervisedActor):
             Candidate(
                 agent_id=slot.agent_id,
                 free=slot.free(),
-                running=[
-                    (since[1], now - since[0])
-                    for since in map(self.since.get, slot.running)
-                    if since is not None
-                ],
+                running=functools.partial(self._running_on, slot, now),
                 capacity=slot.max_concurrent_tasks,
             )
             for slot in self.slots.values()
             if slot.up and task_type in slot.task_types
+        ]
+
+    def _running_on(self, slot: Slot, now: float) -> list[tuple[str, float]]:
+        """(task type, seconds since it was handed out) of each task the agent runs."""
+        return [
+            (since[1], now - since[0])
+            for since in map(self.since.get, slot.running)
+            if since is not None
         ]
 
     def _restored_since(self, task_id: str) -> tuple[float, str]:

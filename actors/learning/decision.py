@@ -12,8 +12,9 @@ whose cheapest agent has no free slot *waits* for it, and its reservation moves 
 agent's timetable on, so the tasks behind it see the queue it forms. So a slow agent's
 free slot goes to a task only when waiting for a faster one would take longer. The
 fixed rule's choice (the operator's agent priorities, then load) stands unless another
-agent is expected to finish at least MARGIN sooner: noise in the figures does not move
-work around, and agents never seen start out as the fixed rule would have it.
+agent is expected to finish at least MARGIN (and MIN_GAIN) sooner: noise in the figures
+does not move work around, and agents never seen start out as the fixed rule would have
+it.
 
 Exploration is bounded: with more than one agent free, the engine may give the task to
 the least-tried free agent that may still be the better one (fewer than MIN_TRIES tries,
@@ -36,6 +37,9 @@ from events.types.learning import FACTORS, MlDecided
 
 MAX_EXPLORATION = 0.2
 MARGIN = 0.1
+MIN_GAIN = 0.005
+"""... and at least this many seconds sooner: below it, the hop to the agent and back
+is as long as the gain (a task of a few milliseconds is not worth waiting for)."""
 MIN_TRIES = 5
 DOUBT = 0.05
 """An agent is explored only while it has had fewer than MIN_TRIES tasks of the type or
@@ -50,8 +54,9 @@ class Candidate:
     agent_id: str
     free: int
     """Free slots now."""
-    running: list[tuple[str, float]]
-    """(task type, seconds it has run) of each task the agent runs."""
+    running: Callable[[], list[tuple[str, float]]]
+    """(task type, seconds it has run) of each task the agent runs; asked only when the
+    agent's free slots are all booked (most decisions never need it)."""
     capacity: int
 
 
@@ -65,21 +70,44 @@ class Horizon:
 
     expected: Callable[[str, str], Estimate]
     slots: dict[str, list[float]] = field(default_factory=dict)
+    unmerged: dict[str, Candidate] = field(default_factory=dict)
+    """Agents whose running tasks are not in their timetable yet: while a slot is free
+    now, when the others free does not matter."""
 
     def of(self, candidate: Candidate) -> list[float]:
-        slots = self.slots.get(candidate.agent_id)
+        agent_id = candidate.agent_id
+        slots = self.slots.get(agent_id)
         if slots is None:
-            slots = [0.0] * candidate.free
-            for task_type, elapsed in candidate.running:
-                expected = self.expected(candidate.agent_id, task_type)[0]
-                slots.append(max(expected - elapsed, elapsed / 2))
-            slots = self.slots[candidate.agent_id] = sorted(slots)[: max(candidate.capacity, 1)]
+            slots = self.slots[agent_id] = [0.0] * max(candidate.free, 0)
+            self.unmerged[agent_id] = candidate
+        if not slots or slots[0] > 0:
+            self._merge(agent_id)  # its free slots are booked: when do the others free?
         return slots
+
+    def soonest(self, agent_id: str) -> float:
+        """Seconds until the agent's soonest slot frees (inf: not worked out)."""
+        slots = self.slots.get(agent_id)
+        if slots and slots[0] > 0:
+            self._merge(agent_id)
+        return slots[0] if slots else math.inf
 
     def take(self, agent_id: str, busy_for: float) -> None:
         """Book the agent's soonest slot for `busy_for` seconds after it frees."""
         slots = self.slots[agent_id]
         heapq.heapreplace(slots, slots[0] + busy_for)
+
+    def _merge(self, agent_id: str) -> None:
+        candidate = self.unmerged.pop(agent_id, None)
+        if candidate is None:
+            return
+        slots = self.slots[agent_id]
+        for task_type, elapsed in candidate.running():
+            expected = self.expected(agent_id, task_type)[0]
+            slots.append(max(expected - elapsed, elapsed / 2))
+        slots.sort()
+        del slots[max(candidate.capacity, 1) :]
+        if not slots:
+            slots.append(math.inf)  # no slot at all: never free
 
 
 @dataclass
@@ -133,21 +161,25 @@ class DecisionEngine:
         `horizon`). `baseline` names the fixed rule's choice now."""
         started = time.perf_counter()
         model = self.model
+        fixed = baseline()
+        # An agent with no free slot costs at least its expected time: one that cannot
+        # beat the fixed rule's (free) choice by the margin is not worked out further.
+        bar = math.inf if fixed is None else _overruled_below(self.expected(fixed, task_type)[0])
         costs: dict[str, tuple[float, float, float]] = {}
-        """agent -> (cost, expected seconds, variance of the estimate)"""
+        """agent -> (cost, expected seconds, variance of the estimate); for an agent
+        left out as above, its expected time stands for its cost (a lower bound)"""
         for candidate in candidates:
             expected, variance, _ = self.expected(candidate.agent_id, task_type)
-            costs[candidate.agent_id] = (
-                horizon.of(candidate)[0] + expected,
-                expected,
-                variance,
-            )
+            if candidate.free > 0 or expected <= bar or candidate.agent_id in horizon.slots:
+                soonest = horizon.of(candidate)[0]
+            else:
+                soonest = 0.0
+            costs[candidate.agent_id] = (soonest + expected, expected, variance)
         ranked = sorted(costs, key=lambda agent: (costs[agent][0], agent))
         best = ranked[0]
-        fixed = baseline()
-        if fixed is not None and costs[best][0] > costs[fixed][0] * (1.0 - MARGIN):
+        if fixed is not None and costs[best][0] > _overruled_below(costs[fixed][0]):
             best = fixed  # not enough better to overrule the operator's preferences
-        if horizon.slots[best][0] > 0.0:
+        if horizon.soonest(best) > 0.0:
             horizon.take(best, costs[best][1])
             return None
         chosen, explored = best, False
@@ -155,7 +187,7 @@ class DecisionEngine:
             c
             for c in candidates
             if c.agent_id != best
-            and horizon.slots[c.agent_id][0] == 0
+            and horizon.soonest(c.agent_id) == 0
             and self._may_explore()
             and self._in_doubt(c.agent_id, task_type, costs[c.agent_id], costs[best])
         ]
@@ -228,6 +260,11 @@ class DecisionEngine:
     def _tries(self, agent_id: str, task_type: str) -> int:
         stat = self.model.live.get(f"{agent_id}|{task_type}")
         return 0 if stat is None else stat.n
+
+
+def _overruled_below(fixed_cost: float) -> float:
+    """The cost another agent must stay under to overrule the fixed rule's choice."""
+    return fixed_cost - max(MARGIN * fixed_cost, MIN_GAIN)
 
 
 def _chance_lowest(

@@ -103,13 +103,13 @@ def candidates(fast_free: int, slow_free: int, running: float = 0.5) -> list[Can
         Candidate(
             agent_id="fast",
             free=fast_free,
-            running=[("echo", running)] * (2 - fast_free),
+            running=lambda: [("echo", running)] * (2 - fast_free),
             capacity=2,
         ),
         Candidate(
             agent_id="slow",
             free=slow_free,
-            running=[("echo", running)] * (2 - slow_free),
+            running=lambda: [("echo", running)] * (2 - slow_free),
             capacity=2,
         ),
     ]
