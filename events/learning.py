@@ -31,7 +31,6 @@ from events.envelope import Event
 ALPHA = 0.2
 RETRAIN_EVERY = 10
 HELD_WITHIN = 1.5
-RECENT = 10
 DEFAULT_SECONDS = 1.0
 """What a task type is assumed to take before any agent has run one."""
 
@@ -101,7 +100,6 @@ class Model(msgspec.Struct, kw_only=True):
     baseline_predicted: float = 0.0
     """Predicted seconds of the chosen agents and of the fixed rule's choices, over the
     decisions that had a baseline."""
-    recent: list[dict[str, Any]] = []
 
     # -- folding ------------------------------------------------------------------------
 
@@ -145,19 +143,6 @@ class Model(msgspec.Struct, kw_only=True):
         if data.baseline_predicted is not None:
             self.chosen_predicted += data.predicted
             self.baseline_predicted += data.baseline_predicted
-        self.recent.append(
-            {
-                "task_id": data.task_id,
-                "decision": "allocate_to_" + data.agent_id.replace("-", "_"),
-                "agent_id": data.agent_id,
-                "confidence": data.confidence,
-                "predicted": data.predicted,
-                "explored": data.explored,
-                "factors": list(data.factors),
-                "factor_values": data.factors,
-            }
-        )
-        del self.recent[:-RECENT]
 
     def _ended(self, task_id: str, event: Event, ok: bool, teach: bool) -> None:
         running = self.running.pop(task_id, None)
@@ -179,6 +164,20 @@ class Model(msgspec.Struct, kw_only=True):
             self.since_retrain = 0
 
     # -- reading ------------------------------------------------------------------------
+
+    @staticmethod
+    def shown(data: Any) -> dict[str, Any]:
+        """An ml.decision as the status shows it (the seed's keys, and the values)."""
+        return {
+            "task_id": data.task_id,
+            "decision": "allocate_to_" + data.agent_id.replace("-", "_"),
+            "agent_id": data.agent_id,
+            "confidence": data.confidence,
+            "predicted": data.predicted,
+            "explored": data.explored,
+            "factors": list(data.factors),
+            "factor_values": data.factors,
+        }
 
     def expected(self, agent_id: str, task_type: str) -> tuple[float, float, Stat | None]:
         """(expected seconds to a success, variance of that estimate, the record).

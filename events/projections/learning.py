@@ -5,7 +5,9 @@ document, rewritten by each batch that changes it: the scheduler restores its mo
 it, and `GET /ml/decision-engine/status` reads it. `optimizer_rounds` and
 `optimizer_actions` keep the optimizer's training rounds, its actions and their rewards
 for `GET /rl/optimizer/status`; `caching` which task types have result caching on, and
-`result_cache` which task computed the result for each cache key.
+`result_cache` which task computed the result for each cache key; `ml_decisions` the
+latest RECENT decisions as the status shows them (kept out of the model, which the
+scheduler does not need them in and each batch would write again).
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ from events.learning import FOLDED, Model, model_decoder, model_encoder
 from events.projections.base import Projection
 from events.projections.tasks import iso
 
+RECENT = 10
+"""The latest decisions kept for the status."""
+
 _LOAD = "SELECT model FROM learning_model WHERE id = 1"
 _SAVE = "INSERT OR REPLACE INTO learning_model (id, position, model) VALUES (1, ?, ?)"
 
 
 class LearningProjection(Projection):
     name: ClassVar[str] = "learning"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
     event_types: ClassVar[frozenset[str] | None] = FOLDED | {
         "rl.trained",
         "rl.action",
@@ -38,6 +43,7 @@ class LearningProjection(Projection):
         "optimizer_actions",
         "caching",
         "result_cache",
+        "ml_decisions",
     )
 
     def __init__(self) -> None:
@@ -61,6 +67,10 @@ class LearningProjection(Projection):
             static_reward     REAL NOT NULL,
             improvement       REAL NOT NULL,
             workload          TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS ml_decisions (
+            position INTEGER PRIMARY KEY,
+            decision TEXT NOT NULL
         );
         CREATE TABLE IF NOT EXISTS caching (
             task_type TEXT PRIMARY KEY,
@@ -99,6 +109,7 @@ class LearningProjection(Projection):
             row = db.execute(_LOAD).fetchone()
             model = model_decoder.decode(row[0]) if row else Model()
         changed = False
+        decided: list[tuple[int, str]] = []
         for event in events:
             if event.type.startswith("rl."):
                 _optimizer(db, event)
@@ -118,7 +129,17 @@ class LearningProjection(Projection):
                     "INSERT OR REPLACE INTO result_cache VALUES (?, ?, ?)",
                     (event.data.cache_key, event.data.task_id, event.position),
                 )
-            changed |= model.apply(event)
+            if model.apply(event):
+                changed = True
+                if event.type == "ml.decision":
+                    decided.append((event.position, _encode(Model.shown(event.data))))
+        if decided:
+            db.executemany("INSERT OR REPLACE INTO ml_decisions VALUES (?, ?)", decided[-RECENT:])
+            db.execute(
+                "DELETE FROM ml_decisions WHERE position <"
+                " (SELECT position FROM ml_decisions ORDER BY position DESC LIMIT 1 OFFSET ?)",
+                (RECENT - 1,),
+            )
         if changed:
             db.execute(_SAVE, (model.position, model_encoder.encode(model).decode()))
         self._model = model
@@ -169,3 +190,7 @@ def _optimizer(db: sqlite3.Connection, event: Event) -> None:
                 " WHERE action_id = ?",
                 (data.reward, data.impact, at, data.action_id),
             )
+
+
+def _encode(value: object) -> str:
+    return model_encoder.encode(value).decode()

@@ -52,7 +52,12 @@ async def decision_engine_status(
             "explored": m.explored,
             "exploration_bound": exploration,
         },
-        "recent_decisions": m.recent[::-1],
+        "recent_decisions": [
+            _decode(row[0])
+            for row in await db.execute_fetchall(
+                "SELECT decision FROM ml_decisions ORDER BY position DESC"
+            )
+        ],
         "agents": {
             pair: {"mean_duration": s.mean, "success_rate": s.success, "observations": s.n}
             for pair, s in sorted(m.trained.items())

@@ -110,10 +110,12 @@ async def test_the_live_model_the_read_model_and_a_replay_are_the_same(node: Nod
     encode = model_encoder.encode
     assert encode(replayed) == encode(stored) == encode(await node.fleet.live_model())
 
+    status = await queries.decision_engine_status(node.reader, "learned", 0.1)
     await node.projections.stop()
     await node.projections.rebuild(["learning"])
     node.projections.start()
     assert encode(await queries.model(node.reader)) == encode(stored)
+    assert await queries.decision_engine_status(node.reader, "learned", 0.1) == status
 
 
 async def test_advise_recommends_and_changes_nothing(api: httpx.AsyncClient, node: Node) -> None:
