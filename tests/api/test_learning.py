@@ -43,6 +43,7 @@ async def node(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Node]:
         limits={"osint": ConcurrencyLimits(2, 6)},
     )
     async with Node(config) as node:
+        node.optimizer.episodes = 8  # enough to act on; the benchmark trains the full rounds
         yield node
 
 
