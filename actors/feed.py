@@ -26,7 +26,6 @@ FOLLOWED = frozenset(
         "task.failed",
         "task.cancelled",
         "agent.configured",
-        "ml.decision",
         "cache.configured",
     }
 )

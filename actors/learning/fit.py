@@ -46,7 +46,9 @@ def fit(
     for row in rows:
         by_type[row.task_type].append(row)
     ran = [r for r in rows if r.started is not None and r.ended is not None]
-    contention = _contention(ran)
+    others = _running_at_start(ran)
+    contention = _contention(others)
+    others_of = {id(task): count for task, count in others}
     types = []
     for task_type, tasks in sorted(by_type.items()):
         arrivals = [0] * seconds
@@ -55,11 +57,9 @@ def fit(
             if 0 <= index < seconds:
                 arrivals[index] += 1
         durations = [
-            (t.ended - t.started) / (1.0 + contention * t_running)
-            for t, t_running in _running_at_start(
-                [t for t in tasks if t.status == "completed" and t.started and t.ended], ran
-            )
-            if t.ended is not None and t.started is not None
+            (t.ended - t.started) / (1.0 + contention * others_of[id(t)])
+            for t in tasks
+            if t.status == "completed" and t.ended is not None and t.started is not None
         ]
         pool = Counter(t.agent_type for t in tasks if t.agent_type).most_common(1)
         if not durations or not pool:
@@ -106,35 +106,33 @@ def measure(rows: Sequence[TaskRow], start: float, end: float) -> WindowResult:
     return WindowResult(offered, completed, latencies, backlog)
 
 
-def _running_at_start(
-    tasks: Sequence[TaskRow], ran: Sequence[TaskRow]
-) -> list[tuple[TaskRow, int]]:
-    """Each task with the number of others (of `ran`) running when it started."""
+def _running_at_start(ran: Sequence[TaskRow]) -> list[tuple[TaskRow, int]]:
+    """Each task that ran with the number of others running when it started."""
     starts = sorted(r.started for r in ran if r.started is not None)
     ends = sorted(r.ended for r in ran if r.ended is not None)
     out = []
-    for task in tasks:
+    for task in ran:
         assert task.started is not None
         running = bisect_right(starts, task.started) - bisect_right(ends, task.started)
         out.append((task, max(running - 1, 0)))
     return out
 
 
-def _contention(ran: Sequence[TaskRow]) -> float:
+def _contention(others: Sequence[tuple[TaskRow, int]]) -> float:
     """How much each other running task slows one down: the least-squares slope through
     the origin of (duration / its type's mean - 1) on the tasks running at its start,
     within [0, 1]. Sleep-bound work shows ~0, CPU-bound work on few cores more."""
     durations: dict[str, list[float]] = defaultdict(list)
-    for r in ran:
+    for r, _ in others:
         assert r.ended is not None and r.started is not None
         durations[r.task_type].append(r.ended - r.started)
     means = {task_type: fmean(values) for task_type, values in durations.items()}
     xy = xx = 0.0
-    for task, others in _running_at_start(ran, ran):
+    for task, running in others:
         assert task.ended is not None and task.started is not None
         mean = means[task.task_type]
-        if mean <= 0 or others == 0:
+        if mean <= 0 or running == 0:
             continue
-        xy += others * ((task.ended - task.started) / mean - 1.0)
-        xx += others * others
+        xy += running * ((task.ended - task.started) / mean - 1.0)
+        xx += running * running
     return min(max(xy / xx, 0.0), 1.0) if xx else 0.0

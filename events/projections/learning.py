@@ -141,7 +141,7 @@ class LearningProjection(Projection):
                 (RECENT - 1,),
             )
         if changed:
-            db.execute(_SAVE, (model.position, model_encoder.encode(model).decode()))
+            db.execute(_SAVE, (model.position, _encode(model)))
         self._model = model
 
 
@@ -162,7 +162,7 @@ def _optimizer(db: sqlite3.Connection, event: Event) -> None:
                     data.policy_reward,
                     data.static_reward,
                     data.improvement,
-                    model_encoder.encode(data.workload).decode(),
+                    _encode(data.workload),
                 ),
             )
         case "rl.action":
@@ -176,12 +176,12 @@ def _optimizer(db: sqlite3.Connection, event: Event) -> None:
                     at,
                     data.action,
                     data.target,
-                    None if data.value is None else model_encoder.encode(data.value).decode(),
+                    None if data.value is None else _encode(data.value),
                     int(data.applied),
                     data.by,
                     data.recommendation_id,
                     data.expected_reward,
-                    model_encoder.encode(data.state).decode(),
+                    _encode(data.state),
                 ),
             )
         case "rl.reward":

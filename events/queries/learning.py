@@ -73,8 +73,7 @@ async def optimizer_rounds(db: aiosqlite.Connection, limit: int = 20) -> list[di
         " ORDER BY position DESC LIMIT ?",
         (limit,),
     )
-    names = [c[0] for c in cursor.description]
-    rows = [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+    rows = await _dicts(cursor)
     for row in rows:
         row["workload"] = _decode(row["workload"])
     return rows
@@ -122,14 +121,19 @@ async def optimizer_actions(
         f" {where} ORDER BY position DESC LIMIT ?",
         params,
     )
-    names = [c[0] for c in cursor.description]
-    rows = [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+    rows = await _dicts(cursor)
     for row in rows:
         row["value"] = None if row["value"] is None else _decode(row["value"])
         row["state"] = _decode(row["state"])
         row["applied"] = bool(row["applied"])
         row["by"] = row.pop("by_whom")
     return rows
+
+
+async def _dicts(cursor: aiosqlite.Cursor) -> list[dict[str, Any]]:
+    """The cursor's rows as dicts by column name."""
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
 
 
 def _rounded(value: float | None) -> float | None:
