@@ -101,6 +101,18 @@ class Browser:
         )
         return found
 
+    def attrs(self, selector: str, name: str) -> list[str]:
+        """One attribute of every match, read in the page at one moment (a redraw between
+        finding elements and reading them would leave stale references)."""
+        found: list[str] = self.js(
+            "const [selector, name] = arguments;"
+            "return [...document.querySelectorAll(selector)]"
+            ".map(el => name === 'innerText' ? el.innerText : el.getAttribute(name))",
+            selector,
+            name,
+        )
+        return found
+
     def js(self, script: str, *args: Any) -> Any:
         return self.driver.execute_script(script, *args)
 

@@ -10,7 +10,6 @@ the test did not expect; screenshots go to the `shots` folder (tests/ui/conftest
 from __future__ import annotations
 
 import pytest
-from selenium.webdriver.common.by import By
 
 from tests.ui.support import submit
 
@@ -77,8 +76,7 @@ def test_a_provider_shows_its_status_and_breaker_and_passes_its_test(browser, se
     browser.visit("#/providers", "tr[data-provider-id=deepseek]", "providers")
 
     def cell(provider: str) -> list[str]:
-        row = browser.css(f"tr[data-provider-id={provider}]")
-        return [td.text for td in row.find_elements(By.CSS_SELECTOR, "td")]
+        return browser.attrs(f"tr[data-provider-id={provider}] td", "innerText")
 
     assert cell("deepseek")[2:5] == ["active", "healthy", "closed"]
     assert cell("grok")[2] == "unconfigured"
@@ -89,7 +87,7 @@ def test_a_provider_shows_its_status_and_breaker_and_passes_its_test(browser, se
     )
     browser.shot("providers-tested")
     assert "deepseek: success" in result
-    assert [li.get_attribute("data-check") for li in browser.all("#provider-test li")] == [
+    assert browser.attrs("#provider-test li", "data-check") == [
         "connectivity", "authentication", "model_access", "response_quality",
     ]  # fmt: skip
 
@@ -113,15 +111,14 @@ def test_a_self_improver_shows_its_layers_and_an_improvement_is_approved(browser
     )
     bars = browser.wait(
         lambda: (
-            len(browser.all("#workflow-timeline rect.bar")) == 4
-            and browser.all("#workflow-timeline rect.bar")
+            len(classes := browser.attrs("#workflow-timeline rect.bar", "class")) == 4 and classes
         ),
         "four layers on the timeline",
     )
     browser.element("#approve")
     browser.shot("workflow-self-improver")
 
-    assert {bar.get_attribute("class") for bar in bars} == {"bar completed"}
+    assert set(bars) == {"bar completed"}
     assert browser.all("#workflow-log tr")
     browser.element("#approve").click()
     browser.wait(lambda: "Applied" in browser.text("#workflow-approval"), "the approval")
@@ -182,9 +179,7 @@ def test_the_event_log_follows_the_log_and_verifies_its_chain(browser, served):
     browser.shot("events-verified")
 
     assert verdict.startswith("ok:")
-    assert {r.get_attribute("data-type").split(".")[0] for r in browser.all("#event-rows tr")} == {
-        "task"
-    }
+    assert {kind.split(".")[0] for kind in browser.attrs("#event-rows tr", "data-type")} == {"task"}
 
 
 def test_a_webhook_registered_in_the_form_shows_its_secret_once(browser, served):
