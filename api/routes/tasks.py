@@ -217,8 +217,12 @@ async def list_tasks(
 
 async def _task_or_404(port: NodePort, task_id: str) -> dict[str, Any]:
     task = await queries.get_task(port.reader, task_id)
-    if task is None:  # perhaps just submitted: look again once the read model has the log
-        await port.wait_for(port.head, _READ_YOUR_WRITES_TIMEOUT, "tasks")
+    # Unknown (perhaps just submitted) or still moving (a client may have seen its
+    # next event on NATS already): look again once the read model has the whole log.
+    # A finished task's row is final; it is served as it is.
+    moving, head = task is None or not TaskStatus(task["status"]).finished, port.head
+    if moving and port.position("tasks") < head:
+        await port.wait_for(head, _READ_YOUR_WRITES_TIMEOUT, "tasks")
         task = await queries.get_task(port.reader, task_id)
     if task is None:
         raise _not_found(task_id)

@@ -202,8 +202,11 @@ async def issue_responder_results(workflow_id: str, request: Request) -> dict[st
 
 async def _workflow(port: NodePort, workflow_id: str) -> dict[str, Any]:
     found = await queries.get_workflow(port.reader, workflow_id)
-    if found is None:
-        await port.wait_for(port.head, _READ_YOUR_WRITES, "workflows")
+    # Unknown or still running: look again once the read model has the whole log (a
+    # client may have seen the run's next event on NATS already).
+    moving, head = found is None or found["status"] == "running", port.head
+    if moving and port.position("workflows") < head:
+        await port.wait_for(head, _READ_YOUR_WRITES, "workflows")
         found = await queries.get_workflow(port.reader, workflow_id)
     if found is None:
         raise _not_found(workflow_id)

@@ -6,11 +6,14 @@ cancelled), but for the agent's track record, which counts every task of the age
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
+from typing import Any
 
 import pytest
 
 from amas.runtime.node import Node
+from events.projections.tasks import TasksProjection
 from tests.conftest import serving, task_waiter
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -78,6 +81,28 @@ async def test_subscriber_sees_the_whole_life_of_a_task_in_log_order(api, tap):
     progress = [e["data"]["progress"] for e in life if e["type"] == "task.progress"]
     assert progress == sorted(progress) and all(0 <= p < 100 for p in progress)
     assert life[-1]["data"]["result"] == {"echo": {"message": "hi", "steps": 2}}
+
+
+async def test_a_task_seen_completed_on_nats_reads_completed_over_http(api, tap, monkeypatch):
+    # The tasks read model is held back 0.3 s on each completion: a subscriber has the
+    # event well before the row has it, and a read must still see what the log says.
+    fold = TasksProjection.fold
+
+    def slow_fold(self: TasksProjection, row: Any, event: Any) -> Any:
+        if event.type == "task.completed":
+            time.sleep(0.3)
+        return fold(self, row, event)
+
+    monkeypatch.setattr(TasksProjection, "fold", slow_fold)
+    events = await tap("task.completed")
+    task_id = (await api.post("/tasks", json={"task_type": "echo"})).json()["task_id"]
+    await events.wait_for_type("task.completed", task_id=task_id)
+
+    task = await api.get(f"/tasks/{task_id}")
+    results = await api.get(f"/tasks/{task_id}/results")
+
+    assert task.json()["status"] == "completed", task.text
+    assert results.json()["status"] == "completed", results.text
 
 
 async def test_completed_task_reports_full_progress_and_its_results(api, wait_task):
