@@ -16,6 +16,7 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
 from amas.cli.common import add_data_dir, data_paths
+from amas.runtime.errors import NatsServerError
 from amas.runtime.gc_tuning import tune_for_serving
 from amas.runtime.logs import json_logs
 from amas.runtime.node import Node, NodeConfig
@@ -29,7 +30,7 @@ from events.envelope import Meta
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser("serve", help="start a node: NATS, event log, actors, HTTP API")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    serve.add_argument("--port", type=_port, default=8000, help="HTTP port (default 8000)")
     add_data_dir(serve)
     serve.add_argument(
         "--nats",
@@ -39,11 +40,23 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     serve.add_argument(
         "--nats-port",
-        type=int,
+        type=_port,
         default=None,
         help="port of the embedded nats-server (default 4222, or a free one)",
     )
     serve.set_defaults(run=_run)
+
+
+def _port(text: str) -> int:
+    """A TCP port to listen on: 1-65535 (0, "any free port", would leave no way to learn
+    which one was taken)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1-65535, not {port}")
+    return port
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -106,6 +119,9 @@ async def serve_node(args: argparse.Namespace) -> int:
         return 2
     try:
         return await _serve(args, edge, config)
+    except NatsServerError as e:  # taken port, missing binary: say so, no traceback
+        print(f"amas serve: {e}", file=sys.stderr)
+        return 1
     finally:
         stop_tracing(tracer_provider)
 
@@ -135,7 +151,7 @@ async def _serve(args: argparse.Namespace, edge: EdgeSettings, config: NodeConfi
             ),
             on_shutdown=lambda: close_streams(app),
         )
-        serving = asyncio.create_task(server.serve())
+        serving = asyncio.create_task(_listen(server))
         while not server.started and not serving.done():  # noqa: ASYNC110 (uvicorn has no event)
             await asyncio.sleep(0.02)
         if server.started:
@@ -166,6 +182,13 @@ async def _serve(args: argparse.Namespace, edge: EdgeSettings, config: NodeConfi
             print(f"amas serve: could not listen on {args.host}:{args.port}", file=sys.stderr)
             return 1
     return 0
+
+
+async def _listen(server: uvicorn.Server) -> None:
+    """`server.serve()`; uvicorn calls sys.exit(1) when it cannot bind, which would leave
+    the loop at once, past the node's shutdown (its threads then hold the process up)."""
+    with contextlib.suppress(SystemExit):  # not started: _serve says so and returns 1
+        await server.serve()
 
 
 async def _first_admin_key(node: Node) -> str | None:

@@ -41,7 +41,10 @@ def find_binary() -> str:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on `port` now. With SO_REUSEADDR, as nats-server
+    binds: the connections a killed predecessor left in TIME_WAIT do not count."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
@@ -125,6 +128,12 @@ class EmbeddedNatsServer:
     async def start(self) -> None:
         if self._process is not None and self._process.stderr is not None:
             self._process.stderr.close()  # a dead predecessor's pipe
+        if not port_is_free(self.port, self.host):  # else readiness would find the squatter
+            raise NatsServerError(
+                f"port {self.port} on {self.host} is in use: the embedded nats-server cannot"
+                " listen there (choose another with --nats-port, or join a running server"
+                " with --nats URL)"
+            )
         self.store_dir.mkdir(parents=True, exist_ok=True)
         command = [
             find_binary(),

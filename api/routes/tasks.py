@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from api import idempotency
 from api.auth.scopes import READ, WRITE
-from api.deps import port_of, request_meta
+from api.deps import caught_up, port_of, request_meta
 from api.errors import ApiError, check
 from api.port import NodePort
 from api.schemas import LARGEST_INTEGER, SubmitTaskBody, UtcDatetime
@@ -217,13 +217,11 @@ async def list_tasks(
 
 async def _task_or_404(port: NodePort, task_id: str) -> dict[str, Any]:
     task = await queries.get_task(port.reader, task_id)
-    # Unknown (perhaps just submitted) or still moving (a client may have seen its
-    # next event on NATS already): look again once the read model has the whole log.
-    # A finished task's row is final; it is served as it is.
-    moving, head = task is None or not TaskStatus(task["status"]).finished, port.head
-    if moving and port.position("tasks") < head:
-        await port.wait_for(head, _READ_YOUR_WRITES_TIMEOUT, "tasks")
+    if task is None:  # perhaps just submitted: look again once the read model has the log
+        await port.wait_for(port.head, _READ_YOUR_WRITES_TIMEOUT, "tasks")
         task = await queries.get_task(port.reader, task_id)
+    elif not TaskStatus(task["status"]).finished and await caught_up(port, "tasks"):
+        task = await queries.get_task(port.reader, task_id)  # still moving: as of now
     if task is None:
         raise _not_found(task_id)
     return task

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 
 from api.auth.scopes import ADMIN, READ, WRITE
-from api.deps import port_of, request_meta
+from api.deps import caught_up, port_of, request_meta
 from api.errors import ApiError, check
 from api.port import NodePort
 from api.schemas import (
@@ -202,12 +202,11 @@ async def issue_responder_results(workflow_id: str, request: Request) -> dict[st
 
 async def _workflow(port: NodePort, workflow_id: str) -> dict[str, Any]:
     found = await queries.get_workflow(port.reader, workflow_id)
-    # Unknown or still running: look again once the read model has the whole log (a
-    # client may have seen the run's next event on NATS already).
-    moving, head = found is None or found["status"] == "running", port.head
-    if moving and port.position("workflows") < head:
-        await port.wait_for(head, _READ_YOUR_WRITES, "workflows")
+    if found is None:
+        await port.wait_for(port.head, _READ_YOUR_WRITES, "workflows")
         found = await queries.get_workflow(port.reader, workflow_id)
+    elif found["status"] == "running" and await caught_up(port, "workflows"):
+        found = await queries.get_workflow(port.reader, workflow_id)  # as of now
     if found is None:
         raise _not_found(workflow_id)
     return found

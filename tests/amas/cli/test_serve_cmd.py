@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from amas.runtime.nats_server import process_alive
+from amas.cli.main import main
+from amas.runtime.nats_server import free_port, process_alive
 from tests.conftest import ADMIN_KEY
 from tests.served import WAIT, Served, clean_env, serve_process, wait_until
 
@@ -70,3 +73,48 @@ def test_serve_ends_an_open_event_stream_on_sigterm_rather_than_wait_for_it(tmp_
     assert code == 0, served.output()
     assert rest[0] == "event: ready" and rest[1].startswith("data: ")
     assert took < WAIT / 2, f"{took:.1f} s to stop with a stream open"
+
+
+def _amas(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "amas.cli.main", *args],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=WAIT * 2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("taken", "says"),
+    [
+        ("--port", "amas serve: could not listen on 127.0.0.1:{port}"),
+        ("--nats-port", "amas serve: port {port} on 127.0.0.1 is in use"),
+    ],
+)
+def test_a_taken_port_is_named_and_serve_exits_1(tmp_path, taken, says):
+    ports = {"--port": free_port(), "--nats-port": free_port()}
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        ports[taken] = squatter.getsockname()[1]
+
+        done = _amas("serve", "--data-dir", str(tmp_path / "data"), *_flags(ports))
+
+    assert done.returncode == 1, done.stderr
+    assert says.format(port=ports[taken]) in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _flags(ports: dict[str, int]) -> list[str]:
+    return [part for flag, port in ports.items() for part in (flag, str(port))]
+
+
+@pytest.mark.parametrize("flag", ["--port", "--nats-port"])
+@pytest.mark.parametrize("value", ["0", "65536", "http"])
+def test_a_port_that_is_no_port_is_refused_by_the_parser(capsys, flag, value):
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", flag, value])
+
+    assert exited.value.code == 2
+    assert f"argument {flag}:" in capsys.readouterr().err
