@@ -60,11 +60,13 @@ def derived_id(request: Request, key: str, kind: str, length: int = 26) -> str:
     return base64.b32encode(digest).decode().lower()[:length]
 
 
-def reused(key: str) -> ApiError:
+def reused(key: str, **made: str) -> ApiError:
+    """409 for `key` sent again with a different request; `made` names what the first
+    request created (task_id=..., key_id=...)."""
     return ApiError(
         ErrorCode.CONFLICT,
         f"this {HEADER} was used for a different request",
-        {"idempotency_key": key},
+        {"idempotency_key": key, **made},
     )
 
 

@@ -104,7 +104,7 @@ def _again(
     """The answer to a retry: the first answer while it is kept, else the key without
     its secret (shown once, to the first request)."""
     if row["request_hash"] != digest:
-        raise idempotency.reused(idem or "")
+        raise idempotency.reused(idem or "", key_id=rid)
     return _replayed(
         request,
         rid,

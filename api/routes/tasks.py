@@ -99,7 +99,10 @@ async def submit_task(body: SubmitTaskBody, request: Request) -> dict[str, Any]:
         estimated_completion=estimate,
         meta=request_meta(request),
     )
-    reply = check(await port.send(SUBMIT_TASK, command))
+    reply = await port.send(SUBMIT_TASK, command)
+    if reply.code == ErrorCode.CONFLICT and key is not None and task_id is not None:
+        raise idempotency.reused(key, task_id=task_id)  # a different request won the race
+    reply = check(reply)
     if reply.data.get("replayed"):  # a retry that overtook the request it repeats
         return _submitted(await _read_created(port, reply.data["task_id"]), digest, key)
     # The same answer a retry rebuilds from task.created: what that event recorded.
@@ -144,7 +147,7 @@ async def _read_created(port: NodePort, task_id: str) -> dict[str, Any]:
 def _submitted(task: dict[str, Any], digest: str | None, key: str | None) -> dict[str, Any]:
     """The answer to a submit, rebuilt from what its task.created recorded."""
     if key is not None and task["request_hash"] != digest:
-        raise idempotency.reused(key)
+        raise idempotency.reused(key, task_id=task["task_id"])
     return {
         "task_id": task["task_id"],
         "status": TaskStatus.QUEUED,

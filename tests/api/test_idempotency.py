@@ -59,12 +59,15 @@ async def test_a_retried_submit_returns_the_first_answer_and_creates_nothing(
 
 
 async def test_the_same_key_with_another_body_is_409(api: httpx.AsyncClient) -> None:
-    assert (await api.post("/tasks", json=TASK, headers=_idem("k-9"))).status_code == 201
+    first = await api.post("/tasks", json=TASK, headers=_idem("k-9"))
+    assert first.status_code == 201, first.text
+    first_id = first.json()["task_id"]
     changed = {**TASK, "priority": "low"}
     error = assert_envelope(
         await api.post("/tasks", json=changed, headers=_idem("k-9")), 409, "CONFLICT"
     )
     assert "Idempotency-Key" in error["message"]
+    assert error["details"] == {"idempotency_key": "k-9", "task_id": first_id}
     # Key order and spacing are not a different request.
     reordered = '{"priority": "high", "parameters": {"message": "once"}, "task_type": "echo"}'
     again = await api.post(
@@ -125,13 +128,31 @@ async def test_a_retried_key_creation_makes_one_key(api: httpx.AsyncClient, node
     assert again.status_code == 201 and again.json() == first.json()  # the secret too
     listed = [k for k in (await api.get("/api-keys")).json()["api_keys"] if k["name"] == "ci"]
     assert len(listed) == 1
-    assert_envelope(
+    error = assert_envelope(
         await api.post(
             "/api-keys", json={"name": "ci", "tier": "pro"}, headers=_idem("make-ci-key")
         ),
         409,
         "CONFLICT",
     )
+    assert error["details"] == {"idempotency_key": "make-ci-key", "key_id": first.json()["key_id"]}
+
+
+async def test_two_different_requests_racing_on_one_key_get_one_task_and_the_same_409(
+    api: httpx.AsyncClient,
+) -> None:
+    # Sent at once, the loser is refused either at the edge (the winner's row is read)
+    # or by the task manager (the winner's event is in the log): the same answer.
+    for n in range(8):
+        bodies = [{**TASK, "parameters": {"message": f"{n}-{i}"}} for i in range(2)]
+        answers = await asyncio.gather(
+            *(api.post("/tasks", json=b, headers=_idem(f"race-{n}")) for b in bodies)
+        )
+        [won] = [a for a in answers if a.status_code == 201]
+        [lost] = [a for a in answers if a.status_code != 201]
+        error = assert_envelope(lost, 409, "CONFLICT")
+        made = won.json()["task_id"]
+        assert error["details"] == {"idempotency_key": f"race-{n}", "task_id": made}
 
 
 async def test_a_retried_rotation_rotates_once(api: httpx.AsyncClient, node: Node) -> None:
