@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -120,7 +121,10 @@ class Browser:
         """The first truthy value of `check()`, asked every 50 ms for `timeout` s."""
         deadline = time.monotonic() + timeout
         while True:
-            value = check()
+            try:
+                value = check()
+            except StaleElementReferenceException:  # the view redrew under the check: ask again
+                value = None
             if value:
                 return value
             if time.monotonic() > deadline:
@@ -130,6 +134,16 @@ class Browser:
 
     def element(self, selector: str, what: str | None = None) -> WebElement:
         return self.wait(lambda: self.css(selector), what or f"{selector} on the page")
+
+    def click(self, selector: str) -> None:
+        """Click the first match once it is there (found again if the view redraws it
+        between finding and clicking)."""
+
+        def clicked() -> bool:
+            self.element(selector).click()
+            return True
+
+        self.wait(clicked, f"a click on {selector}")
 
     # -- pages -----------------------------------------------------------------------
 
@@ -147,7 +161,7 @@ class Browser:
         field = self.element("#api-key")
         field.clear()
         field.send_keys(key)
-        self.element("#signin button[type=submit]").click()
+        self.click("#signin button[type=submit]")
         self.wait(lambda: self.css("#nav:not([hidden])") and self.text("#who"), "signed in")
 
     def settled(self) -> str:

@@ -20,8 +20,8 @@ def test_a_generated_key_is_shown_once_rotated_and_revoked(browser, served):
     browser.signed_in()
     browser.visit("#/settings/keys", "#new-key", "keys")
     browser.type("#new-key [name=name]", "made in the console")
-    browser.element("#new-key input[name=scopes][value=write]").click()  # read only
-    browser.element("#new-key button[type=submit]").click()
+    browser.click("#new-key input[name=scopes][value=write]")  # read only
+    browser.click("#new-key button[type=submit]")
     secret = browser.wait(
         lambda: (
             browser.css("#secret-value") and browser.css("#secret-value").get_attribute("value")
@@ -43,7 +43,7 @@ def test_a_generated_key_is_shown_once_rotated_and_revoked(browser, served):
     assert secret not in browser.driver.page_source
     assert secret not in browser.js("return JSON.stringify(sessionStorage) + document.cookie")
 
-    browser.element(f"tr[data-key-id='{key_id}'] [data-action=rotate]").click()
+    browser.click(f"tr[data-key-id='{key_id}'] [data-action=rotate]")
     rotated = browser.wait(
         lambda: (
             browser.css("#secret-value") and browser.css("#secret-value").get_attribute("value")
@@ -54,16 +54,16 @@ def test_a_generated_key_is_shown_once_rotated_and_revoked(browser, served):
     assert served.api.get("/tasks", headers=as_key).status_code == 401
     as_key = {"X-API-Key": rotated}
     assert served.api.get("/tasks", headers=as_key).status_code == 200
-    browser.element("#secret-stored").click()
+    browser.click("#secret-stored")
     assert browser.css("#secret-value") is None
     browser.wait(
         lambda: browser.text(f"tr[data-key-id='{key_id}'] .rotated"), "the rotation listed"
     )
 
     revoke = f"tr[data-key-id='{key_id}'] [data-action=revoke]"
-    browser.element(revoke).click()
+    browser.click(revoke)
     assert browser.text(revoke) == "Really revoke?"
-    browser.element(revoke).click()
+    browser.click(revoke)
     browser.wait(
         lambda: browser.css(f"tr[data-key-id='{key_id}'] [data-status=revoked]"), "revoked"
     )
@@ -80,7 +80,7 @@ def test_a_provider_shows_its_status_and_breaker_and_passes_its_test(browser, se
 
     assert cell("deepseek")[2:5] == ["active", "healthy", "closed"]
     assert cell("grok")[2] == "unconfigured"
-    browser.element("[data-test=deepseek]").click()
+    browser.click("[data-test=deepseek]")
     result = browser.wait(
         lambda: "success" in browser.text("#provider-test") and browser.text("#provider-test"),
         "the test's answer",
@@ -101,7 +101,7 @@ def test_a_self_improver_shows_its_layers_and_an_improvement_is_approved(browser
     browser.expand("#trigger-self-improver")
     browser.type("#trigger-self-improver [name=repository]", str(served.repo.path))
     browser.type("#trigger-self-improver [name=ai_providers]", "grok")  # none answers: rules
-    browser.element("#trigger-self-improver button[type=submit]").click()
+    browser.click("#trigger-self-improver button[type=submit]")
     browser.wait(
         lambda: browser.js("return location.hash").startswith("#/workflows/self-improver-"),
         "its page",
@@ -120,7 +120,7 @@ def test_a_self_improver_shows_its_layers_and_an_improvement_is_approved(browser
 
     assert set(bars) == {"bar completed"}
     assert browser.all("#workflow-log tr")
-    browser.element("#approve").click()
+    browser.click("#approve")
     browser.wait(lambda: "Applied" in browser.text("#workflow-approval"), "the approval")
     browser.shot("workflow-approved")
 
@@ -145,12 +145,12 @@ def test_an_admin_changes_an_agents_configuration_and_sees_it_live(browser, serv
     browser.signed_in()
     browser.visit("#/agents/analysis-agent-2", "#agent-config", "agent-config")
     browser.type("#agent-config [name=max_concurrent_tasks]", "0")
-    browser.element("#agent-config button[type=submit]").click()
+    browser.click("#agent-config button[type=submit]")
     refused = browser.wait(
         lambda: browser.text("#agent-config [data-error-for=max_concurrent_tasks]"), "refused"
     )
     browser.type("#agent-config [name=max_concurrent_tasks]", "7")
-    browser.element("#agent-config button[type=submit]").click()
+    browser.click("#agent-config button[type=submit]")
     browser.wait(lambda: "Saved" in browser.text("#view"), "saved")
     browser.wait(lambda: "0 / 7" in browser.text("#agent-detail .cards"), "the new slot count")
     browser.shot("agent-configured")
@@ -171,7 +171,7 @@ def test_the_event_log_follows_the_log_and_verifies_its_chain(browser, served):
         ),
         "the task's events, live",
     )
-    browser.element("#verify").click()
+    browser.click("#verify")
     verdict = browser.wait(
         lambda: "intact" in browser.text("#verify-result") and browser.text("#verify-result"),
         "the chain verified",
@@ -188,7 +188,7 @@ def test_a_webhook_registered_in_the_form_shows_its_secret_once(browser, served)
     browser.expand("#new-webhook")
     browser.type("#new-webhook [name=url]", "http://127.0.0.1:9/hook")
     browser.type("#new-webhook [name=events]", "task.completed, task.failed")
-    browser.element("#new-webhook button[type=submit]").click()
+    browser.click("#new-webhook button[type=submit]")
     secret = browser.wait(
         lambda: (
             browser.css("#secret-value") and browser.css("#secret-value").get_attribute("value")

@@ -29,7 +29,7 @@ def test_a_wrong_key_is_refused_and_the_right_one_signs_in(browser, served):
     browser.load()
     browser.sign_out()
     browser.element("#api-key").send_keys("amas_nosuchkey_notasecret")
-    browser.element("#signin button[type=submit]").click()
+    browser.click("#signin button[type=submit]")
     refusal = browser.wait(lambda: browser.text("#signin-error"), "the refusal shown")
     browser.shot("signin-refused")
     browser.expect_errors(401)
@@ -51,7 +51,7 @@ def test_a_task_from_the_form_is_refused_per_field_then_followed_to_100_percent(
     posts_before = len(browser.requests_to("/api/v1/tasks"))
     browser.type(f"{form} [name=parameters]", '{"steps": 5,')
     browser.type(f"{form} [name=max_attempts]", "11")
-    browser.element(f"{form} button[type=submit]").click()
+    browser.click(f"{form} button[type=submit]")
 
     def error(field: str) -> str:
         return browser.text(f"{form} [data-error-for={field}]")
@@ -66,7 +66,7 @@ def test_a_task_from_the_form_is_refused_per_field_then_followed_to_100_percent(
     browser.type(f"{form} [name=task_type]", "no-such-task")
     browser.type(f"{form} [name=parameters]", "{}")
     browser.type(f"{form} [name=max_attempts]", "3")
-    browser.element(f"{form} button[type=submit]").click()
+    browser.click(f"{form} button[type=submit]")
     browser.wait(
         lambda: "no agent runs" in error("task_type"), "the node's refusal, beside its field"
     )
@@ -79,7 +79,7 @@ def test_a_task_from_the_form_is_refused_per_field_then_followed_to_100_percent(
         f"{form} [name=parameters]",
         '{"message": "from the console", "steps": 5, "delay": 2.5}',
     )
-    browser.element(f"{form} button[type=submit]").click()
+    browser.click(f"{form} button[type=submit]")
     task_id = browser.wait(
         lambda: (h := browser.js("return location.hash")).startswith("#/tasks/task-") and h[8:],
         "the task's page",
@@ -105,7 +105,7 @@ def test_a_task_from_the_form_is_refused_per_field_then_followed_to_100_percent(
     assert browser.attrs("#task-agents progress", "value")[:1] == ["100"]
     reads = [u for u in browser.requests_to(f"/api/v1/tasks/{task_id}") if "/results" not in u]
     assert len(reads) == 1, reads  # read once; every change after came from the live feed
-    browser.element("[data-tab='Raw JSON']").click()
+    browser.click("[data-tab='Raw JSON']")
     assert "from the console" in browser.text("pre.raw-json")
 
 
@@ -134,7 +134,7 @@ def test_the_filters_narrow_the_task_list_and_stay_in_the_address(browser, serve
         "const f = document.getElementById('task-filters');"
         "f.elements.priority.value = 'critical'; f.elements.task_type.value = 'echo';"
     )
-    browser.element("#task-filters button[type=submit]").click()
+    browser.click("#task-filters button[type=submit]")
     browser.wait(lambda: "priority=critical" in browser.js("return location.hash"), "the filter")
     browser.element("#task-list .pager")
     priorities = browser.wait(
@@ -146,7 +146,7 @@ def test_the_filters_narrow_the_task_list_and_stay_in_the_address(browser, serve
     browser.js(
         "document.getElementById('task-filters').elements.from_date.value = '2099-01-01T00:00'"
     )
-    browser.element("#task-filters button[type=submit]").click()
+    browser.click("#task-filters button[type=submit]")
     browser.wait(lambda: "No task matches" in browser.text("#task-list"), "an empty list")
     shown = browser.js("return document.getElementById('task-filters').elements.from_date.value")
 
@@ -183,7 +183,7 @@ def test_findings_are_a_table_and_a_report_is_html_with_nothing_of_the_results_r
     assert f"127.0.0.1:{port}" in findings and "open-port" in findings
 
     browser.visit(f"#/tasks/{report}", "#task-results .tabs", "task-report")
-    browser.element("[data-tab=Report]").click()
+    browser.click("[data-tab=Report]")
     shown = browser.element(".report")
     browser.shot("task-report-html")
 
