@@ -9,6 +9,7 @@ without touching the hashes are found only by a walk from position 1.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from hashlib import sha256
 from pathlib import Path
@@ -102,6 +103,11 @@ async def verify_file(events_db: str | Path, after: Anchor | None = None) -> Ver
         return await verify_log(store, after=after)
     finally:
         await store.close()
+
+
+def verify_path(events_db: str | Path, after: Anchor | None = None) -> VerifyResult:
+    """`verify_file` on a loop of its own: for a worker process or thread to call."""
+    return asyncio.run(verify_file(events_db, after))
 
 
 def _anchor(expected: int, previous: bytes) -> Anchor | None:

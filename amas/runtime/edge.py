@@ -23,7 +23,7 @@ from api.port import Authenticator, HostReading
 from api.settings import EdgeSettings
 from events.commands import Reply
 from events.store import EventStore
-from events.verify import VerifyResult, verify_file
+from events.verify import VerifyResult, verify_path
 
 
 class NodeEdge:
@@ -105,11 +105,11 @@ class NodeEdge:
         return export(task, form, self.version)
 
     async def verify_log(self) -> VerifyResult:
-        """verify_log in a worker thread over a read-only connection of its own, one check
-        at a time: hashing a large log takes seconds of CPU, which the node's event loop
-        and its store's reader connection must not wait behind."""
+        """verify_log in the node's worker process over a read-only connection of its
+        own, one check at a time: hashing a large log takes seconds of CPU, which the
+        node's event loop and its store's reader connection must not wait behind."""
         async with self._verifying:
-            return await asyncio.to_thread(asyncio.run, verify_file(self._node.store.path))
+            return await self._node.worker.run(verify_path, self._node.store.path)
 
     @property
     def metrics_registry(self) -> CollectorRegistry:

@@ -60,6 +60,7 @@ from amas.runtime.settings import (
     webhook_disable_after_from_env,
     webhook_schedule_from_env,
 )
+from amas.runtime.worker import Worker
 from events.commands import CONFIGURE_AGENT, BusUnavailable, ConfigureAgent
 from events.envelope import Meta
 from events.projections import ProjectionRunner, all_projections
@@ -69,7 +70,7 @@ from events.queries import tasks as task_queries
 from events.queries import webhooks as webhook_queries
 from events.store import SQLiteEventStore
 from events.types import SystemAlerted
-from events.verify import Anchor, VerifyResult, verify_file
+from events.verify import Anchor, VerifyResult, verify_path
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,8 @@ class Node:
         self.sampler: HostSampler
         self.prometheus: NodeMetrics
         self.optimizer: Optimizer
+        self.worker = Worker()
+        """The node's process for CPU-heavy jobs (hash-chain walks), spawned at the first."""
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> Node:
@@ -167,6 +170,7 @@ class Node:
         if self.nats_server is not None:
             self._background(self.broker.keep_running(self.nats_server), "nats-watchdog")
 
+        self._on_stop(self.worker.close)
         self.store = await SQLiteEventStore.open(paths.events_db)
         self._on_stop(self.store.close)
         self.broker.store = self.store
@@ -320,9 +324,8 @@ class Node:
             return await alert_queries.active_alerts(self.reader)
 
         async def verify(after: Anchor | None) -> VerifyResult:
-            # Hashing is CPU work: a thread and a read-only connection of its own keep it
-            # off the loop and off the store's reader.
-            return await asyncio.to_thread(asyncio.run, verify_file(paths.events_db, after))
+            # CPU work: the worker process, over a read-only connection of its own.
+            return await self.worker.run(verify_path, paths.events_db, after)
 
         return Sources(
             active=active,
