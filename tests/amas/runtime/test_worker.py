@@ -10,14 +10,7 @@ import pytest
 
 from amas.runtime.node import Node
 from amas.runtime.worker import Worker
-
-
-def pid_of_the_worker() -> int:
-    return os.getpid()
-
-
-def kill_the_worker() -> None:
-    os.kill(os.getpid(), signal.SIGKILL)
+from tests.amas.runtime.worker_jobs import kill_the_worker, pid_of_the_worker
 
 
 async def test_a_job_runs_in_another_process_which_is_kept_for_the_next() -> None:
