@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import aiosqlite
 
@@ -79,6 +77,15 @@ class Round:
 Configure = Callable[[str, int], Awaitable[bool]]
 """Set an agent's max_concurrent_tasks through its command; False if refused."""
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Offload(Protocol):
+    """A process of the node's for CPU-bound work (numpy and Python off its loop)."""
+
+    async def run(self, job: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R: ...
+
 
 class Optimizer:
     def __init__(
@@ -90,6 +97,7 @@ class Optimizer:
         caching: Callable[[], set[str]],
         cacheable: set[str],
         configure: Configure,
+        offload: Offload,
         window: float | None = None,
         episodes: int = EPISODES,
     ) -> None:
@@ -100,9 +108,9 @@ class Optimizer:
         self.caching = caching
         self.cacheable = cacheable
         self.configure = configure
+        self.offload = offload
         self.window = window or max(settings.optimizer_every, 60.0)
         self.episodes = episodes
-        self._pool: ProcessPoolExecutor | None = None
         self._running: set[asyncio.Task[Reply]] = set()
 
     async def run(self) -> None:
@@ -114,12 +122,6 @@ class Optimizer:
                 await self.round()
             except Exception:
                 log.exception("optimizer round failed")
-
-    async def close(self) -> None:
-        """Stop the worker process (a round in training is abandoned: it wrote nothing)."""
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
     async def round(self, now: float | None = None) -> Round | None:
         """One round; None if the window had no finished task to learn from."""
@@ -152,10 +154,7 @@ class Optimizer:
     # -- the steps ----------------------------------------------------------------------
 
     async def _train(self, workload: Workload, seed: int) -> RoundResult:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, train_round, workload, self.episodes, seed)
+        return await self.offload.run(train_round, workload, self.episodes, seed)
 
     async def _choose(self, workload: Workload, result: RoundResult) -> OptimizerActed | None:
         env = AmasGymV1(workload)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import shutil
 import signal
@@ -21,6 +20,7 @@ import time
 from pathlib import Path
 
 from amas.runtime.errors import NatsServerError
+from amas.runtime.lifetime import end_with_parent
 
 CONFIG = Path(__file__).with_name("nats.conf")
 DEFAULT_PORT = 4222
@@ -61,10 +61,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def _die_with_parent() -> None:
     """Runs in the child before exec: SIGTERM it when the node dies, however it dies."""
-    if sys.platform.startswith("linux"):
-        pr_set_pdeathsig = 1
-        with contextlib.suppress(OSError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    end_with_parent(signal.SIGTERM)
     os.setpgrp()  # Ctrl-C in a terminal goes to the node, which then stops the server
 
 

@@ -142,7 +142,8 @@ class Node:
         self.prometheus: NodeMetrics
         self.optimizer: Optimizer
         self.worker = Worker()
-        """The node's process for CPU-heavy jobs (hash-chain walks), spawned at the first."""
+        """The node's process for CPU-heavy jobs (hash-chain walks, the optimizer's
+        training), spawned at the first."""
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> Node:
@@ -286,8 +287,8 @@ class Node:
             lambda: self.fleet.runner.caching,
             {name for name, skill in SKILLS.items() if skill.inputs is not None},
             self._configure_agent,
+            self.worker,
         )
-        self._on_stop(self.optimizer.close)
         self._background(self.optimizer.run(), "optimizer")
         await route(
             self.bus,

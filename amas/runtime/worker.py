@@ -7,7 +7,8 @@ a thread beside a busy loop and 0.35 s beside an idle one. A process has a GIL o
 own, and its CPU is no longer taken from the loop's.
 
 The process is spawned at the first job (it imports the job's module, ~0.2 s) and kept
-for the next ones; a worker that died is replaced at the next job.
+for the next ones; a worker that died is replaced at the next job, and the worker ends
+with the node, however the node ends.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import multiprocessing
+import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import ParamSpec, TypeVar
+
+from amas.runtime.lifetime import end_with_parent
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -45,7 +50,12 @@ class Worker:
 
     async def _submit(self, call: Callable[[], R]) -> R:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_begin,
+                initargs=(os.getpid(),),
+            )
         pool = self._pool
         try:
             return await asyncio.get_running_loop().run_in_executor(pool, call)
@@ -60,3 +70,13 @@ class Worker:
         pool, self._pool = self._pool, None
         if pool is not None:
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+
+def _begin(node: int) -> None:
+    """First thing in the worker: it ends with the node (a SIGKILLed node would leave it
+    waiting forever: it holds both ends of its job pipe), and Ctrl-C in a terminal is
+    for the node, which then stops it."""
+    end_with_parent(signal.SIGTERM)
+    if os.getppid() != node:  # the node died before that took hold
+        os._exit(0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

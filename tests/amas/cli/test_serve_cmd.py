@@ -42,17 +42,38 @@ def test_serve_stops_its_nats_server_and_exits_cleanly_on_sigterm(served):
     assert not (served.data_dir / "node.pid").exists()
 
 
-def test_nats_server_dies_with_a_killed_amas_serve(served):
-    pid = served.nats_server_pid()
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
-    served.process.kill()
-    served.process.wait(timeout=WAIT)
 
-    wait_until(
-        lambda: not process_alive(pid),
-        f"nats-server {pid} exits after SIGKILL of amas",
-        timeout=5.0,
-    )
+def test_nats_server_and_worker_die_with_a_killed_amas_serve(tmp_path):
+    with serve_process(tmp_path, clean_env(AMAS_API_KEY=ADMIN_KEY)) as served:
+        pid = served.nats_server_pid()
+        verified = httpx.get(
+            f"{served.base}/events/verify", headers={"X-API-Key": ADMIN_KEY}, timeout=WAIT
+        )
+        assert verified.status_code == 200, verified.text  # the worker process walked it
+        children = _children(served.process.pid)
+        assert pid in children and len(children) >= 2, children  # + the worker (and its tracker)
+
+        served.process.kill()
+        served.process.wait(timeout=WAIT)
+
+        for child in children:
+            wait_until(
+                lambda child=child: not process_alive(child),
+                f"child {child} of amas serve exits after SIGKILL of amas",
+                timeout=5.0,
+            )
 
 
 def test_serve_ends_an_open_event_stream_on_sigterm_rather_than_wait_for_it(tmp_path):
