@@ -31,7 +31,9 @@ R = TypeVar("R")
 
 class Worker:
     """One spawned process that runs module-level functions (arguments and results
-    pickled), one job at a time in the order given."""
+    pickled), one job at a time in the order given. A job whose process died under it
+    runs once more on a new one, so jobs must be safe to repeat (reads and computations,
+    as the hash-chain walk and the optimizer's training are)."""
 
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
