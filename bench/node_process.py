@@ -13,8 +13,6 @@ Each benchmark keeps its own node class: what it needs of the node differs.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import importlib.util
 import os
 import signal
@@ -23,6 +21,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO
+
+from amas.runtime.lifetime import end_with_parent
 
 NOISY_WORDS = ("WARNING", "ERROR", "CRITICAL", "Traceback")
 
@@ -33,9 +33,7 @@ class BenchAborted(RuntimeError):
 
 def _die_with_parent() -> None:
     """In the child before exec: SIGTERM the node if the benchmark dies first."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PDEATHSIG
+    end_with_parent(signal.SIGTERM)
     os.setpgrp()  # Ctrl-C here reaches only the benchmark; it then stops the node
 
 
