@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from amas.runtime.nats_server import free_port
 from bench.http_raw import Pool, build_request
+from bench.machine import cpu_seconds
 from bench.node_process import BenchAborted, log_tail, spawn_serve, stop
 from events.store import SQLiteEventStore
 from events.types.system import SystemAlerted
@@ -60,11 +61,6 @@ async def fill(events_db: Path, count: int) -> None:
             await store.append("system", -1, [alert] * min(1000, count - start))
     finally:
         await store.close()
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def quiet(pid: int, timeout: float = 300.0) -> None:
