@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from amas.cli.main import main
@@ -42,19 +43,6 @@ def test_serve_stops_its_nats_server_and_exits_cleanly_on_sigterm(served):
     assert not (served.data_dir / "node.pid").exists()
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (Linux /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # ended while we looked
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
 def test_nats_server_and_worker_die_with_a_killed_amas_serve(tmp_path):
     with serve_process(tmp_path, clean_env(AMAS_API_KEY=ADMIN_KEY)) as served:
         pid = served.nats_server_pid()
@@ -62,7 +50,7 @@ def test_nats_server_and_worker_die_with_a_killed_amas_serve(tmp_path):
             f"{served.base}/events/verify", headers={"X-API-Key": ADMIN_KEY}, timeout=WAIT
         )
         assert verified.status_code == 200, verified.text  # the worker process walked it
-        children = _children(served.process.pid)
+        children = [child.pid for child in psutil.Process(served.process.pid).children()]
         assert pid in children and len(children) >= 2, children  # + the worker (and its tracker)
 
         served.process.kill()
