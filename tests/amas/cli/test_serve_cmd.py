@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 from amas.cli.main import main
 from amas.runtime.nats_server import free_port, process_alive
 from tests.conftest import ADMIN_KEY
-from tests.served import WAIT, Served, clean_env, serve_process, wait_until
+from tests.served import WAIT, Served, clean_env, run_cli, serve_process, wait_until
 
 
 @pytest.fixture
@@ -84,16 +83,6 @@ def test_serve_ends_an_open_event_stream_on_sigterm_rather_than_wait_for_it(tmp_
     assert took < WAIT / 2, f"{took:.1f} s to stop with a stream open"
 
 
-def _amas(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "amas.cli.main", *args],
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=WAIT * 2,
-    )
-
-
 @pytest.mark.parametrize(
     ("taken", "says"),
     [
@@ -108,7 +97,7 @@ def test_a_taken_port_is_named_and_serve_exits_1(tmp_path, taken, says):
         squatter.listen()
         ports[taken] = squatter.getsockname()[1]
 
-        done = _amas("serve", "--data-dir", str(tmp_path / "data"), *_flags(ports))
+        done = run_cli("serve", "--data-dir", str(tmp_path / "data"), *_flags(ports))
 
     assert done.returncode == 1, done.stderr
     assert says.format(port=ports[taken]) in done.stderr
